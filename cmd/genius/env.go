@@ -1,0 +1,21 @@
+package main
+
+import (
+	"os"
+
+	"github.com/spf13/pflag"
+)
+
+// envOr returns the environment variable's value, or def when it is unset.
+func envOr(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+// addDataDirFlag registers --data-dir, defaulting to $GENIUS_DATA_DIR or ./data.
+func addDataDirFlag(fs *pflag.FlagSet, p *string) {
+	fs.StringVar(p, "data-dir", envOr("GENIUS_DATA_DIR", "data"),
+		"directory holding the benchmark tables (env GENIUS_DATA_DIR; get them with `genius data fetch`)")
+}
