@@ -103,8 +103,12 @@ func (e *ValidationError) Correction() string {
 	if e.Position < 0 {
 		return "Your answer is not valid: " + e.Reason + ". Please answer again in the requested format."
 	}
-	return fmt.Sprintf("Your answer is not valid: entry %d is %s, but it must be one of %s. Please answer again in the requested format.",
-		e.Position+1, e.Value, e.Allowed)
+	where := fmt.Sprintf("entry %d", e.Position+1)
+	if e.Reason != "" {
+		where += " (" + e.Reason + ")"
+	}
+	return fmt.Sprintf("Your answer is not valid: %s is %s, but it must be one of %s. Please answer again in the requested format.",
+		where, e.Value, e.Allowed)
 }
 
 // ParseError says why a reply could not be read as an architecture.
@@ -131,8 +135,11 @@ func (e *ParseError) Correction() string {
 // mutable package state.
 func registry() map[string]Space {
 	return map[string]Space{
-		// Filled in by the space implementations (see macro.go, channel.go,
-		// nb201.go, imagenet.go).
+		NASBenchMacroName:    newNASBenchMacro(),
+		ChannelResNetName:    newChannelResNet(),
+		ChannelMobileNetName: newChannelMobileNet(),
+		NB201Name:            newNB201(),
+		ImageNetName:         newImageNet(),
 	}
 }
 

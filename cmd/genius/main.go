@@ -49,7 +49,18 @@ func newRootCmd() *cobra.Command {
 	}
 	// One constructor per verb, each in its own file.
 	root.AddCommand(
-	// COMMANDS (keep one per line; helpers add theirs here)
+		// COMMANDS (keep one per line; helpers add theirs here)
+		newParseCmd(),
+		newFlopsCmd(),
+		newTableCmd(),
+		newDataCmd(),
+		newCheckpointsCmd(),
+		newTrainCmd(),
+		newDevCmd(),
+		newWorkerCmd(),
+		newSearchCmd(),
+		newReplayCmd(),
+		newAuditCmd(),
 	)
 	return root
 }

@@ -1,0 +1,280 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/genius-nas/genius/bench"
+	"github.com/genius-nas/genius/flops"
+	"github.com/genius-nas/genius/llm"
+	"github.com/genius-nas/genius/space"
+	"github.com/genius-nas/genius/specs"
+)
+
+// SearchActivities are the activities of GeniusSearch and GeniusExperiment
+// that run on CPU workers: proposing (LLM or baseline), checking proposals,
+// table look-ups and the exact random baseline. Register a pointer with
+// worker.RegisterActivity; the method names are the activity names.
+type SearchActivities struct {
+	// LLM answers the llm proposer. Nil makes llm proposals fail, without
+	// retries, with a message saying how to configure the endpoint. The
+	// endpoint's key lives here, never in an activity input.
+	LLM llm.Chatter
+	// Catalog holds the benchmark tables (Evaluate, RandomBaseline).
+	Catalog *bench.Catalog
+	// Prompts loads the prompt templates of a space, with an optional
+	// override directory. Nil uses package prompt.
+	Prompts func(spaceName, overrideDir string) (Prompter, error)
+}
+
+// Prompter renders the text of an LLM conversation for one search space.
+type Prompter interface {
+	// System is the system message.
+	System() string
+	// Task is the full problem statement with every past result.
+	Task(in ProposeInput) (string, error)
+	// Feedback reports the measured result of last and asks for the next
+	// proposal (chat mode).
+	Feedback(last Measured, in ProposeInput) (string, error)
+}
+
+func badInput(format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrBadInput, nil)
+}
+
+func newSpace(name string) (space.Space, error) {
+	sp, err := space.New(name)
+	if err != nil {
+		return nil, badInput("%v", err)
+	}
+	return sp, nil
+}
+
+// Propose asks the proposer for the next architecture. The llm proposer
+// renders the next message, sends the conversation and returns the message
+// and raw reply; the baselines return the formatted architecture as reply.
+func (a *SearchActivities) Propose(ctx context.Context, in ProposeInput) (ProposeResult, error) {
+	sp, err := newSpace(in.Space)
+	if err != nil {
+		return ProposeResult{}, err
+	}
+	switch in.Proposer.Kind {
+	case specs.ProposerRandom, specs.ProposerEvolution:
+		return ProposeResult{Proposer: in.Proposer.Kind, Reply: sp.Format(baseline(sp, in))}, nil
+	case specs.ProposerLLM, "":
+	default:
+		return ProposeResult{}, badInput("unknown proposer kind %q: use llm, random or evolution", in.Proposer.Kind)
+	}
+	if a.LLM == nil {
+		return ProposeResult{}, badInput("the llm proposer needs an OpenAI-compatible endpoint: set %s (and %s for endpoints other than OpenAI) in the worker's environment, or run a baseline with proposer.kind \"random\" or \"evolution\"", llm.EnvAPIKey, llm.EnvBaseURL)
+	}
+	out := ProposeResult{Proposer: specs.ProposerLLM}
+	msgs := in.Messages
+	var p Prompter
+	if len(msgs) == 0 || in.Next.Kind != NextText {
+		if p, err = a.prompter(in); err != nil {
+			return out, err
+		}
+	}
+	if len(msgs) == 0 {
+		out.System = p.System()
+		msgs = []llm.Message{{Role: llm.RoleSystem, Content: out.System}}
+	}
+	switch in.Next.Kind {
+	case NextTask:
+		out.Prompt, err = p.Task(in)
+	case NextFeedback:
+		if in.Next.Last == nil {
+			return out, badInput("feedback message without the last result")
+		}
+		out.Prompt, err = p.Feedback(*in.Next.Last, in)
+	case NextText:
+		out.Prompt = in.Next.Text
+	default:
+		return out, badInput("unknown next message kind %q", in.Next.Kind)
+	}
+	if err != nil {
+		return out, badInput("render prompt: %v", err)
+	}
+	msgs = append(msgs[:len(msgs):len(msgs)], llm.Message{Role: llm.RoleUser, Content: out.Prompt})
+	req := llm.Request{
+		Model:       in.Proposer.Model,
+		Messages:    msgs,
+		Temperature: in.Proposer.Temperature,
+		MaxTokens:   in.Proposer.MaxTokens,
+	}
+	if in.Proposer.SendSeed {
+		seed := int(in.Seed) + in.Iteration
+		req.Seed = &seed
+	}
+	resp, err := a.LLM.Chat(ctx, req)
+	if err != nil {
+		return out, llmError(err)
+	}
+	out.Reply = resp.Content
+	out.Model = resp.Model
+	out.PromptTokens = resp.PromptTokens
+	out.CompletionTokens = resp.CompletionTokens
+	out.LatencyMS = resp.Latency.Milliseconds()
+	return out, nil
+}
+
+// llmError maps a client error onto the retry policy: bad requests are
+// non-retryable application errors, the rest are retried with backoff.
+func llmError(err error) error {
+	var e *llm.Error
+	if errors.As(err, &e) && !e.Retryable() {
+		return temporal.NewNonRetryableApplicationError(e.Error(), ErrLLMRequest, nil)
+	}
+	return temporal.NewApplicationError(err.Error(), ErrLLMUnavailable)
+}
+
+func (a *SearchActivities) prompter(in ProposeInput) (Prompter, error) {
+	load := a.Prompts
+	if load == nil {
+		load = LoadPrompter
+	}
+	p, err := load(in.Space, in.PromptDir)
+	if err != nil {
+		return nil, badInput("load prompts for %s: %v", in.Space, err)
+	}
+	return p, nil
+}
+
+// CheckProposal reads a reply: the architecture it proposes (or the
+// parser's correction), whether it was measured already, and its FLOPs
+// against the window.
+func (a *SearchActivities) CheckProposal(ctx context.Context, in CheckInput) (CheckResult, error) {
+	sp, err := newSpace(in.Space)
+	if err != nil {
+		return CheckResult{}, err
+	}
+	arch, err := sp.Parse(in.Reply)
+	if err != nil {
+		// A reply without an architecture that says it cannot improve ends
+		// the search; any other unreadable reply gets the correction.
+		if in.GiveUp && space.IsGiveUp(in.Reply) {
+			return CheckResult{Outcome: OutcomeGiveUp, Reason: "the model says it cannot improve further"}, nil
+		}
+		var c space.Corrector
+		if !errors.As(err, &c) {
+			return CheckResult{}, fmt.Errorf("parse reply: %w", err)
+		}
+		return CheckResult{Outcome: OutcomeUnparsable, Reason: err.Error(), Feedback: c.Correction()}, nil
+	}
+	if err := sp.Validate(arch); err != nil {
+		var c space.Corrector
+		if errors.As(err, &c) {
+			return CheckResult{Outcome: OutcomeUnparsable, Reason: err.Error(), Feedback: c.Correction()}, nil
+		}
+		return CheckResult{}, fmt.Errorf("validate: %w", err)
+	}
+	res := CheckResult{Arch: arch, Key: sp.Key(arch), Canonical: sp.Canonical(arch)}
+	for _, m := range in.Measured {
+		if m.Canonical != res.Canonical {
+			continue
+		}
+		res.Outcome = OutcomeDuplicate
+		res.DuplicateOf = m.Iteration
+		res.Reason = fmt.Sprintf("%s was measured in iteration %d", sp.Format(arch), m.Iteration)
+		res.Feedback = duplicateFeedback(sp, arch, m)
+		return res, nil
+	}
+	if w := in.FLOPs; w != nil {
+		c, err := flops.MobileNetV2(arch, flops.Options{Input: w.Input, Classes: w.Classes})
+		if err != nil {
+			return CheckResult{}, badInput("count FLOPs of %v: %v", arch, err)
+		}
+		res.FLOPsM, res.ParamsM = c.FLOPsM(), c.ParamsM()
+		if fb, outcome := flopsFeedback(sp, arch, res.FLOPsM, w); outcome != "" {
+			res.Outcome, res.Feedback = outcome, fb
+			res.Reason = fmt.Sprintf("%.2f M FLOPs outside [%g, %g] M", res.FLOPsM, w.MinM, w.MaxM)
+			return res, nil
+		}
+	}
+	res.Outcome = OutcomeOK
+	return res, nil
+}
+
+func duplicateFeedback(sp space.Space, arch space.Arch, m Measured) string {
+	same := ""
+	if prev := space.Arch(m.Arch); !prev.Equal(arch) {
+		same = fmt.Sprintf(" builds the same network as %s, which", sp.Format(prev))
+	}
+	return fmt.Sprintf("The architecture %s%s was already measured in iteration %d (accuracy %.2f%%). Please propose a different architecture that has not been measured yet.",
+		sp.Format(arch), same, m.Iteration, m.Accuracy)
+}
+
+// flopsFeedback words a window violation with the exact figures; outcome is
+// "" when f fits.
+func flopsFeedback(sp space.Space, arch space.Arch, f float64, w *specs.FLOPsWindow) (string, string) {
+	var where, outcome string
+	switch {
+	case f > w.MaxM:
+		where, outcome = fmt.Sprintf("%.2f M above the upper bound of %g M", f-w.MaxM, w.MaxM), OutcomeFLOPsAbove
+	case f < w.MinM:
+		where, outcome = fmt.Sprintf("%.2f M below the lower bound of %g M", w.MinM-f, w.MinM), OutcomeFLOPsBelow
+	default:
+		return "", ""
+	}
+	return fmt.Sprintf("The architecture %s has %.2f M FLOPs, %s. Please propose an architecture whose FLOPs lie between %g M and %g M.",
+		sp.Format(arch), f, where, w.MinM, w.MaxM), outcome
+}
+
+// Evaluate looks an architecture up in its benchmark table.
+func (a *SearchActivities) Evaluate(ctx context.Context, in EvaluateInput) (EvaluateResult, error) {
+	t, err := a.table(in.Benchmark, in.Dataset)
+	if err != nil {
+		return EvaluateResult{}, err
+	}
+	key := in.Key
+	if key == "" {
+		sp, err := newSpace(in.Space)
+		if err != nil {
+			return EvaluateResult{}, err
+		}
+		key = sp.Key(in.Arch)
+	}
+	r, err := t.Lookup(key)
+	if err != nil {
+		return EvaluateResult{}, badInput("%v", err)
+	}
+	return EvaluateResult{
+		Key: r.Key, Accuracy: r.Accuracy, ValAccuracy: r.ValAccuracy, TestAccuracy: r.TestAccuracy,
+		Rank: r.Rank, Of: r.Of, Percentile: r.Percentile,
+	}, nil
+}
+
+// RandomBaseline returns the table's exact expected best of Samples uniform
+// samples and its optimum.
+func (a *SearchActivities) RandomBaseline(ctx context.Context, in BaselineInput) (BaselineResult, error) {
+	t, err := a.table(in.Benchmark, in.Dataset)
+	if err != nil {
+		return BaselineResult{}, err
+	}
+	n := in.Samples
+	if n < 1 {
+		n = bench.DefaultSamples
+	}
+	mean, rank := t.RandomBaseline(n)
+	return BaselineResult{Samples: n, Accuracy: mean, Rank: rank, Of: t.Len(), Optimum: t.Stats().Optimum}, nil
+}
+
+func (a *SearchActivities) table(benchmark, dataset string) (*bench.Table, error) {
+	if a.Catalog == nil {
+		return nil, badInput("no benchmark catalog configured on this worker: give it --data-dir (env GENIUS_DATA_DIR)")
+	}
+	t, err := a.Catalog.Get(benchmark, dataset)
+	if err != nil {
+		msg := err.Error()
+		if !strings.Contains(msg, "fetch") {
+			msg += " (get the tables with `genius data fetch`)"
+		}
+		return nil, badInput("benchmark table %s %s: %s", benchmark, dataset, msg)
+	}
+	return t, nil
+}

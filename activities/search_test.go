@@ -1,0 +1,335 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/genius-nas/genius/bench"
+	"github.com/genius-nas/genius/flops"
+	"github.com/genius-nas/genius/llm"
+	"github.com/genius-nas/genius/llm/llmtest"
+	"github.com/genius-nas/genius/prompt"
+	"github.com/genius-nas/genius/space"
+	"github.com/genius-nas/genius/specs"
+)
+
+var (
+	genius329 = []int{1, 0, 0, 0, 1, 0, 1, 0, 1, 1, 1, 0, 4, 0, 4, 3, 0, 0, 4, 3, 0, 4, 4, 0, 5, 0, 5, 5, 5, 0}
+	genius401 = []int{1, 0, 1, 0, 1, 1, 1, 1, 0, 0, 1, 1, 4, 4, 0, 4, 0, 4, 4, 5, 0, 5, 0, 5, 6, 5, 0, 6, 0, 5}
+)
+
+func dataDir(t testing.TB) string {
+	t.Helper()
+	if d := os.Getenv("GENIUS_DATA_DIR"); d != "" {
+		return d
+	}
+	wd, _ := os.Getwd()
+	for d := wd; filepath.Dir(d) != d; d = filepath.Dir(d) {
+		c := filepath.Join(d, "shared", "data", "bench")
+		if st, err := os.Stat(c); err == nil && st.IsDir() {
+			return c
+		}
+	}
+	t.Fatal("benchmark tables not found: set GENIUS_DATA_DIR")
+	return ""
+}
+
+func mustSpace(t *testing.T, name string) space.Space {
+	t.Helper()
+	sp, err := space.New(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sp
+}
+
+func appErrorType(err error) (string, bool) {
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) {
+		return "", false
+	}
+	return appErr.Type(), appErr.NonRetryable()
+}
+
+func TestCheckProposal(t *testing.T) {
+	macro := mustSpace(t, "nas-bench-macro")
+	img := mustSpace(t, space.ImageNetName)
+	window := &specs.FLOPsWindow{MinM: 280, MaxM: 330, Input: 224, Classes: 1000}
+	measured := []Measured{{Iteration: 1, Arch: []int{1, 0, 1, 1, 0, 1, 0, 0}, Canonical: macro.Canonical(space.Arch{1, 0, 1, 1, 0, 1, 0, 0}), Accuracy: 88.123}}
+	tests := []struct {
+		name     string
+		in       CheckInput
+		outcome  string
+		feedback string // substring
+	}{
+		{"bare list", CheckInput{Space: "nas-bench-macro", Reply: "[2, 2, 2, 2, 2, 2, 2, 2]", Measured: measured}, OutcomeOK, ""},
+		{"prose", CheckInput{Space: "nas-bench-macro", Reply: "I think\n[1, 2, 0, 1, 2, 1, 0, 2]\nwill do well.", Measured: measured}, OutcomeOK, ""},
+		{"unparsable", CheckInput{Space: "nas-bench-macro", Reply: "Something deeper."}, OutcomeUnparsable, "I could not read an architecture"},
+		{"out of range", CheckInput{Space: "nas-bench-macro", Reply: "[1, 0, 5, 0, 0, 1, 0, 0]"}, OutcomeUnparsable, "entry 3 is 5"},
+		{"duplicate", CheckInput{Space: "nas-bench-macro", Reply: "[1, 0, 1, 1, 0, 1, 0, 0]", Measured: measured}, OutcomeDuplicate, "already measured in iteration 1 (accuracy 88.12%)"},
+		{"same network", CheckInput{Space: "nas-bench-macro", Reply: "[1, 0, 1, 0, 1, 1, 0, 0]", Measured: measured}, OutcomeDuplicate, "builds the same network as [1, 0, 1, 1, 0, 1, 0, 0]"},
+		{"give up", CheckInput{Space: "nas-bench-macro", Reply: "I cannot improve on these results any further.", GiveUp: true}, OutcomeGiveUp, ""},
+		{"give up ignored for baselines", CheckInput{Space: "nas-bench-macro", Reply: "I cannot improve on these results any further."}, OutcomeUnparsable, ""},
+		{"give up with an answer", CheckInput{Space: "nas-bench-macro", Reply: "It is hard to improve, but try [2, 2, 2, 2, 2, 2, 2, 1].", GiveUp: true}, OutcomeOK, ""},
+		{"in window", CheckInput{Space: space.ImageNetName, Reply: img.Format(genius329), FLOPs: window}, OutcomeOK, ""},
+		{"above window", CheckInput{Space: space.ImageNetName, Reply: img.Format(genius401), FLOPs: window}, OutcomeFLOPsAbove, "has 401.50 M FLOPs, 71.50 M above the upper bound of 330 M"},
+		{"below window", CheckInput{Space: space.ImageNetName, Reply: img.Format(genius329), FLOPs: &specs.FLOPsWindow{MinM: 340, MaxM: 400, Input: 224, Classes: 1000}}, OutcomeFLOPsBelow, "has 329.41 M FLOPs, 10.59 M below the lower bound of 340 M"},
+	}
+	a := &SearchActivities{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := a.CheckProposal(context.Background(), tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Outcome != tt.outcome || !strings.Contains(res.Feedback, tt.feedback) {
+				t.Errorf("outcome %q feedback %q, want %q containing %q", res.Outcome, res.Feedback, tt.outcome, tt.feedback)
+			}
+			if res.Outcome != OutcomeOK && res.Outcome != OutcomeGiveUp && res.Feedback == "" {
+				t.Errorf("no feedback for %s", res.Outcome)
+			}
+			if res.Outcome == OutcomeOK && (res.Key == "" || res.Canonical == "" || len(res.Arch) == 0) {
+				t.Errorf("accepted without key: %+v", res)
+			}
+		})
+	}
+	if _, err := a.CheckProposal(context.Background(), CheckInput{Space: "darts", Reply: "[1]"}); err == nil {
+		t.Error("unknown space accepted")
+	} else if typ, nonRetryable := appErrorType(err); typ != ErrBadInput || !nonRetryable {
+		t.Errorf("unknown space: %v", err)
+	}
+}
+
+func TestBaselinesAreDeterministicAndAvoidHistory(t *testing.T) {
+	a := &SearchActivities{}
+	sp := mustSpace(t, "channel-bench-mobilenet")
+	in := ProposeInput{Space: sp.Name(), Proposer: specs.Proposer{Kind: specs.ProposerRandom}, Seed: 9, Iteration: 3, Attempt: 1}
+	first, err := a.Propose(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := a.Propose(context.Background(), in)
+	if first.Reply != again.Reply || first.Proposer != "random" || first.PromptTokens != 0 {
+		t.Errorf("same input, replies %q and %q", first.Reply, again.Reply)
+	}
+	in.Attempt = 2
+	other, _ := a.Propose(context.Background(), in)
+	if other.Reply == first.Reply {
+		t.Errorf("attempt 2 repeated attempt 1: %q", other.Reply)
+	}
+	// With the first reply measured, the same seed moves on.
+	arch, err := sp.Parse(first.Reply)
+	if err != nil {
+		t.Fatalf("baseline reply %q does not parse: %v", first.Reply, err)
+	}
+	in.Attempt = 1
+	in.History = []Measured{{Iteration: 1, Arch: arch, Canonical: sp.Canonical(arch), Accuracy: 90}}
+	moved, _ := a.Propose(context.Background(), in)
+	if moved.Reply == first.Reply {
+		t.Errorf("random proposer repeated a measured architecture %q", moved.Reply)
+	}
+}
+
+func TestEvolutionMutatesBestOfTournament(t *testing.T) {
+	a := &SearchActivities{}
+	sp := mustSpace(t, "nas-bench-macro")
+	var hist []Measured
+	for i, arch := range [][]int{{0, 0, 0, 0, 0, 0, 0, 0}, {1, 1, 1, 1, 1, 1, 1, 1}, {2, 2, 2, 2, 2, 2, 2, 2}} {
+		hist = append(hist, Measured{Iteration: i + 1, Arch: arch, Canonical: sp.Canonical(arch), Accuracy: float64(80 + i)})
+	}
+	// Tournament over the whole population: the winner is always the best.
+	in := ProposeInput{Space: sp.Name(), Proposer: specs.Proposer{Kind: specs.ProposerEvolution, Population: 3, Sample: 3}, History: hist, Iteration: 4, Attempt: 1}
+	for seed := range int64(20) {
+		in.Seed = seed
+		res, err := a.Propose(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		child, err := sp.Parse(res.Reply)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := 0
+		for i := range child {
+			if child[i] != 2 {
+				d++
+			}
+		}
+		if d != 1 {
+			t.Errorf("seed %d: child %v is not a one-position mutation of the best [2 ...]", seed, child)
+		}
+	}
+	// A population not yet full gives random samples (not mutations of
+	// anything in particular), still new ones.
+	in.Proposer.Population = 5
+	res, _ := a.Propose(context.Background(), in)
+	child, _ := sp.Parse(res.Reply)
+	for _, h := range hist {
+		if sp.Canonical(child) == h.Canonical {
+			t.Errorf("evolution repeated %v", h.Arch)
+		}
+	}
+}
+
+func TestRandomBaselineFitsWindow(t *testing.T) {
+	a := &SearchActivities{}
+	sp := mustSpace(t, space.ImageNetName)
+	w := &specs.FLOPsWindow{MinM: 360, MaxM: 410, Input: 224, Classes: 1000}
+	for it := 1; it <= 20; it++ {
+		res, err := a.Propose(context.Background(), ProposeInput{Space: sp.Name(), Proposer: specs.Proposer{Kind: specs.ProposerRandom}, FLOPs: w, Iteration: it, Attempt: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		arch, err := sp.Parse(res.Reply)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := flops.MobileNetV2(arch, flops.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.FLOPsM() < w.MinM || c.FLOPsM() > w.MaxM {
+			t.Errorf("iteration %d: %v has %.2f M FLOPs", it, arch, c.FLOPsM())
+		}
+	}
+}
+
+const key = "sk-activities-test-91b2"
+
+func llmActivities(t *testing.T, steps ...llmtest.Step) (*SearchActivities, *llmtest.Server) {
+	srv := llmtest.New(t, steps...)
+	return &SearchActivities{LLM: llm.New(llm.Config{APIKey: key, BaseURL: srv.URL, Timeout: time.Second})}, srv
+}
+
+func TestProposeLLM(t *testing.T) {
+	a, srv := llmActivities(t, llmtest.Step{Reply: "[1, 0, 1, 0, 0, 1, 0, 0]", PromptTokens: 321, CompletionTokens: 12}, llmtest.Reply("[2, 2, 2, 2, 2, 2, 2, 2]"))
+	in := ProposeInput{
+		Space: "nas-bench-macro", Proposer: specs.Proposer{Kind: specs.ProposerLLM, Model: "gpt-4", Temperature: 0.5, SendSeed: true},
+		Seed: 40, Iteration: 2, Attempt: 1, Total: 10,
+		History: []Measured{{Iteration: 1, Arch: []int{0, 0, 0, 0, 0, 0, 0, 1}, Accuracy: 71.255}},
+		Next:    Next{Kind: NextTask},
+	}
+	res, err := a.Propose(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.System == "" || res.Prompt == "" || res.Reply != "[1, 0, 1, 0, 0, 1, 0, 0]" || res.PromptTokens != 321 || res.CompletionTokens != 12 || res.Proposer != "llm" {
+		t.Errorf("result %+v", res)
+	}
+	req := srv.Requests()[0]
+	if len(req.Messages) != 2 || req.Messages[0].Content != res.System || req.Last() != res.Prompt {
+		t.Errorf("sent %+v", req.Messages)
+	}
+	if !strings.Contains(res.Prompt, prompt.FormatAccuracy(71.255)) {
+		t.Errorf("task lacks the past accuracy:\n%s", res.Prompt)
+	}
+	if req.Seed == nil || *req.Seed != 42 || req.Temperature == nil || *req.Temperature != 0.5 {
+		t.Errorf("seed %v temperature %v", req.Seed, req.Temperature)
+	}
+	// A correction continues the conversation verbatim.
+	in.Messages = []llm.Message{{Role: "system", Content: res.System}, {Role: "user", Content: res.Prompt}, {Role: "assistant", Content: res.Reply}}
+	in.Next = Next{Kind: NextText, Text: "Please try again."}
+	res2, err := a.Propose(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res2.System != "" || res2.Prompt != "Please try again." || len(srv.Requests()[1].Messages) != 4 {
+		t.Errorf("correction turn %+v", res2)
+	}
+}
+
+func TestProposeLLMErrors(t *testing.T) {
+	base := ProposeInput{Space: "nas-bench-macro", Proposer: specs.Proposer{Kind: "llm", Model: "gpt-4"}, Iteration: 1, Attempt: 1, Next: Next{Kind: NextTask}}
+	tests := []struct {
+		name         string
+		step         llmtest.Step
+		typ          string
+		nonRetryable bool
+	}{
+		{"429", llmtest.Status(http.StatusTooManyRequests), ErrLLMUnavailable, false},
+		{"500", llmtest.Status(http.StatusInternalServerError), ErrLLMUnavailable, false},
+		{"timeout", llmtest.Step{Hang: true}, ErrLLMUnavailable, false},
+		{"400", llmtest.Status(http.StatusBadRequest), ErrLLMRequest, true},
+		{"401 echoing the key", llmtest.Step{Status: http.StatusUnauthorized, ErrorMessage: "bad key " + key}, ErrLLMRequest, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, _ := llmActivities(t, tt.step)
+			_, err := a.Propose(context.Background(), base)
+			typ, nonRetryable := appErrorType(err)
+			if typ != tt.typ || nonRetryable != tt.nonRetryable {
+				t.Errorf("err %v: type %q non-retryable %v", err, typ, nonRetryable)
+			}
+			if strings.Contains(fmt.Sprint(err), key) {
+				t.Errorf("error leaks the key: %v", err)
+			}
+		})
+	}
+	noLLM := &SearchActivities{}
+	_, err := noLLM.Propose(context.Background(), base)
+	if typ, nr := appErrorType(err); typ != ErrBadInput || !nr || !strings.Contains(err.Error(), "OPENAI_API_KEY") {
+		t.Errorf("without endpoint: %v", err)
+	}
+	a, _ := llmActivities(t)
+	in := base
+	in.Next = Next{Kind: NextFeedback}
+	if _, err := a.Propose(context.Background(), in); err == nil {
+		t.Error("feedback without a last result accepted")
+	}
+}
+
+func TestImageNetPromptHasWindowAndTable(t *testing.T) {
+	p, err := LoadPrompter(space.ImageNetName, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	task, err := p.Task(ProposeInput{Space: space.ImageNetName, FLOPs: &specs.FLOPsWindow{MinM: 280, MaxM: 330, Input: 224, Classes: 1000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The window and an entry of the per-slot table (DESIGN.md, stage 1 first slot, op 1).
+	for _, want := range []string{"330", "280", "23.7855"} {
+		if !strings.Contains(task, want) {
+			t.Errorf("ImageNet task lacks %q", want)
+		}
+	}
+}
+
+func TestEvaluateAndBaseline(t *testing.T) {
+	a := &SearchActivities{Catalog: bench.NewCatalog(dataDir(t))}
+	nb := mustSpace(t, "nas-bench-201")
+	drnas := []int{3, 3, 3, 1, 3, 3}
+	r, err := a.Evaluate(context.Background(), EvaluateInput{Benchmark: "nas-bench-201", Dataset: "cifar100", Space: "nas-bench-201", Arch: drnas})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// DESIGN.md / data README: the DrNAS cell on CIFAR-100 has test 73.51, valid 73.49.
+	if r.Key != nb.Key(drnas) || prompt.FormatAccuracy(r.TestAccuracy) != "73.51" || prompt.FormatAccuracy(r.Accuracy) != "73.49" || r.Accuracy != r.ValAccuracy || r.Of != 15625 {
+		t.Errorf("DrNAS on CIFAR-100: %+v", r)
+	}
+	if _, err := a.Evaluate(context.Background(), EvaluateInput{Benchmark: "nas-bench-macro", Key: "33333333"}); err == nil {
+		t.Error("unknown key accepted")
+	} else if typ, nr := appErrorType(err); typ != ErrBadInput || !nr {
+		t.Errorf("unknown key: %v", err)
+	}
+	b, err := a.RandomBaseline(context.Background(), BaselineInput{Benchmark: "nas-bench-macro", Samples: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prompt.FormatAccuracy(b.Accuracy) != "92.43" || prompt.FormatAccuracy(b.Optimum) != "93.13" || b.Of != 6561 {
+		t.Errorf("baseline %+v", b)
+	}
+	empty := &SearchActivities{Catalog: bench.NewCatalog(t.TempDir())}
+	if _, err := empty.Evaluate(context.Background(), EvaluateInput{Benchmark: "nas-bench-macro", Key: "10100100"}); err == nil || !strings.Contains(err.Error(), "genius data fetch") {
+		t.Errorf("missing table: %v", err)
+	}
+}

@@ -1,0 +1,63 @@
+package activities
+
+// Names under which the GPU worker registers the training activities; the
+// search workflow calls them by name on the GPU task queue so workflows never
+// import the training engine.
+const (
+	ProxyTrainName = "ProxyTrain"
+	ValidateName   = "Validate"
+)
+
+// DataSpec says where a training dataset is and how it is stored.
+type DataSpec struct {
+	// Dir is the dataset directory on the worker. Empty means random tensors
+	// (throughput runs only).
+	Dir string `json:"dir,omitempty"`
+	// Format is "cifar10", "cifar100" or "imagefolder". Default "imagefolder".
+	Format string `json:"format,omitempty"`
+}
+
+// ProxyTrainInput asks for the paper's proxy training of one candidate.
+// Zero values take the paper's defaults (DESIGN.md, proxy search training).
+type ProxyTrainInput struct {
+	Space   string   `json:"space"`
+	Arch    []int    `json:"arch"`
+	Data    DataSpec `json:"data"`
+	Classes int      `json:"classes,omitempty"` // default 1000
+	Input   int      `json:"input,omitempty"`   // input resolution, default 196
+	Epochs  int      `json:"epochs,omitempty"`  // default 20
+	// Steps, when > 0, caps the optimisation steps (demo and tests).
+	Steps       int     `json:"steps,omitempty"`
+	Batch       int     `json:"batch,omitempty"`        // default 1024
+	LR          float64 `json:"lr,omitempty"`           // default 0.5
+	Momentum    float64 `json:"momentum,omitempty"`     // default 0.9
+	WeightDecay float64 `json:"weight_decay,omitempty"` // default 1e-4
+	// ValFraction is the share of the training set held out for validation,
+	// default 0.01 as in the paper.
+	ValFraction float64 `json:"val_fraction,omitempty"`
+	Seed        int64   `json:"seed,omitempty"`
+}
+
+// TrainResult is what a training or validation run measured.
+type TrainResult struct {
+	Top1        float64 `json:"top1"` // fraction in [0,1]
+	Top5        float64 `json:"top5"`
+	Loss        float64 `json:"loss"`
+	ImagesPerS  float64 `json:"images_per_s"`
+	ParamsM     float64 `json:"params_m"`
+	Steps       int     `json:"steps"`
+	Epochs      int     `json:"epochs"`
+	Checkpoint  string  `json:"checkpoint,omitempty"` // store key of the trained weights
+	PeakMemoryB int64   `json:"peak_memory_bytes,omitempty"`
+}
+
+// ValidateInput evaluates stored weights on a dataset.
+type ValidateInput struct {
+	Space      string   `json:"space"`
+	Arch       []int    `json:"arch"`
+	Data       DataSpec `json:"data"`
+	Classes    int      `json:"classes,omitempty"`
+	Input      int      `json:"input,omitempty"`
+	Batch      int      `json:"batch,omitempty"`
+	Checkpoint string   `json:"checkpoint"`
+}

@@ -1,0 +1,277 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/genius-nas/genius/activities"
+	"github.com/genius-nas/genius/devserver"
+	"github.com/genius-nas/genius/llm"
+	"github.com/genius-nas/genius/workers"
+	"github.com/genius-nas/genius/workflows"
+)
+
+type devFlags struct {
+	client    clientFlags
+	stateDir  string
+	dataDir   string
+	ui        bool
+	gpuWorker bool
+}
+
+// defaultStateDir is $GENIUS_STATE_DIR, else $XDG_STATE_HOME/genius, else
+// ./.genius.
+func defaultStateDir() string {
+	if d := os.Getenv("GENIUS_STATE_DIR"); d != "" {
+		return d
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "genius")
+	}
+	return ".genius"
+}
+
+func newDevCmd() *cobra.Command {
+	var f devFlags
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run a local Temporal dev server (if none answers) and workers with everything registered",
+		Long: `Start what a search needs on one machine, until Ctrl-C:
+
+ - the Temporal CLI's dev server (SQLite, state kept in --state-dir), unless a
+   server already answers at --address; it is started with genius's search
+   attributes (GeniusBenchmark, GeniusProposer, GeniusBestAccuracy);
+ - a CPU worker on task queue "genius" (searches, experiments, LLM, look-ups);
+ - a training worker on "genius-gpu", running on the CPU.
+
+The temporal binary is $GENIUS_TEMPORAL_BIN, else bin/temporal in this or a
+parent directory (make tools), else temporal on PATH. The LLM proposer uses
+OPENAI_API_KEY and OPENAI_BASE_URL from the environment.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDev(cmd.Context(), f)
+		},
+	}
+	fs := cmd.Flags()
+	addClientFlags(fs, &f.client)
+	addDataDirFlag(fs, &f.dataDir)
+	fs.StringVar(&f.stateDir, "state-dir", defaultStateDir(), "where the dev server keeps its database and log, and training its checkpoints (env GENIUS_STATE_DIR, else $XDG_STATE_HOME/genius, else ./.genius)")
+	fs.BoolVar(&f.ui, "ui", false, "serve the Temporal Web UI on the frontend port + 1000")
+	fs.BoolVar(&f.gpuWorker, "gpu-worker", true, `also run a training worker (queue "genius-gpu") on the CPU`)
+	return cmd
+}
+
+func runDev(ctx context.Context, f devFlags) error {
+	logger := newLogger(slog.LevelInfo)
+	out := os.Stderr
+	opts, err := f.client.options(nil)
+	if err != nil {
+		return err
+	}
+
+	var srv *devserver.Server
+	if answers(ctx, opts) {
+		fmt.Fprintf(out, "Using the Temporal server that answers at %s.\n", f.client.Address)
+	} else {
+		srv, err = startDevServer(ctx, f)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			fmt.Fprintln(out, "Stopping the Temporal dev server...")
+			if err := srv.Stop(); err != nil {
+				logger.Error("stop dev server", "error", err)
+			}
+		}()
+	}
+
+	wopts, err := f.client.options(logger.With("component", "sdk"))
+	if err != nil {
+		return err
+	}
+	c, err := client.DialContext(ctx, wopts)
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s: %w", f.client.Address, err)
+	}
+	defer c.Close()
+
+	fatal := make(chan error, 2)
+	onFatal := func(err error) {
+		select {
+		case fatal <- err:
+		default:
+		}
+	}
+	cfg := workers.Config{DataDir: f.dataDir, LLM: llm.ConfigFromEnv(), Options: worker.Options{OnFatalError: onFatal}}
+	cpu, err := workers.NewCPUWorker(c, cfg)
+	if err != nil {
+		return err
+	}
+	started := []worker.Worker{}
+	defer func() {
+		for i := len(started) - 1; i >= 0; i-- {
+			started[i].Stop()
+		}
+	}()
+	if err := cpu.Start(); err != nil {
+		return fmt.Errorf("start CPU worker: %w", err)
+	}
+	started = append(started, cpu)
+	if f.gpuWorker {
+		tr := &activities.TrainingActivities{CheckpointDir: filepath.Join(f.stateDir, "checkpoints")}
+		gpu, err := workers.NewGPUWorker(c, workers.Config{Options: worker.Options{OnFatalError: onFatal}}, tr)
+		if err != nil {
+			return err
+		}
+		if err := gpu.Start(); err != nil {
+			return fmt.Errorf("start training worker: %w", err)
+		}
+		started = append(started, gpu)
+	}
+
+	fmt.Fprintf(out, "Workers running on task queue %q", workers.CPUTaskQueue)
+	if f.gpuWorker {
+		fmt.Fprintf(out, " and %q (training, on the CPU)", workers.GPUTaskQueue)
+	}
+	fmt.Fprintf(out, "; %s.\n", cfg.Describe())
+	fmt.Fprintf(out, "Submit a search:\n  genius search --address %s --spec specs/nas-bench-macro.json --proposer random\n", f.client.Address)
+	fmt.Fprintf(out, "  temporal workflow start --address %s --type %s --task-queue %s --input-file specs/nas-bench-macro.json\n",
+		f.client.Address, workflows.SearchName, workers.CPUTaskQueue)
+	fmt.Fprintln(out, "Press Ctrl-C to stop.")
+
+	var serverDone <-chan struct{}
+	if srv != nil {
+		serverDone = srv.Done()
+	}
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(out, "\nStopping workers...")
+		return nil
+	case err := <-fatal:
+		return fmt.Errorf("worker failed: %w", err)
+	case <-serverDone:
+		return fmt.Errorf("the Temporal dev server exited on its own; its log: %s\n%s", filepath.Join(f.stateDir, "temporal.log"), srv.Output())
+	}
+}
+
+// answers reports whether a Temporal frontend answers at the address.
+func answers(ctx context.Context, opts client.Options) bool {
+	c, err := client.NewLazyClient(opts)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	return devserver.Ping(ctx, c, opts.Namespace) == nil
+}
+
+func startDevServer(ctx context.Context, f devFlags) (*devserver.Server, error) {
+	host, portStr, err := net.SplitHostPort(f.client.Address)
+	if err != nil {
+		return nil, fmt.Errorf("--address %q is not host:port: %w", f.client.Address, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, fmt.Errorf("--address %q has no numeric port", f.client.Address)
+	}
+	ip := host
+	switch host {
+	case "localhost", "":
+		ip = "127.0.0.1"
+	}
+	if p := net.ParseIP(ip); p == nil || !(p.IsLoopback() || p.IsUnspecified() || isLocalIP(p)) {
+		return nil, fmt.Errorf("nothing answers at %s, and genius dev only starts a server on this machine: point --address/TEMPORAL_ADDRESS at a running server, or at 127.0.0.1:7233", f.client.Address)
+	}
+	bin, err := devserver.FindBinary()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(f.stateDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create --state-dir: %w", err)
+	}
+	logPath := filepath.Join(f.stateDir, "temporal.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open dev server log: %w", err)
+	}
+	attrs := map[string]string{}
+	for _, a := range workflows.SearchAttributes() {
+		attrs[a.Name] = a.Type
+	}
+	opts := devserver.Options{
+		Bin:              bin,
+		IP:               ip,
+		Port:             port,
+		DBFile:           filepath.Join(f.stateDir, "temporal.db"),
+		Namespace:        f.client.Namespace,
+		SearchAttributes: attrs,
+		UI:               f.ui,
+		Output:           logFile,
+	}
+	if f.client.Namespace != "default" {
+		opts.Namespaces = []string{f.client.Namespace}
+	}
+	fmt.Fprintf(os.Stderr, "Starting the Temporal dev server: %s %s\n  (log %s)\n", bin, shellJoin(devserver.Args(withDefaults(opts))), logPath)
+	srv, err := devserver.Start(ctx, opts)
+	if err != nil {
+		logFile.Close()
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "Temporal dev server at %s, state in %s", srv.Address(), opts.DBFile)
+	if f.ui {
+		fmt.Fprintf(os.Stderr, ", Web UI at http://%s", net.JoinHostPort(ip, strconv.Itoa(port+1000)))
+	}
+	fmt.Fprintln(os.Stderr, ".")
+	go func() {
+		<-srv.Done()
+		logFile.Close()
+	}()
+	return srv, nil
+}
+
+// withDefaults fills what devserver.Start would, for printing the command.
+func withDefaults(o devserver.Options) devserver.Options {
+	if o.LogLevel == "" {
+		o.LogLevel = "warn"
+	}
+	return o
+}
+
+func isLocalIP(ip net.IP) bool {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return false
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.Equal(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func shellJoin(args []string) string {
+	s := ""
+	for i, a := range args {
+		if i > 0 {
+			s += " "
+		}
+		if a == "" || strings.ContainsAny(a, " \t\"'$\\") {
+			a = strconv.Quote(a)
+		}
+		s += a
+	}
+	return s
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/genius-nas/genius/flops"
+	"github.com/genius-nas/genius/space"
+)
+
+// flopsOutput is what `genius flops --json` prints for one architecture.
+type flopsOutput struct {
+	FLOPsM  float64 `json:"flops_m"`  // two decimals, as budgets are stated
+	ParamsM float64 `json:"params_m"` // two decimals
+	FLOPs   int64   `json:"flops"`    // exact multiply-accumulates
+	Params  int64   `json:"params"`
+	Input   int     `json:"input"`
+	Classes int     `json:"classes"`
+	Arch    []int   `json:"arch"`
+}
+
+func newFlopsCmd() *cobra.Command {
+	var (
+		spaceName, arch string
+		input, classes  int
+		asJSON, table   bool
+	)
+	cmd := &cobra.Command{
+		Use:   "flops",
+		Short: "Count FLOPs (multiply-accumulates, as thop counts them) and parameters of an ImageNet architecture",
+		Long: `Count the FLOPs (multiply-accumulates, the way the thop profiler counts them)
+and parameters of a mobilenetv2-imagenet architecture, or print the per-slot
+FLOPs table that goes into the ImageNet prompt (--table).`,
+		Example: `  genius flops --arch 1,0,0,0,1,0,1,0,1,1,1,0,4,0,4,3,0,0,4,3,0,4,4,0,5,0,5,5,5,0 --json
+  genius flops --table --input 196`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if spaceName != space.ImageNetName {
+				return fmt.Errorf("--space %q: FLOPs are counted for %s only (the table benchmarks are looked up with `genius table`)",
+					spaceName, space.ImageNetName)
+			}
+			if input <= 0 {
+				return fmt.Errorf("--input %d: give a positive input resolution in pixels, for example 224", input)
+			}
+			if classes <= 0 {
+				return fmt.Errorf("--classes %d: give a positive number of classes, for example 1000", classes)
+			}
+			opts := flops.Options{Input: input, Classes: classes}
+			out := cmd.OutOrStdout()
+			if table {
+				if arch != "" {
+					return fmt.Errorf("give either --arch or --table, not both")
+				}
+				return printSlotTable(out, flops.Slots(opts).Round(4), asJSON)
+			}
+			if arch == "" {
+				return fmt.Errorf("no architecture: give --arch with %d comma-separated ops (0..%d), or --table", flops.Positions, flops.Ops-1)
+			}
+			a, err := space.ParseList(arch)
+			if err != nil {
+				return fmt.Errorf("--arch: %w", err)
+			}
+			sp, err := space.New(spaceName)
+			if err != nil {
+				return err
+			}
+			if err := sp.Validate(a); err != nil {
+				return fmt.Errorf("--arch: %w", err)
+			}
+			c, err := flops.MobileNetV2(a, opts)
+			if err != nil {
+				return fmt.Errorf("--arch: %w", err)
+			}
+			res := flopsOutput{
+				FLOPsM: roundTo(c.FLOPsM(), 2), ParamsM: roundTo(c.ParamsM(), 2),
+				FLOPs: int64(c.MACs), Params: c.Params, Input: input, Classes: classes, Arch: a,
+			}
+			if asJSON {
+				return writeJSONLine(out, res)
+			}
+			fmt.Fprintf(out, "%s %s at %dx%d, %d classes\n", spaceName, space.Arch(a), input, input, classes)
+			fmt.Fprintf(out, "FLOPs:  %.3f M (%d multiply-accumulates)\n", c.FLOPsM(), res.FLOPs)
+			fmt.Fprintf(out, "params: %.3f M (%d)\n", c.ParamsM(), c.Params)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&spaceName, "space", space.ImageNetName, "search space (only "+space.ImageNetName+" has a FLOPs counter)")
+	f.StringVar(&arch, "arch", "", "architecture: 30 comma-separated ops 0..6, stage by stage")
+	f.IntVar(&input, "input", 224, "input resolution in pixels (the paper's budgets are at 224)")
+	f.IntVar(&classes, "classes", 1000, "number of classes")
+	f.BoolVar(&table, "table", false, "print the per-slot FLOPs table (M) of the ImageNet prompt instead")
+	f.BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func printSlotTable(out io.Writer, t flops.SlotTable, asJSON bool) error {
+	if asJSON {
+		return writeJSONLine(out, t)
+	}
+	fmt.Fprintf(out, "FLOPs (M) per slot at %dx%d; ops 0..6; first = slot 0 of a stage, rest = slots 1..5\n", t.Input, t.Input)
+	for s := range t.First {
+		fmt.Fprintf(out, "stage%d_first = %s\n", s+1, floatList(t.First[s][:]))
+		fmt.Fprintf(out, "stage%d_rest  = %s\n", s+1, floatList(t.Rest[s][:]))
+	}
+	fmt.Fprintf(out, "fixed layers (M, %d classes):\n", t.Classes)
+	for _, f := range t.Fixed {
+		fmt.Fprintf(out, "  %-34s %9.4f", f.Name, f.MFLOPs)
+		if f.Paper != 0 {
+			fmt.Fprintf(out, "  (paper lists %g)", f.Paper)
+		}
+		fmt.Fprintln(out)
+	}
+	return nil
+}
+
+func floatList(v []float64) string {
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = fmt.Sprint(x)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// writeJSONLine prints v as one line of JSON, for scripts and jq.
+func writeJSONLine(w io.Writer, v any) error {
+	return json.NewEncoder(w).Encode(v)
+}
+
+// roundTo rounds v to the given number of decimals.
+func roundTo(v float64, decimals int) float64 {
+	p := math.Pow(10, float64(decimals))
+	return math.Round(v*p) / p
+}

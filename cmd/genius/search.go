@@ -1,0 +1,317 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+	"golang.org/x/term"
+
+	"github.com/genius-nas/genius/llm"
+	"github.com/genius-nas/genius/specs"
+	"github.com/genius-nas/genius/workflows"
+)
+
+type searchFlags struct {
+	client     clientFlags
+	spec       string
+	proposer   string
+	iterations int
+	wait       bool
+	workflowID string
+	taskQueue  string
+	poll       time.Duration
+}
+
+func newSearchCmd() *cobra.Command {
+	var f searchFlags
+	cmd := &cobra.Command{
+		Use:   "search --spec FILE",
+		Short: "Submit a GENIUS search, show its progress and print its result",
+		Long: `Start workflow GeniusSearch with the spec file as its input, show live
+progress (a progress bar on a terminal, plain lines otherwise) from the
+workflow's progress query, and print the result as JSON on stdout.
+
+The same search can be submitted with the Temporal CLI alone:
+  temporal workflow start --type GeniusSearch --task-queue genius --input-file specs/nas-bench-macro.json
+
+The llm proposer calls the endpoint configured on the workers
+(OPENAI_API_KEY, OPENAI_BASE_URL); the key is never part of the workflow
+input. --proposer random or evolution runs a baseline on the same machinery.
+Ctrl-C stops watching; the search goes on.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runSearch(cmd.Context(), f, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	fs := cmd.Flags()
+	addClientFlags(fs, &f.client)
+	fs.StringVar(&f.spec, "spec", "", "search spec JSON file (ready ones in specs/), required")
+	fs.StringVar(&f.proposer, "proposer", "", "override the spec's proposer.kind: llm, random or evolution")
+	fs.IntVar(&f.iterations, "iterations", 0, "override the spec's iterations (T); 0 keeps the spec's")
+	fs.BoolVar(&f.wait, "wait", true, "wait for the result, showing progress; --wait=false prints the workflow ID and returns")
+	fs.StringVar(&f.workflowID, "workflow-id", "", "workflow ID; default genius-<spec name>-<time>-<random>")
+	fs.StringVar(&f.taskQueue, "task-queue", envOr("GENIUS_TASK_QUEUE", workflows.TaskQueue), "task queue of the workers that run searches (env GENIUS_TASK_QUEUE)")
+	fs.DurationVar(&f.poll, "poll", time.Second, "how often to ask the search for its progress")
+	_ = cmd.MarkFlagRequired("spec")
+	return cmd
+}
+
+// loadSearchSpec reads the spec file, applies the overrides, and checks the
+// result. The spec is submitted as written (plus overrides), not with its
+// defaults filled in, so the workflow's defaults apply.
+func loadSearchSpec(path, proposer string, iterations int) (specs.Spec, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return specs.Spec{}, fmt.Errorf("read --spec: %w", err)
+	}
+	if _, err := specs.Parse(data); err != nil {
+		return specs.Spec{}, fmt.Errorf("spec %s: %w", path, err)
+	}
+	var s specs.Spec
+	if err := json.Unmarshal(data, &s); err != nil {
+		return specs.Spec{}, fmt.Errorf("spec %s: %w", path, err)
+	}
+	if proposer != "" {
+		s.Proposer.Kind = proposer
+	}
+	if iterations != 0 {
+		s.Iterations = iterations
+	}
+	if err := s.WithDefaults().Validate(); err != nil {
+		return specs.Spec{}, fmt.Errorf("spec %s with the command-line overrides: %w", path, err)
+	}
+	return s, nil
+}
+
+// errNoLLMKey says what to do when the llm proposer has no endpoint.
+func errNoLLMKey(specPath string) error {
+	return fmt.Errorf(`the llm proposer needs an API key: set %s (and %s for an OpenAI-compatible server other than OpenAI's) in the environment of the workers and of this command.
+To run a baseline on the same machinery instead:
+  genius search --spec %s --proposer random     (or --proposer evolution)`, llm.EnvAPIKey, llm.EnvBaseURL, specPath)
+}
+
+func runSearch(ctx context.Context, f searchFlags, stdout, stderr io.Writer) error {
+	if f.spec == "" {
+		return errors.New("--spec is required: give a spec file, for example specs/nas-bench-macro.json")
+	}
+	s, err := loadSearchSpec(f.spec, f.proposer, f.iterations)
+	if err != nil {
+		return err
+	}
+	if s.WithDefaults().Proposer.Kind == specs.ProposerLLM && os.Getenv(llm.EnvAPIKey) == "" && os.Getenv(llm.EnvBaseURL) == "" {
+		return errNoLLMKey(f.spec)
+	}
+	c, err := f.client.dial(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	id := f.workflowID
+	if id == "" {
+		id = newSearchID(s)
+	}
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: f.taskQueue},
+		workflows.SearchName, workflows.SearchInput{Spec: s})
+	if err != nil {
+		return fmt.Errorf("start search: %w", err)
+	}
+	fmt.Fprintf(stderr, "Started %s workflow %s (run %s) on task queue %s.\n", workflows.SearchName, run.GetID(), run.GetRunID(), f.taskQueue)
+	if !f.wait {
+		fmt.Fprintln(stdout, run.GetID())
+		return nil
+	}
+
+	type outcome struct {
+		res workflows.SearchResult
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		var o outcome
+		o.err = run.Get(ctx, &o.res)
+		done <- o
+	}()
+	view := newProgressView(stderr, s.WithDefaults().Iterations)
+	tick := time.NewTicker(f.poll)
+	defer tick.Stop()
+	firstAnswer, started := false, time.Now()
+	hinted := false
+	detach := func() error {
+		view.close()
+		return &exitError{code: 130, msg: fmt.Sprintf("Stopped watching; the search goes on. Its result:\n  temporal workflow result --workflow-id %s --address %s\nStop it:\n  temporal workflow signal --workflow-id %s --name %s --address %s",
+			id, f.client.Address, id, workflows.StopSignal, f.client.Address)}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return detach()
+		case o := <-done:
+			if o.err != nil && ctx.Err() != nil {
+				return detach()
+			}
+			if o.err == nil {
+				view.finish(o.res)
+			} else {
+				view.close()
+			}
+			if o.err != nil {
+				return fmt.Errorf("search %s failed: %w; read what happened with `genius audit --workflow-id %s`", id, o.err, id)
+			}
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(o.res)
+		case <-tick.C:
+			qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			p, err := queryProgress(qctx, c, id)
+			cancel()
+			if err == nil {
+				firstAnswer = true
+				view.update(p)
+			} else if !firstAnswer && !hinted && time.Since(started) > 10*time.Second {
+				hinted = true
+				view.note(fmt.Sprintf("No progress yet (%v). Is a worker polling task queue %q? Start one with `genius worker` or `genius dev`.", shortErr(err), f.taskQueue))
+			}
+		}
+	}
+}
+
+func queryProgress(ctx context.Context, c client.Client, id string) (workflows.Progress, error) {
+	var p workflows.Progress
+	v, err := c.QueryWorkflow(ctx, id, "", workflows.ProgressQuery)
+	if err != nil {
+		return p, err
+	}
+	return p, v.Get(&p)
+}
+
+func shortErr(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+func newSearchID(s specs.Spec) string {
+	name := s.Name
+	if name == "" {
+		name = s.Space
+	}
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("genius-%s-%s-%s", name, time.Now().UTC().Format("20060102-150405"), hex.EncodeToString(b[:]))
+}
+
+// progressView shows progress as a bar on a terminal and as lines
+// otherwise.
+type progressView struct {
+	w    io.Writer
+	bar  *progressbar.ProgressBar
+	last workflows.Progress
+	seen bool
+}
+
+func newProgressView(w io.Writer, total int) *progressView {
+	v := &progressView{w: w}
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		v.bar = progressbar.NewOptions(total,
+			progressbar.OptionSetWriter(w),
+			progressbar.OptionSetDescription("searching"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionSetElapsedTime(true),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionShowDescriptionAtLineEnd(),
+		)
+	}
+	return v
+}
+
+func (v *progressView) update(p workflows.Progress) {
+	if v.bar != nil {
+		if p.Iterations > 0 && p.Iterations != v.bar.GetMax() {
+			v.bar.ChangeMax(p.Iterations)
+		}
+		desc := fmt.Sprintf("%s (attempt %d)", p.Phase, max(p.Attempt, 1))
+		if p.Best != nil {
+			desc += fmt.Sprintf(" · best %.2f", p.Best.Accuracy)
+			if p.Best.Rank > 0 {
+				desc += fmt.Sprintf(" rank %d", p.Best.Rank)
+			}
+		}
+		v.bar.Describe(desc)
+		_ = v.bar.Set(p.Done)
+		v.last, v.seen = p, true
+		return
+	}
+	if v.seen && p.Done == v.last.Done && p.Failures == v.last.Failures && p.Run == v.last.Run {
+		return
+	}
+	if !v.seen {
+		fmt.Fprintf(v.w, "search running: %d iterations\n", p.Iterations)
+	}
+	if p.Done > v.last.Done || !v.seen && p.Done > 0 {
+		line := fmt.Sprintf("iteration %d/%d done", p.Done, p.Iterations)
+		if l := p.Last; l != nil && l.Iteration == p.Done {
+			line += fmt.Sprintf(": %v accuracy %.2f", l.Arch, l.Accuracy)
+			if l.Rank > 0 {
+				line += fmt.Sprintf(" rank %d", l.Rank)
+			}
+			if l.Attempts > 1 {
+				line += fmt.Sprintf(" after %d attempts", l.Attempts)
+			}
+		} else if p.Failures > v.last.Failures {
+			line += ": failed (no acceptable proposal)"
+		}
+		if b := p.Best; b != nil {
+			line += fmt.Sprintf("; best %.2f (iteration %d)", b.Accuracy, b.Iteration)
+		}
+		fmt.Fprintln(v.w, line)
+	}
+	if v.seen && p.Run > v.last.Run {
+		fmt.Fprintf(v.w, "continued as new: run %d\n", p.Run)
+	}
+	v.last, v.seen = p, true
+}
+
+func (v *progressView) note(msg string) {
+	if v.bar != nil {
+		_ = v.bar.Clear()
+	}
+	fmt.Fprintln(v.w, msg)
+}
+
+func (v *progressView) finish(r workflows.SearchResult) {
+	if v.bar != nil {
+		_ = v.bar.Set(len(r.Iterations) + len(r.Failures))
+		_ = v.bar.Finish()
+		fmt.Fprintln(v.w)
+	}
+	line := fmt.Sprintf("search done: %d iterations, stopped: %s", len(r.Iterations), r.Stopped)
+	if b := r.Best; b != nil {
+		line += fmt.Sprintf("; best %v accuracy %.2f", b.Arch, b.Accuracy)
+		if b.Rank > 0 {
+			line += fmt.Sprintf(" rank %d", b.Rank)
+		}
+	}
+	fmt.Fprintln(v.w, line)
+}
+
+func (v *progressView) close() {
+	if v.bar != nil {
+		_ = v.bar.Exit()
+		fmt.Fprintln(v.w)
+	}
+}

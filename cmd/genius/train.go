@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/genius-nas/genius/space"
+	"github.com/genius-nas/genius/training"
+	"github.com/genius-nas/genius/training/checkpoint"
+	"github.com/genius-nas/genius/training/data"
+)
+
+// trainOutput is what `genius train --json` prints.
+type trainOutput struct {
+	Top1       float64 `json:"top1"` // fraction
+	Top5       float64 `json:"top5"`
+	Loss       float64 `json:"loss"`
+	ImagesPerS float64 `json:"images_per_s"`
+	ParamsM    float64 `json:"params_m"`
+	Steps      int     `json:"steps"`
+	PeakMemMiB float64 `json:"peak_memory_mib"`
+	Backend    string  `json:"backend"`
+}
+
+func newTrainCmd() *cobra.Command {
+	var (
+		cfg                  training.Config
+		spaceName, arch, dir string
+		format, saveTo       string
+		valFraction          float64
+		asJSON               bool
+	)
+	cmd := &cobra.Command{
+		Use:   "train",
+		Short: "Train one network of a search space on CPU and report accuracy and throughput",
+		Long: `Train one network, built from an architecture of a search space, with the
+genius training engine, then evaluate it: on the dataset's evaluation split
+(the CIFAR test file, or an image folder's val/ sub-folder) when it has one,
+otherwise on --val-fraction of the training images held out with --seed.
+Without --data it trains on random images for --steps steps (throughput).`,
+		Example: `  genius train --space nas-bench-macro --arch 1,0,1,0,0,1,0,0 --data ./cifar-10-batches-bin --format cifar10 --epochs 1
+  genius train --space mobilenetv2-imagenet --arch 1,0,0,0,1,0,1,0,1,1,1,0,4,0,4,3,0,0,4,3,0,4,4,0,5,0,5,5,5,0 \
+      --classes 10 --input 32 --batch 64 --steps 20 --json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := space.ParseList(arch)
+			if err != nil {
+				return fmt.Errorf("--arch: %w", err)
+			}
+			cfg.Space, cfg.Arch = spaceName, a
+			if cfg.Input <= 64 && cfg.CropFraction == 0 {
+				cfg.CropFraction = 1 // small inputs are used whole
+			}
+			train, val, err := trainData(dir, format, cfg, valFraction)
+			if err != nil {
+				return err
+			}
+			out := cmd.ErrOrStderr()
+			progress := progressPrinter(out, cfg, train)
+			opts := training.Options{Progress: progress}
+			if saveTo != "" {
+				opts.Save = func(_ context.Context, c *checkpoint.Checkpoint) error { return saveCheckpoint(saveTo, c) }
+			}
+			res, err := training.Train(cmd.Context(), cfg, train, val, opts)
+			if err != nil {
+				return err
+			}
+			o := trainOutput{Top1: res.Top1, Top5: res.Top5, Loss: res.Loss, ImagesPerS: res.ImagesPerS, ParamsM: res.ParamsM,
+				Steps: res.Steps, PeakMemMiB: float64(res.PeakMemoryB) / (1 << 20), Backend: res.Backend}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				return enc.Encode(o)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "top-1 %.4f  top-5 %.4f  loss %.4f  %.1f images/s  %.2f M params  %d steps  peak %.0f MiB  (%s)\n",
+				o.Top1, o.Top5, o.Loss, o.ImagesPerS, o.ParamsM, o.Steps, o.PeakMemMiB, o.Backend)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&spaceName, "space", "", "search space: "+space.ImageNetName+", "+space.NASBenchMacroName+", "+space.ChannelResNetName+", "+space.ChannelMobileNetName+" or "+space.NB201Name)
+	f.StringVar(&arch, "arch", "", "architecture: comma-separated choice indices")
+	f.StringVar(&dir, "data", "", "dataset folder (empty: random images, needs --steps)")
+	f.StringVar(&format, "format", "cifar10", "dataset format: cifar10, cifar100 or imagefolder")
+	f.IntVar(&cfg.Epochs, "epochs", 1, "epochs to train")
+	f.IntVar(&cfg.Steps, "steps", 0, "cap on optimiser steps (0: epochs decide)")
+	f.IntVar(&cfg.Batch, "batch", 64, "batch size")
+	f.IntVar(&cfg.Input, "input", 32, "input resolution in pixels")
+	f.IntVar(&cfg.Classes, "classes", 0, "classifier outputs (0: the dataset's classes; 10 for random data)")
+	f.Float64Var(&cfg.LR, "lr", 0.05, "peak learning rate (warm-up then cosine)")
+	f.Float64Var(&cfg.WeightDecay, "weight-decay", 1e-4, "weight decay on convolution and linear weights")
+	f.Float64Var(&cfg.WarmupEpochs, "warmup-epochs", 0, "epochs of linear learning-rate warm-up")
+	f.Float64Var(&cfg.LabelSmoothing, "label-smoothing", 0, "label smoothing of the loss")
+	f.Float64Var(&cfg.EMADecay, "ema", 0, "EMA decay of the weights (0: off); the EMA network is evaluated")
+	f.Uint64Var(&cfg.Seed, "seed", 0, "seed for initialisation, data order and augmentation")
+	f.Float64Var(&valFraction, "val-fraction", 0.01, "share of training images held out when the data has no evaluation split")
+	f.StringVar(&saveTo, "checkpoint", "", "write the final checkpoint to this file")
+	f.BoolVar(&asJSON, "json", false, `print {"top1","top5","loss","images_per_s","params_m",...} as JSON`)
+	_ = cmd.MarkFlagRequired("space")
+	_ = cmd.MarkFlagRequired("arch")
+	return cmd
+}
+
+// trainData opens the training data and the data to evaluate on.
+func trainData(dir, format string, cfg training.Config, valFraction float64) (train, val data.Dataset, err error) {
+	if dir == "" {
+		if cfg.Steps <= 0 {
+			return nil, nil, fmt.Errorf("without --data, give --steps N to train on random images")
+		}
+		classes := cfg.Classes
+		if classes <= 0 {
+			classes = 10
+		}
+		return &data.Random{N: cfg.Steps * cfg.Batch, NumClasses: classes, Size: cfg.Input, Seed: cfg.Seed},
+			&data.Random{N: cfg.Batch, NumClasses: classes, Size: cfg.Input, Seed: cfg.Seed + 1}, nil
+	}
+	switch format {
+	case "cifar10", "cifar100":
+		tr, err := data.OpenCIFAR(dir, format, true)
+		if err != nil {
+			return nil, nil, err
+		}
+		te, err := data.OpenCIFAR(dir, format, false)
+		if err != nil {
+			return nil, nil, err
+		}
+		return tr, te, nil
+	case "imagefolder":
+		trDir, valDir := dir, filepath.Join(dir, "val")
+		if st, err := os.Stat(filepath.Join(dir, "train")); err == nil && st.IsDir() {
+			trDir = filepath.Join(dir, "train")
+		}
+		tr, err := data.OpenImageFolder(trDir)
+		if err != nil {
+			return nil, nil, err
+		}
+		if st, err := os.Stat(valDir); err == nil && st.IsDir() {
+			va, err := data.OpenImageFolder(valDir)
+			return tr, va, err
+		}
+		t, v, err := data.Split(tr, valFraction, cfg.Seed)
+		return t, v, err
+	}
+	return nil, nil, fmt.Errorf("--format %q is not known: use cifar10, cifar100 or imagefolder", format)
+}
+
+// progressPrinter draws a progress bar on a terminal and prints a plain
+// line every few seconds otherwise.
+func progressPrinter(w io.Writer, cfg training.Config, train data.Dataset) func(training.Progress) {
+	total := cfg.Steps
+	if total <= 0 {
+		total = cfg.Epochs * (train.Len() / cfg.Batch)
+	}
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription("training"),
+			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionClearOnFinish())
+		return func(p training.Progress) {
+			bar.Describe(fmt.Sprintf("epoch %d  loss %.3f  %.0f img/s", p.Epoch+1, p.Loss, p.ImagesPerS))
+			_ = bar.Set(p.Step)
+			if p.Step >= p.TotalSteps {
+				_ = bar.Finish()
+			}
+		}
+	}
+	var last time.Time
+	return func(p training.Progress) {
+		if time.Since(last) < 5*time.Second && p.Step < p.TotalSteps && p.Step > 1 {
+			return
+		}
+		last = time.Now()
+		eta := time.Duration(0)
+		if p.Step > 0 {
+			eta = time.Duration(float64(p.Elapsed) / float64(p.Step) * float64(p.TotalSteps-p.Step)).Round(time.Second)
+		}
+		fmt.Fprintf(w, "step %d/%d  epoch %d  loss %.4f  %.1f images/s  eta %s\n", p.Step, p.TotalSteps, p.Epoch+1, p.Loss, p.ImagesPerS, eta)
+	}
+}
+
+func saveCheckpoint(path string, c *checkpoint.Checkpoint) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("--checkpoint: %w", err)
+	}
+	if err := checkpoint.Write(f, c); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

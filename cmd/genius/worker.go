@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/genius-nas/genius/activities"
+	"github.com/genius-nas/genius/health"
+	"github.com/genius-nas/genius/llm"
+	"github.com/genius-nas/genius/metrics"
+	"github.com/genius-nas/genius/workers"
+)
+
+// Worker kinds (--kind).
+const (
+	kindCPU = "cpu"
+	kindGPU = "gpu"
+)
+
+// workerFlags are `genius worker`'s flags (notes/WORKER_ENV.md).
+type workerFlags struct {
+	client          clientFlags
+	kind            string
+	taskQueue       string
+	maxActivities   int
+	dataDir         string
+	healthAddr      string
+	metricsAddr     string
+	checkpointStore string
+}
+
+func newWorkerCmd() *cobra.Command {
+	var f workerFlags
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Run a worker against an existing Temporal server",
+		Long: `Run a genius worker until interrupted (SIGINT or SIGTERM).
+
+--kind cpu (default) polls task queue "genius": GeniusSearch and
+GeniusExperiment workflows, LLM proposals, proposal checks and benchmark
+look-ups. The LLM endpoint comes from OPENAI_API_KEY and OPENAI_BASE_URL
+in the environment; the key never enters a workflow payload or a log line.
+
+--kind gpu polls "genius-gpu": proxy training and validation, one at a
+time unless --max-concurrent-activities says otherwise.
+
+Probes: GET /healthz (alive) and /readyz (worker started and the Temporal
+frontend answers) on --health-addr; Prometheus metrics of the SDK at
+/metrics on --metrics-addr.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runWorker(cmd.Context(), f)
+		},
+	}
+	fs := cmd.Flags()
+	addClientFlags(fs, &f.client)
+	fs.StringVar(&f.kind, "kind", envOr("GENIUS_WORKER_KIND", kindCPU), "cpu (workflows, LLM, look-ups) or gpu (training) (env GENIUS_WORKER_KIND)")
+	fs.StringVar(&f.taskQueue, "task-queue", envOr("GENIUS_TASK_QUEUE", ""), `task queue to poll; default "genius" (cpu) or "genius-gpu" (gpu) (env GENIUS_TASK_QUEUE)`)
+	fs.IntVar(&f.maxActivities, "max-concurrent-activities", envInt("GENIUS_MAX_CONCURRENT_ACTIVITIES", 0), "activities run at once; 0 = SDK default on cpu, 1 on gpu (env GENIUS_MAX_CONCURRENT_ACTIVITIES)")
+	addDataDirFlag(fs, &f.dataDir)
+	fs.StringVar(&f.healthAddr, "health-addr", envOr("GENIUS_HEALTH_ADDR", ":8080"), `address of /healthz and /readyz; "" disables (env GENIUS_HEALTH_ADDR)`)
+	fs.StringVar(&f.metricsAddr, "metrics-addr", envOr("GENIUS_METRICS_ADDR", ":9090"), `address of Prometheus /metrics; "" disables (env GENIUS_METRICS_ADDR)`)
+	fs.StringVar(&f.checkpointStore, "checkpoint-store", envOr("GENIUS_CHECKPOINT_STORE", "file://./checkpoints"), "where gpu workers keep training checkpoints, file:///path (env GENIUS_CHECKPOINT_STORE)")
+	return cmd
+}
+
+// envInt reads an integer environment variable, def when unset or bad.
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(envOr(name, "")); err == nil {
+		return v
+	}
+	return def
+}
+
+func runWorker(ctx context.Context, f workerFlags) error {
+	logger := newLogger(slog.LevelInfo)
+	if f.kind != kindCPU && f.kind != kindGPU {
+		return fmt.Errorf("--kind is %q: use cpu or gpu", f.kind)
+	}
+	var reg *metrics.Registry
+	if f.metricsAddr != "" {
+		reg = metrics.New()
+	}
+	opts, err := f.client.options(logger)
+	if err != nil {
+		return err
+	}
+	if reg != nil {
+		opts.MetricsHandler = reg
+	}
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s (namespace %s): %w; check --address/TEMPORAL_ADDRESS", f.client.Address, f.client.Namespace, err)
+	}
+	defer c.Close()
+
+	fatal := make(chan error, 1)
+	cfg := workers.Config{
+		TaskQueue:               f.taskQueue,
+		DataDir:                 f.dataDir,
+		LLM:                     llm.ConfigFromEnv(),
+		MaxConcurrentActivities: f.maxActivities,
+		Options: worker.Options{OnFatalError: func(err error) {
+			select {
+			case fatal <- err:
+			default:
+			}
+		}},
+	}
+	var w worker.Worker
+	queue := f.taskQueue
+	switch f.kind {
+	case kindCPU:
+		if queue == "" {
+			queue = workers.CPUTaskQueue
+		}
+		w, err = workers.NewCPUWorker(c, cfg)
+	case kindGPU:
+		if queue == "" {
+			queue = workers.GPUTaskQueue
+		}
+		var tr *activities.TrainingActivities
+		if tr, err = newTrainer(f.checkpointStore); err == nil {
+			w, err = workers.NewGPUWorker(c, cfg, tr)
+		}
+	}
+	if err != nil {
+		return err
+	}
+
+	hh := &health.Handler{Check: func(ctx context.Context) error {
+		_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
+		return err
+	}}
+	stopHTTP, err := serveHTTP(logger, f.healthAddr, f.metricsAddr, hh, reg)
+	if err != nil {
+		return err
+	}
+	defer stopHTTP()
+
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start %s worker on task queue %s: %w", f.kind, queue, err)
+	}
+	hh.SetReady(true)
+	logger.Info("worker started", "kind", f.kind, "task_queue", queue, "address", f.client.Address,
+		"namespace", f.client.Namespace, "config", cfg.Describe())
+	select {
+	case <-ctx.Done():
+		logger.Info("stopping worker: interrupted; activities in flight get the worker's stop timeout to finish")
+		hh.SetReady(false)
+		w.Stop()
+		return nil
+	case err := <-fatal:
+		hh.Fail(err)
+		w.Stop()
+		return fmt.Errorf("worker on task queue %s failed: %w", queue, err)
+	}
+}
+
+// newTrainer builds the GPU worker's training activities from
+// --checkpoint-store (file:// only: the trainer keeps checkpoints in a
+// local directory).
+func newTrainer(store string) (*activities.TrainingActivities, error) {
+	dir, err := localStorePath(store)
+	if err != nil {
+		return nil, err
+	}
+	return &activities.TrainingActivities{CheckpointDir: dir}, nil
+}
+
+// localStorePath turns file://./rel, file:///abs or a bare path into a path.
+func localStorePath(store string) (string, error) {
+	if !strings.Contains(store, "://") {
+		return filepath.Clean(store), nil
+	}
+	u, err := url.Parse(store)
+	if err != nil {
+		return "", fmt.Errorf("--checkpoint-store %q is not a URL: %w", store, err)
+	}
+	if u.Scheme != "file" {
+		return "", fmt.Errorf("--checkpoint-store %q: the training activities keep checkpoints in a local directory; give file:///path (env GENIUS_CHECKPOINT_STORE)", store)
+	}
+	p := u.Host + u.Path // file://./checkpoints parses "." as the host
+	if p == "" {
+		return "", fmt.Errorf("--checkpoint-store %q names no directory: give file:///path", store)
+	}
+	return filepath.Clean(p), nil
+}
+
+// serveHTTP serves the probes and the metrics (on one server when the
+// addresses are equal); listening first so a taken port fails the start.
+func serveHTTP(logger *slog.Logger, healthAddr, metricsAddr string, hh *health.Handler, reg *metrics.Registry) (stop func(), err error) {
+	muxes := map[string]*http.ServeMux{}
+	mux := func(addr string) *http.ServeMux {
+		if muxes[addr] == nil {
+			muxes[addr] = http.NewServeMux()
+		}
+		return muxes[addr]
+	}
+	if healthAddr != "" {
+		m := mux(healthAddr)
+		m.Handle("/healthz", hh)
+		m.Handle("/livez", hh)
+		m.Handle("/readyz", hh)
+	}
+	if metricsAddr != "" && reg != nil {
+		mux(metricsAddr).Handle("/metrics", reg)
+	}
+	var servers []*http.Server
+	stop = func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		for _, s := range servers {
+			_ = s.Shutdown(ctx)
+		}
+	}
+	for addr, m := range muxes {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			stop()
+			return nil, fmt.Errorf("listen on %s for health/metrics: %w; pick another with --health-addr/--metrics-addr, or \"\" to disable", addr, err)
+		}
+		s := &http.Server{Handler: m, ReadHeaderTimeout: 5 * time.Second}
+		servers = append(servers, s)
+		logger.Info("serving probes/metrics", "addr", l.Addr().String())
+		go func() {
+			if err := s.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				logger.Error("health/metrics server stopped", "addr", addr, "error", err)
+			}
+		}()
+	}
+	return stop, nil
+}

@@ -1,0 +1,330 @@
+package devserver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+)
+
+// BinEnv names the environment variable that points at the temporal CLI
+// binary; `make test` sets it to ./bin/temporal.
+const BinEnv = "GENIUS_TEMPORAL_BIN"
+
+// ErrNotFound is returned by FindBinary when no temporal CLI binary exists.
+var ErrNotFound = errors.New("temporal CLI not found: run `make tools` (installs ./bin/temporal) or set " + BinEnv)
+
+// Options configure Start. The zero value starts an in-memory server on a
+// free port of 127.0.0.1 with the Web UI off.
+type Options struct {
+	// Bin is the temporal CLI binary. Default: FindBinary().
+	Bin string
+	// IP the frontend binds to. Default "127.0.0.1".
+	IP string
+	// Port of the frontend gRPC service. Default 0: a free port.
+	Port int
+	// DBFile is the SQLite file that keeps state across restarts.
+	// Default "": state lives in memory and dies with the process.
+	DBFile string
+	// Namespace is the namespace Start waits for. Default "default" (which
+	// the dev server always creates).
+	Namespace string
+	// Namespaces are extra namespaces to create at launch.
+	Namespaces []string
+	// SearchAttributes maps custom search attribute names to their type
+	// (Text, Keyword, Int, Double, Bool, Datetime, KeywordList).
+	SearchAttributes map[string]string
+	// UI turns the Web UI on (at Port+1000). Default off (--headless).
+	UI bool
+	// LogLevel of the server: debug, info, warn, error, never. Default "warn".
+	LogLevel string
+	// DynamicConfig holds extra `KEY=JSONVALUE` dynamic config values.
+	DynamicConfig []string
+	// Output receives the server's stdout and stderr. Default: discarded
+	// (the last few KiB are kept for error messages either way).
+	Output io.Writer
+	// StartTimeout bounds the wait for the frontend to answer. Default 60s.
+	StartTimeout time.Duration
+	// StopTimeout is how long Stop waits after SIGINT before it kills the
+	// process. Default 10s.
+	StopTimeout time.Duration
+}
+
+// Server is a running dev server.
+type Server struct {
+	addr      string
+	namespace string
+	cmd       *exec.Cmd
+	tail      *tailBuffer
+	stopWait  time.Duration
+
+	done    chan struct{}
+	waitErr error
+	once    sync.Once
+	stopErr error
+}
+
+// Start launches the dev server and returns once its frontend answers the
+// SDK's health check and the namespace exists, or fails with the tail of the
+// server's output when it exits or does not answer within StartTimeout.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	if opts.Bin == "" {
+		bin, err := FindBinary()
+		if err != nil {
+			return nil, err
+		}
+		opts.Bin = bin
+	}
+	if opts.IP == "" {
+		opts.IP = "127.0.0.1"
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = "default"
+	}
+	if opts.LogLevel == "" {
+		opts.LogLevel = "warn"
+	}
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = 60 * time.Second
+	}
+	if opts.StopTimeout <= 0 {
+		opts.StopTimeout = 10 * time.Second
+	}
+	if opts.Port == 0 {
+		p, err := FreePort(opts.IP)
+		if err != nil {
+			return nil, err
+		}
+		opts.Port = p
+	}
+	if opts.DBFile != "" {
+		if err := os.MkdirAll(filepath.Dir(opts.DBFile), 0o755); err != nil {
+			return nil, fmt.Errorf("create directory for dev server database: %w", err)
+		}
+	}
+
+	tail := &tailBuffer{max: 8 << 10}
+	var out io.Writer = tail
+	if opts.Output != nil {
+		out = io.MultiWriter(tail, opts.Output)
+	}
+	// Not exec.CommandContext: the server must outlive ctx, which only
+	// bounds the start; Stop ends it.
+	cmd := exec.Command(opts.Bin, Args(opts)...)
+	cmd.Stdout = out
+	cmd.Stderr = out
+	cmd.SysProcAttr = sysProcAttr()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", opts.Bin, err)
+	}
+	s := &Server{
+		addr:      net.JoinHostPort(opts.IP, strconv.Itoa(opts.Port)),
+		namespace: opts.Namespace,
+		cmd:       cmd,
+		tail:      tail,
+		stopWait:  opts.StopTimeout,
+		done:      make(chan struct{}),
+	}
+	go func() {
+		s.waitErr = cmd.Wait()
+		close(s.done)
+	}()
+
+	wctx, cancel := context.WithTimeout(ctx, opts.StartTimeout)
+	defer cancel()
+	if err := s.waitReady(wctx); err != nil {
+		_ = s.Stop()
+		return nil, fmt.Errorf("temporal dev server at %s: %w\n%s", s.addr, err, s.tail.String())
+	}
+	return s, nil
+}
+
+// Args returns the temporal CLI arguments that start the server opts
+// describe (Port must be set); exported so users and reports can see the
+// exact command line.
+func Args(opts Options) []string {
+	args := []string{"server", "start-dev",
+		"--ip", opts.IP,
+		"--port", strconv.Itoa(opts.Port),
+		"--log-level", opts.LogLevel,
+	}
+	if !opts.UI {
+		args = append(args, "--headless")
+	}
+	if opts.DBFile != "" {
+		args = append(args, "--db-filename", opts.DBFile)
+	}
+	for _, ns := range opts.Namespaces {
+		args = append(args, "--namespace", ns)
+	}
+	names := make([]string, 0, len(opts.SearchAttributes))
+	for n := range opts.SearchAttributes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		args = append(args, "--search-attribute", n+"="+opts.SearchAttributes[n])
+	}
+	for _, kv := range opts.DynamicConfig {
+		args = append(args, "--dynamic-config-value", kv)
+	}
+	return args
+}
+
+// waitReady polls the frontend's gRPC health check, then the namespace,
+// until both answer, the process exits, or ctx ends.
+func (s *Server) waitReady(ctx context.Context) error {
+	c, err := client.NewLazyClient(client.Options{
+		HostPort:  s.addr,
+		Namespace: s.namespace,
+		Logger:    tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)),
+	})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		if last = Ping(ctx, c, s.namespace); last == nil {
+			return nil
+		}
+		select {
+		case <-s.done:
+			return fmt.Errorf("server exited before it answered: %v", s.waitErr)
+		case <-ctx.Done():
+			return fmt.Errorf("no answer in time: %w (last error: %v)", ctx.Err(), last)
+		case <-tick.C:
+		}
+	}
+}
+
+// Ping asks the frontend behind c for its health and for the namespace,
+// each bounded by two seconds; nil means a worker can start against it.
+func Ping(ctx context.Context, c client.Client, namespace string) error {
+	hctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := c.CheckHealth(hctx, &client.CheckHealthRequest{}); err != nil {
+		return err
+	}
+	_, err := c.WorkflowService().DescribeNamespace(hctx, &workflowservice.DescribeNamespaceRequest{Namespace: namespace})
+	return err
+}
+
+// Address is the frontend's host:port.
+func (s *Server) Address() string { return s.addr }
+
+// Namespace is the namespace Start waited for.
+func (s *Server) Namespace() string { return s.namespace }
+
+// Done is closed when the server process has exited.
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+// Output returns the last few KiB the server wrote.
+func (s *Server) Output() string { return s.tail.String() }
+
+// Stop asks the server to shut down with SIGINT (it then flushes SQLite),
+// and kills it if it has not exited within StopTimeout. Safe to call more
+// than once.
+func (s *Server) Stop() error {
+	s.once.Do(func() {
+		select {
+		case <-s.done:
+			return
+		default:
+		}
+		_ = s.cmd.Process.Signal(syscall.SIGINT)
+		t := time.NewTimer(s.stopWait)
+		defer t.Stop()
+		select {
+		case <-s.done:
+		case <-t.C:
+			_ = s.cmd.Process.Kill()
+			<-s.done
+			s.stopErr = fmt.Errorf("temporal dev server did not stop within %s of SIGINT; killed", s.stopWait)
+		}
+	})
+	return s.stopErr
+}
+
+// FindBinary locates the temporal CLI: $GENIUS_TEMPORAL_BIN, then bin/temporal
+// in the working directory or any parent, then `temporal` on PATH.
+func FindBinary() (string, error) {
+	if p := os.Getenv(BinEnv); p != "" {
+		if isExecutable(p) {
+			return p, nil
+		}
+		return "", fmt.Errorf("%s=%s is not an executable file: run `make tools` or fix the variable", BinEnv, p)
+	}
+	if dir, err := os.Getwd(); err == nil {
+		for {
+			p := filepath.Join(dir, "bin", "temporal")
+			if isExecutable(p) {
+				return p, nil
+			}
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				break
+			}
+			dir = parent
+		}
+	}
+	if p, err := exec.LookPath("temporal"); err == nil {
+		return p, nil
+	}
+	return "", ErrNotFound
+}
+
+func isExecutable(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
+}
+
+// FreePort asks the kernel for a TCP port that is free on ip right now.
+func FreePort(ip string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("find a free port on %s: %w", ip, err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf bytes.Buffer
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf.Write(p)
+	if over := t.buf.Len() - t.max; over > 0 {
+		t.buf.Next(over)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.buf.String()
+}

@@ -1,0 +1,128 @@
+{{/* Names and labels. */}}
+
+{{- define "genius.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Full name: release-chart, or the release alone when it already holds the chart name. */}}
+{{- define "genius.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Name of one worker's resources; call with (dict "root" $ "kind" "cpu"). Leaves room for "-metrics". */}}
+{{- define "genius.workerName" -}}
+{{- printf "%s-%s-worker" (include "genius.fullname" .root | trunc 44 | trimSuffix "-") .kind -}}
+{{- end -}}
+
+{{- define "genius.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "genius.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "genius.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "genius.labels" -}}
+helm.sh/chart: {{ include "genius.chart" . }}
+{{ include "genius.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: genius
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Selector labels of one worker; call with (dict "root" $ "kind" "cpu"). */}}
+{{- define "genius.workerSelectorLabels" -}}
+{{ include "genius.selectorLabels" .root }}
+app.kubernetes.io/component: {{ .kind }}-worker
+{{- end -}}
+
+{{- define "genius.workerLabels" -}}
+{{ include "genius.labels" .root }}
+app.kubernetes.io/component: {{ .kind }}-worker
+{{- end -}}
+
+{{- define "genius.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "genius.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "genius.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "genius.dataClaimName" -}}
+{{- if eq .Values.dataDir.type "existingClaim" -}}
+{{- .Values.dataDir.existingClaim -}}
+{{- else -}}
+{{- printf "%s-data" (include "genius.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "genius.checkpointStore" -}}
+{{- if eq .Values.checkpoints.store "s3" -}}
+{{- $prefix := trimAll "/" .Values.checkpoints.s3.prefix -}}
+{{- if $prefix -}}
+{{- printf "s3://%s/%s" .Values.checkpoints.s3.bucket $prefix -}}
+{{- else -}}
+{{- printf "s3://%s" .Values.checkpoints.s3.bucket -}}
+{{- end -}}
+{{- else -}}
+{{- printf "file://%s/checkpoints" (trimSuffix "/" .Values.dataDir.mountPath) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Activities a GPU pod runs at once: the explicit value, else one per GPU. */}}
+{{- define "genius.gpuConcurrency" -}}
+{{- if gt (int .Values.gpu.maxConcurrentActivities) 0 -}}
+{{- .Values.gpu.maxConcurrentActivities -}}
+{{- else -}}
+{{- .Values.gpu.gpusPerPod -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Checks across fields that the schema cannot say clearly. Each message names
+the value and the fix.
+*/}}
+{{- define "genius.validate" -}}
+{{- $secretName := "(?i)(KEY|SECRET|TOKEN|PASSWORD|CREDENTIAL)" -}}
+{{- range $kind := list "cpu" "gpu" -}}
+{{- $c := index $.Values $kind -}}
+{{- range $i, $e := $c.additionalEnv -}}
+{{- if and (regexMatch $secretName $e.name) (hasKey $e "value") -}}
+{{- fail (printf "%s.additionalEnv[%d] (%s) looks like a secret but has a literal value: put it in a Secret and use valueFrom.secretKeyRef {name, key} instead" $kind $i $e.name) -}}
+{{- end -}}
+{{- end -}}
+{{- if and $c.autoscaling.enabled (eq $c.autoscaling.kind "hpa") (lt (int $c.autoscaling.minReplicas) 1) -}}
+{{- fail (printf "%s.autoscaling.minReplicas is %v but a HorizontalPodAutoscaler needs at least 1: set it to 1, or use kind keda to scale to zero" $kind $c.autoscaling.minReplicas) -}}
+{{- end -}}
+{{- if lt (int $c.autoscaling.maxReplicas) (int $c.autoscaling.minReplicas) -}}
+{{- if $c.autoscaling.enabled -}}
+{{- fail (printf "%s.autoscaling.maxReplicas (%v) is below minReplicas (%v): raise maxReplicas" $kind $c.autoscaling.maxReplicas $c.autoscaling.minReplicas) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if and (not .Values.cpu.enabled) (not .Values.gpu.enabled) -}}
+{{- fail "cpu.enabled and gpu.enabled are both false: the release would run no worker; enable at least one" -}}
+{{- end -}}
+{{- end -}}

@@ -1,0 +1,155 @@
+{{/*
+The worker environment, per the worker's flags/env contract. Secrets come only
+from secretKeyRef or files of a Secret volume. Call with
+(dict "root" $ "kind" "cpu" "c" .Values.cpu).
+*/}}
+{{- define "genius.env" -}}
+{{- $v := .root.Values -}}
+- name: GENIUS_WORKER_KIND
+  value: {{ .kind | quote }}
+- name: GENIUS_TASK_QUEUE
+  value: {{ .c.taskQueue | quote }}
+- name: GENIUS_MAX_CONCURRENT_ACTIVITIES
+  {{- if eq .kind "gpu" }}
+  value: {{ include "genius.gpuConcurrency" .root | quote }}
+  {{- else }}
+  value: {{ .c.maxConcurrentActivities | quote }}
+  {{- end }}
+- name: GENIUS_DATA_DIR
+  value: {{ $v.dataDir.mountPath | quote }}
+- name: GENIUS_HEALTH_ADDR
+  value: {{ printf ":%v" $v.health.port | quote }}
+- name: GENIUS_METRICS_ADDR
+  value: {{ ternary (printf ":%v" $v.metrics.port) "" $v.metrics.enabled | quote }}
+- name: TEMPORAL_ADDRESS
+  value: {{ $v.temporal.address | quote }}
+- name: TEMPORAL_NAMESPACE
+  value: {{ $v.temporal.namespace | quote }}
+{{- with $v.temporal.apiKey.existingSecret }}
+- name: TEMPORAL_API_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ . | quote }}
+      key: {{ $v.temporal.apiKey.secretKey | quote }}
+{{- end }}
+{{- if $v.temporal.tls.enabled }}
+{{- $dir := trimSuffix "/" $v.temporal.tls.mountPath }}
+{{- with $v.temporal.tls.certKey }}
+- name: TEMPORAL_TLS_CERT
+  value: {{ printf "%s/%s" $dir . | quote }}
+{{- end }}
+{{- with $v.temporal.tls.keyKey }}
+- name: TEMPORAL_TLS_KEY
+  value: {{ printf "%s/%s" $dir . | quote }}
+{{- end }}
+{{- with $v.temporal.tls.caKey }}
+- name: TEMPORAL_TLS_CA
+  value: {{ printf "%s/%s" $dir . | quote }}
+{{- end }}
+{{- with $v.temporal.tls.serverName }}
+- name: TEMPORAL_TLS_SERVER_NAME
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- if eq .kind "cpu" }}
+{{- with $v.llm.baseURL }}
+- name: OPENAI_BASE_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- with $v.llm.existingSecret }}
+- name: OPENAI_API_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ . | quote }}
+      key: {{ $v.llm.secretKey | quote }}
+{{- end }}
+{{- end }}
+- name: GENIUS_CHECKPOINT_STORE
+  value: {{ include "genius.checkpointStore" .root | quote }}
+{{- if eq $v.checkpoints.store "s3" }}
+{{- $s3 := $v.checkpoints.s3 }}
+{{- with $s3.endpoint }}
+- name: GENIUS_S3_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+- name: GENIUS_S3_REGION
+  value: {{ $s3.region | quote }}
+- name: GENIUS_S3_PATH_STYLE
+  value: {{ $s3.pathStyle | quote }}
+{{- with $s3.existingSecret }}
+- name: AWS_ACCESS_KEY_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ . | quote }}
+      key: {{ $s3.accessKeyIdKey | quote }}
+- name: AWS_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ . | quote }}
+      key: {{ $s3.secretAccessKeyKey | quote }}
+{{- end }}
+{{- end }}
+{{- with .c.additionalEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Volumes of a worker pod; call like genius.env. */}}
+{{- define "genius.volumes" -}}
+{{- $v := .root.Values -}}
+- name: data
+  {{- if eq $v.dataDir.type "emptyDir" }}
+  emptyDir:
+    {{- with $v.dataDir.emptyDir.sizeLimit }}
+    sizeLimit: {{ . | quote }}
+    {{- else }} {}
+    {{- end }}
+  {{- else }}
+  persistentVolumeClaim:
+    claimName: {{ include "genius.dataClaimName" .root }}
+  {{- end }}
+- name: tmp
+  emptyDir: {}
+{{- if $v.temporal.tls.enabled }}
+- name: temporal-tls
+  secret:
+    secretName: {{ $v.temporal.tls.existingSecret | quote }}
+    defaultMode: 0440
+    items:
+      {{- range $key := list $v.temporal.tls.certKey $v.temporal.tls.keyKey $v.temporal.tls.caKey }}
+      {{- if $key }}
+      - key: {{ $key | quote }}
+        path: {{ $key | quote }}
+      {{- end }}
+      {{- end }}
+{{- end }}
+{{- if and (eq .kind "gpu") .c.shmSize }}
+- name: dshm
+  emptyDir:
+    medium: Memory
+    sizeLimit: {{ .c.shmSize | quote }}
+{{- end }}
+{{- with .c.additionalVolumes }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "genius.volumeMounts" -}}
+{{- $v := .root.Values -}}
+- name: data
+  mountPath: {{ $v.dataDir.mountPath | quote }}
+- name: tmp
+  mountPath: /tmp
+{{- if $v.temporal.tls.enabled }}
+- name: temporal-tls
+  mountPath: {{ $v.temporal.tls.mountPath | quote }}
+  readOnly: true
+{{- end }}
+{{- if and (eq .kind "gpu") .c.shmSize }}
+- name: dshm
+  mountPath: /dev/shm
+{{- end }}
+{{- with .c.additionalVolumeMounts }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}

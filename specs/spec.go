@@ -1,0 +1,460 @@
+package specs
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"strings"
+
+	"github.com/genius-nas/genius/space"
+)
+
+// Proposer kinds.
+const (
+	ProposerLLM       = "llm"
+	ProposerRandom    = "random"
+	ProposerEvolution = "evolution"
+)
+
+// Conversation modes.
+const (
+	// ConversationFresh starts every iteration with a new two-message chat
+	// (system + task listing all past results), as the paper does for the
+	// table benchmarks. Corrections within an iteration extend that chat.
+	ConversationFresh = "fresh"
+	// ConversationChat keeps one growing chat for the whole search; each new
+	// iteration sends the measured result of the last one, as the paper does
+	// for NAS-Bench-201 and ImageNet.
+	ConversationChat = "chat"
+)
+
+// What happens when an iteration runs out of attempts.
+const (
+	OnFailureContinue = "continue"
+	OnFailureStop     = "stop"
+)
+
+// Evaluator kinds.
+const (
+	// EvaluatorLookup reads the accuracy from a benchmark table.
+	EvaluatorLookup = "lookup"
+	// EvaluatorProxyTrain runs the paper's proxy training (activity
+	// "ProxyTrain") on the GPU task queue.
+	EvaluatorProxyTrain = "proxy-train"
+)
+
+// Defaults applied by WithDefaults.
+const (
+	DefaultIterations      = 10
+	DefaultMaxAttempts     = 10
+	DefaultModel           = "gpt-4"
+	DefaultLLMTimeoutS     = 180
+	DefaultLLMMaxRetries   = 8
+	DefaultPopulation      = 5
+	DefaultSampleSize      = 2
+	DefaultTrials          = 3
+	DefaultParallelism     = 3
+	DefaultTrainTaskQueue  = "genius-gpu"
+	DefaultTrainTimeoutM   = 24 * 60
+	DefaultTrainHeartbeatS = 300
+	DefaultTrainRetries    = 3
+	DefaultFLOPsInput      = 224
+	DefaultFLOPsClasses    = 1000
+
+	maxIterations = 100000
+	maxAttempts   = 1000
+	maxTrials     = 1000
+)
+
+// Spec is one search. Zero values take the defaults documented on each
+// field and in schema.json (see WithDefaults).
+type Spec struct {
+	// Name labels the search in results and the UI. Optional.
+	Name string `json:"name,omitempty"`
+	// Description is free text for people. Optional.
+	Description string `json:"description,omitempty"`
+	// Space is the search space: nas-bench-macro, channel-bench-resnet,
+	// channel-bench-mobilenet, nas-bench-201 or mobilenetv2-imagenet.
+	Space string `json:"space"`
+	// Benchmark names the look-up table (evaluator "lookup"); it is also
+	// the GeniusBenchmark search attribute. Default: the space name.
+	Benchmark string `json:"benchmark,omitempty"`
+	// Dataset selects the table of a benchmark with several (NAS-Bench-201:
+	// cifar10, cifar100, imagenet16-120). Optional.
+	Dataset string `json:"dataset,omitempty"`
+	// Iterations is T, the number of architectures to measure. Default 10.
+	Iterations int `json:"iterations,omitempty"`
+	// MaxAttempts bounds the proposals per iteration (constraint loop:
+	// unparsable, duplicate, outside the FLOPs window). Default 10.
+	MaxAttempts int `json:"max_attempts,omitempty"`
+	// OnIterationFailure is "continue" (default: the failed iteration counts
+	// toward Iterations and the search goes on) or "stop".
+	OnIterationFailure string `json:"on_iteration_failure,omitempty"`
+	// Conversation is "fresh" (default) or "chat".
+	Conversation string `json:"conversation,omitempty"`
+	// Seed makes the baseline proposers reproducible (and is sent to the
+	// LLM where the server supports seeds, if proposer.send_seed). Trials
+	// of an experiment use Seed, Seed+1, ...
+	Seed int64 `json:"seed,omitempty"`
+	// Proposer picks and configures who proposes architectures.
+	Proposer Proposer `json:"proposer"`
+	// Evaluator says how an architecture is measured.
+	Evaluator Evaluator `json:"evaluator"`
+	// FLOPs, when set, is the budget window every proposal must fit.
+	FLOPs *FLOPsWindow `json:"flops,omitempty"`
+	// Experiment configures GeniusExperiment (ignored by GeniusSearch).
+	Experiment Experiment `json:"experiment"`
+	// MaxIterationsPerRun, when > 0, continues the workflow as new after
+	// that many iterations in one run, besides whenever the server suggests
+	// it. 0 = only when suggested.
+	MaxIterationsPerRun int `json:"max_iterations_per_run,omitempty"`
+	// SearchAttributes, default true, upserts GeniusBenchmark,
+	// GeniusProposer and GeniusBestAccuracy. Set false on a namespace where
+	// they are not registered.
+	SearchAttributes *bool `json:"search_attributes,omitempty"`
+	// PromptDir, when set, is a directory on the worker holding template
+	// overrides (see package prompt).
+	PromptDir string `json:"prompt_dir,omitempty"`
+}
+
+// Proposer configures the proposer.
+type Proposer struct {
+	// Kind is "llm" (default), "random" or "evolution".
+	Kind string `json:"kind,omitempty"`
+	// Model is the chat model (llm). Default "gpt-4".
+	Model string `json:"model,omitempty"`
+	// Temperature for sampling (llm), 0..2. Default 0, as the paper's scripts.
+	Temperature float64 `json:"temperature"`
+	// MaxTokens caps each reply (llm). 0 = the server's default.
+	MaxTokens int `json:"max_tokens,omitempty"`
+	// TimeoutS bounds one LLM call including the wait for a slow reply, in
+	// seconds (activity start-to-close timeout). Default 180.
+	TimeoutS int `json:"timeout_s,omitempty"`
+	// MaxRetries bounds the retries of one LLM call on 429, 5xx, timeouts
+	// and connection failures, with exponential backoff from 1 s to 1 min.
+	// Bad requests are never retried. Default 8.
+	MaxRetries int `json:"max_retries,omitempty"`
+	// SendSeed sends Seed (plus the iteration) to the LLM server.
+	SendSeed bool `json:"send_seed,omitempty"`
+	// Population is the regularized-evolution population size (evolution):
+	// the first Population iterations are random samples, later ones mutate
+	// the best of Sample members drawn from the newest Population results.
+	// Default 5.
+	Population int `json:"population,omitempty"`
+	// Sample is the tournament size (evolution). Default 2.
+	Sample int `json:"sample,omitempty"`
+}
+
+// Evaluator configures measurement.
+type Evaluator struct {
+	// Kind is "lookup" (default for table benchmarks) or "proxy-train"
+	// (default for mobilenetv2-imagenet).
+	Kind string `json:"kind,omitempty"`
+	// TaskQueue of the evaluation activity. Default: the workflow's queue for
+	// lookup, "genius-gpu" for proxy-train.
+	TaskQueue string `json:"task_queue,omitempty"`
+	// Train configures proxy training (proxy-train).
+	Train *Train `json:"train,omitempty"`
+}
+
+// Train mirrors the proxy-training input (activities.ProxyTrainInput); zero
+// values take the paper's recipe (20 epochs, SGD lr 0.5, momentum 0.9,
+// weight decay 1e-4, batch 1024, input 196, 1% held out).
+type Train struct {
+	DataDir     string  `json:"data_dir,omitempty"`    // empty: random tensors (throughput demos)
+	DataFormat  string  `json:"data_format,omitempty"` // cifar10, cifar100, imagefolder (default)
+	Classes     int     `json:"classes,omitempty"`
+	Input       int     `json:"input,omitempty"`
+	Epochs      int     `json:"epochs,omitempty"`
+	Steps       int     `json:"steps,omitempty"`
+	Batch       int     `json:"batch,omitempty"`
+	LR          float64 `json:"lr,omitempty"`
+	Momentum    float64 `json:"momentum,omitempty"`
+	WeightDecay float64 `json:"weight_decay,omitempty"`
+	ValFraction float64 `json:"val_fraction,omitempty"`
+	// TimeoutM bounds one proxy training in minutes. Default 1440.
+	TimeoutM int `json:"timeout_m,omitempty"`
+	// HeartbeatS is the heartbeat timeout in seconds. Default 300.
+	HeartbeatS int `json:"heartbeat_s,omitempty"`
+	// MaxRetries bounds retries of a failed training. Default 3.
+	MaxRetries int `json:"max_retries,omitempty"`
+}
+
+// FLOPsWindow is an inclusive budget in millions of multiply-accumulates,
+// counted at Input×Input for Classes outputs (package flops).
+type FLOPsWindow struct {
+	MinM    float64 `json:"min_m"`
+	MaxM    float64 `json:"max_m"`
+	Input   int     `json:"input,omitempty"`   // default 224
+	Classes int     `json:"classes,omitempty"` // default 1000
+}
+
+// Experiment configures GeniusExperiment.
+type Experiment struct {
+	// Trials is the number of independent searches. Default 3.
+	Trials int `json:"trials,omitempty"`
+	// Parallelism bounds the trials running at once. Default 3.
+	Parallelism int `json:"parallelism,omitempty"`
+}
+
+// UseSearchAttributes reports whether the workflow upserts its search
+// attributes (default true).
+func (s Spec) UseSearchAttributes() bool {
+	return s.SearchAttributes == nil || *s.SearchAttributes
+}
+
+// WithDefaults returns a copy of s with every zero field set to its default.
+func (s Spec) WithDefaults() Spec {
+	if s.Benchmark == "" && s.Space != space.ImageNetName {
+		s.Benchmark = s.Space
+	}
+	if s.Iterations == 0 {
+		s.Iterations = DefaultIterations
+	}
+	if s.MaxAttempts == 0 {
+		s.MaxAttempts = DefaultMaxAttempts
+	}
+	if s.OnIterationFailure == "" {
+		s.OnIterationFailure = OnFailureContinue
+	}
+	if s.Conversation == "" {
+		s.Conversation = ConversationFresh
+	}
+	p := &s.Proposer
+	if p.Kind == "" {
+		p.Kind = ProposerLLM
+	}
+	if p.Kind == ProposerLLM && p.Model == "" {
+		p.Model = DefaultModel
+	}
+	if p.TimeoutS == 0 {
+		p.TimeoutS = DefaultLLMTimeoutS
+	}
+	if p.MaxRetries == 0 {
+		p.MaxRetries = DefaultLLMMaxRetries
+	}
+	if p.Kind == ProposerEvolution {
+		if p.Population == 0 {
+			p.Population = DefaultPopulation
+		}
+		if p.Sample == 0 {
+			p.Sample = min(DefaultSampleSize, p.Population)
+		}
+	}
+	e := &s.Evaluator
+	if e.Kind == "" {
+		if s.Space == space.ImageNetName {
+			e.Kind = EvaluatorProxyTrain
+		} else {
+			e.Kind = EvaluatorLookup
+		}
+	}
+	if e.Kind == EvaluatorProxyTrain {
+		if e.TaskQueue == "" {
+			e.TaskQueue = DefaultTrainTaskQueue
+		}
+		t := Train{}
+		if e.Train != nil {
+			t = *e.Train
+		}
+		if t.TimeoutM == 0 {
+			t.TimeoutM = DefaultTrainTimeoutM
+		}
+		if t.HeartbeatS == 0 {
+			t.HeartbeatS = DefaultTrainHeartbeatS
+		}
+		if t.MaxRetries == 0 {
+			t.MaxRetries = DefaultTrainRetries
+		}
+		e.Train = &t
+	}
+	if s.FLOPs != nil {
+		f := *s.FLOPs
+		if f.Input == 0 {
+			f.Input = DefaultFLOPsInput
+		}
+		if f.Classes == 0 {
+			f.Classes = DefaultFLOPsClasses
+		}
+		s.FLOPs = &f
+	}
+	if s.Experiment.Trials == 0 {
+		s.Experiment.Trials = DefaultTrials
+	}
+	if s.Experiment.Parallelism == 0 {
+		s.Experiment.Parallelism = DefaultParallelism
+	}
+	return s
+}
+
+// FieldError is a problem with one spec field.
+type FieldError struct {
+	Field   string // JSON path, for example "proposer.model"
+	Problem string
+	Fix     string
+}
+
+func (e *FieldError) Error() string {
+	msg := fmt.Sprintf("spec field %q %s", e.Field, e.Problem)
+	if e.Fix != "" {
+		msg += ": " + e.Fix
+	}
+	return msg
+}
+
+// Validate checks a spec after WithDefaults. It returns every problem found,
+// joined, each a *FieldError.
+func (s Spec) Validate() error {
+	var errs []error
+	bad := func(field, problem, fix string) {
+		errs = append(errs, &FieldError{Field: field, Problem: problem, Fix: fix})
+	}
+	if s.Space == "" {
+		bad("space", "is missing", "set it to one of "+strings.Join(space.Names(), ", "))
+	} else if _, err := space.New(s.Space); err != nil {
+		bad("space", fmt.Sprintf("is %q, which is not a known search space", s.Space), "use one of "+strings.Join(space.Names(), ", "))
+	}
+	if s.Iterations < 1 || s.Iterations > maxIterations {
+		bad("iterations", fmt.Sprintf("is %d", s.Iterations), fmt.Sprintf("give a number of iterations from 1 to %d (default %d)", maxIterations, DefaultIterations))
+	}
+	if s.MaxAttempts < 1 || s.MaxAttempts > maxAttempts {
+		bad("max_attempts", fmt.Sprintf("is %d", s.MaxAttempts), fmt.Sprintf("give 1 to %d attempts per iteration (default %d)", maxAttempts, DefaultMaxAttempts))
+	}
+	if s.MaxIterationsPerRun < 0 {
+		bad("max_iterations_per_run", fmt.Sprintf("is %d", s.MaxIterationsPerRun), "use 0 (continue as new only when the server suggests it) or a positive count")
+	}
+	switch s.OnIterationFailure {
+	case OnFailureContinue, OnFailureStop:
+	default:
+		bad("on_iteration_failure", fmt.Sprintf("is %q", s.OnIterationFailure), `use "continue" or "stop"`)
+	}
+	switch s.Conversation {
+	case ConversationFresh, ConversationChat:
+	default:
+		bad("conversation", fmt.Sprintf("is %q", s.Conversation), `use "fresh" (a new prompt with all past results each iteration) or "chat" (one growing chat)`)
+	}
+	p := s.Proposer
+	switch p.Kind {
+	case ProposerLLM:
+		if strings.TrimSpace(p.Model) == "" {
+			bad("proposer.model", "is empty", `name the chat model, for example "gpt-4"`)
+		}
+		if p.Temperature < 0 || p.Temperature > 2 || math.IsNaN(p.Temperature) {
+			bad("proposer.temperature", fmt.Sprintf("is %g", p.Temperature), "use a value from 0 to 2 (the paper used 0)")
+		}
+		if p.MaxTokens < 0 {
+			bad("proposer.max_tokens", fmt.Sprintf("is %d", p.MaxTokens), "use 0 (server default) or a positive cap")
+		}
+	case ProposerRandom:
+	case ProposerEvolution:
+		if p.Population < 2 {
+			bad("proposer.population", fmt.Sprintf("is %d", p.Population), "use at least 2")
+		}
+		if p.Sample < 1 || p.Sample > p.Population {
+			bad("proposer.sample", fmt.Sprintf("is %d with population %d", p.Sample, p.Population), "use 1 to proposer.population")
+		}
+	default:
+		bad("proposer.kind", fmt.Sprintf("is %q", p.Kind), `use "llm", "random" or "evolution"`)
+	}
+	if p.TimeoutS < 1 {
+		bad("proposer.timeout_s", fmt.Sprintf("is %d", p.TimeoutS), fmt.Sprintf("give seconds > 0 (default %d)", DefaultLLMTimeoutS))
+	}
+	if p.MaxRetries < 1 {
+		bad("proposer.max_retries", fmt.Sprintf("is %d", p.MaxRetries), fmt.Sprintf("give at least 1 (default %d)", DefaultLLMMaxRetries))
+	}
+	switch s.Evaluator.Kind {
+	case EvaluatorLookup:
+		if s.Benchmark == "" {
+			bad("benchmark", "is missing", "name the look-up table, for example \"nas-bench-macro\", or use evaluator.kind \"proxy-train\"")
+		}
+		if s.Space == space.ImageNetName {
+			bad("evaluator.kind", `is "lookup" but mobilenetv2-imagenet has no table`, `use "proxy-train"`)
+		}
+	case EvaluatorProxyTrain:
+		if t := s.Evaluator.Train; t != nil {
+			if t.Steps < 0 || t.Epochs < 0 || t.Batch < 0 || t.Input < 0 || t.Classes < 0 {
+				bad("evaluator.train", "has a negative count", "use 0 for the paper's default or a positive value")
+			}
+			if t.ValFraction < 0 || t.ValFraction >= 1 {
+				bad("evaluator.train.val_fraction", fmt.Sprintf("is %g", t.ValFraction), "use a share in [0, 1), 0 for the paper's 0.01")
+			}
+		}
+	default:
+		bad("evaluator.kind", fmt.Sprintf("is %q", s.Evaluator.Kind), `use "lookup" or "proxy-train"`)
+	}
+	if f := s.FLOPs; f != nil {
+		if f.MinM < 0 || f.MaxM <= 0 || f.MinM >= f.MaxM || math.IsNaN(f.MinM) || math.IsNaN(f.MaxM) {
+			bad("flops", fmt.Sprintf("window [%g, %g] M is empty or negative", f.MinM, f.MaxM), "give 0 <= flops.min_m < flops.max_m, in millions, for example [280, 330]")
+		}
+		if s.Space != "" && s.Space != space.ImageNetName {
+			bad("flops", "is set for "+s.Space, "FLOPs windows are counted for mobilenetv2-imagenet only; remove the field")
+		}
+		if f.Input < 1 || f.Classes < 1 {
+			bad("flops.input", "or flops.classes is not positive", "leave them out for 224 and 1000")
+		}
+	}
+	if s.Experiment.Trials < 1 || s.Experiment.Trials > maxTrials {
+		bad("experiment.trials", fmt.Sprintf("is %d", s.Experiment.Trials), fmt.Sprintf("use 1 to %d", maxTrials))
+	}
+	if s.Experiment.Parallelism < 1 {
+		bad("experiment.parallelism", fmt.Sprintf("is %d", s.Experiment.Parallelism), "use at least 1")
+	}
+	return errors.Join(errs...)
+}
+
+// Parse decodes a spec strictly (unknown fields are errors), applies
+// defaults and validates it.
+func Parse(data []byte) (Spec, error) {
+	var s Spec
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return Spec{}, explainDecode(err)
+	}
+	if dec.More() {
+		return Spec{}, errors.New("spec holds more than one JSON value: give exactly one object")
+	}
+	s = s.WithDefaults()
+	if err := s.Validate(); err != nil {
+		return Spec{}, err
+	}
+	return s, nil
+}
+
+// Load reads, decodes, defaults and validates the spec file at path.
+func Load(path string) (Spec, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Spec{}, fmt.Errorf("read spec: %w", err)
+	}
+	s, err := Parse(data)
+	if err != nil {
+		return Spec{}, fmt.Errorf("spec %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// secretFields are names people try; the message says where the key goes.
+var secretFields = []string{"api_key", "apikey", "openai_api_key", "key", "token"}
+
+func explainDecode(err error) error {
+	msg := err.Error()
+	const unknown = "json: unknown field "
+	if strings.HasPrefix(msg, unknown) {
+		field := strings.Trim(strings.TrimPrefix(msg, unknown), `"`)
+		for _, f := range secretFields {
+			if strings.EqualFold(field, f) {
+				return &FieldError{Field: field, Problem: "must not be in a spec", Fix: "specs end up in workflow histories; give the key to the worker in OPENAI_API_KEY"}
+			}
+		}
+		return &FieldError{Field: field, Problem: "is not a spec field", Fix: "check the spelling against specs/schema.json"}
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return &FieldError{Field: te.Field, Problem: fmt.Sprintf("is a JSON %s", te.Value), Fix: fmt.Sprintf("give a %s", te.Type)}
+	}
+	return fmt.Errorf("spec is not valid JSON: %w", err)
+}

@@ -1,0 +1,189 @@
+package specs
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestReadySpecsLoad(t *testing.T) {
+	want := []string{
+		"channel-bench-mobilenet", "channel-bench-resnet", "imagenet-300m", "imagenet-400m",
+		"imagenet-cpu-demo", "nas-bench-201-cifar10", "nas-bench-201-cifar100",
+		"nas-bench-201-imagenet16-120", "nas-bench-macro",
+	}
+	if got := Names(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("Names() = %v, want %v", got, want)
+	}
+	for _, name := range want {
+		t.Run(name, func(t *testing.T) {
+			s, err := Ready(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The file on disk is the one `temporal workflow start --input-file` reads.
+			fromDisk, err := Load(filepath.Join(".", name+".json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(s, fromDisk) {
+				t.Errorf("embedded and on-disk specs differ")
+			}
+			if s.Name != name {
+				t.Errorf("name %q, want %q", s.Name, name)
+			}
+		})
+	}
+}
+
+func TestImageNetWindowsHoldPaperArchitectures(t *testing.T) {
+	for _, tt := range []struct {
+		spec   string
+		flopsM float64 // DESIGN.md reference counts
+	}{{"imagenet-300m", 329.41}, {"imagenet-400m", 401.50}} {
+		s, err := Ready(tt.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.FLOPs == nil || tt.flopsM < s.FLOPs.MinM || tt.flopsM > s.FLOPs.MaxM {
+			t.Errorf("%s window %+v does not hold %.2f M", tt.spec, s.FLOPs, tt.flopsM)
+		}
+		if s.Evaluator.Kind != EvaluatorProxyTrain || s.Evaluator.TaskQueue != "genius-gpu" {
+			t.Errorf("%s evaluator %+v", tt.spec, s.Evaluator)
+		}
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	s, err := Parse([]byte(`{"space":"nas-bench-macro"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Iterations != 10 || s.MaxAttempts != 10 || s.Conversation != ConversationFresh ||
+		s.OnIterationFailure != OnFailureContinue || s.Proposer.Kind != ProposerLLM ||
+		s.Proposer.Model != DefaultModel || s.Benchmark != "nas-bench-macro" ||
+		s.Evaluator.Kind != EvaluatorLookup || !s.UseSearchAttributes() ||
+		s.Experiment.Trials != 3 || s.Proposer.TimeoutS != 180 {
+		t.Errorf("defaults not applied: %+v", s)
+	}
+	img, err := Parse([]byte(`{"space":"mobilenetv2-imagenet","proposer":{"kind":"evolution"},"flops":{"min_m":1,"max_m":2}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Evaluator.Kind != EvaluatorProxyTrain || img.Evaluator.TaskQueue != DefaultTrainTaskQueue ||
+		img.Evaluator.Train == nil || img.Evaluator.Train.TimeoutM != DefaultTrainTimeoutM ||
+		img.Proposer.Population != 5 || img.Proposer.Sample != 2 || img.FLOPs.Input != 224 || img.FLOPs.Classes != 1000 {
+		t.Errorf("imagenet defaults not applied: %+v %+v", img, img.Evaluator.Train)
+	}
+}
+
+func TestValidationNamesFieldAndFix(t *testing.T) {
+	tests := []struct {
+		name, json, field, fix string
+	}{
+		{"missing space", `{}`, "space", "set it to one of"},
+		{"unknown space", `{"space":"darts"}`, "space", "use one of"},
+		{"bad iterations", `{"space":"nas-bench-macro","iterations":-1}`, "iterations", "from 1 to"},
+		{"bad attempts", `{"space":"nas-bench-macro","max_attempts":-3}`, "max_attempts", "attempts per iteration"},
+		{"bad conversation", `{"space":"nas-bench-macro","conversation":"forever"}`, "conversation", `"fresh"`},
+		{"bad failure", `{"space":"nas-bench-macro","on_iteration_failure":"panic"}`, "on_iteration_failure", `"continue" or "stop"`},
+		{"bad proposer", `{"space":"nas-bench-macro","proposer":{"kind":"oracle"}}`, "proposer.kind", `"llm", "random" or "evolution"`},
+		{"hot temperature", `{"space":"nas-bench-macro","proposer":{"temperature":3}}`, "proposer.temperature", "0 to 2"},
+		{"bad sample", `{"space":"nas-bench-macro","proposer":{"kind":"evolution","population":3,"sample":4}}`, "proposer.sample", "1 to proposer.population"},
+		{"empty window", `{"space":"mobilenetv2-imagenet","flops":{"min_m":330,"max_m":280}}`, "flops", "min_m < flops.max_m"},
+		{"window on table", `{"space":"nas-bench-macro","flops":{"min_m":1,"max_m":2}}`, "flops", "remove the field"},
+		{"lookup imagenet", `{"space":"mobilenetv2-imagenet","evaluator":{"kind":"lookup"}}`, "evaluator.kind", `"proxy-train"`},
+		{"bad trials", `{"space":"nas-bench-macro","experiment":{"trials":-1}}`, "experiment.trials", "use 1 to"},
+		{"unknown field", `{"space":"nas-bench-macro","iteration":3}`, "iteration", "schema.json"},
+		{"key in spec", `{"space":"nas-bench-macro","api_key":"sk-123"}`, "api_key", "OPENAI_API_KEY"},
+		{"wrong type", `{"space":"nas-bench-macro","iterations":"ten"}`, "iterations", "give a int"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.json))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			var fe *FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("%v is not a FieldError", err)
+			}
+			found := false
+			for _, e := range flatten(err) {
+				if errors.As(e, &fe) && fe.Field == tt.field && strings.Contains(e.Error(), tt.fix) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("error %q does not name field %q with fix %q", err, tt.field, tt.fix)
+			}
+			if strings.Contains(err.Error(), "sk-123") {
+				t.Errorf("error repeats the key: %v", err)
+			}
+		})
+	}
+}
+
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// TestSchemaCoversSpec keeps schema.json and the Go type in step: every JSON
+// field of Spec (recursively) has a schema property and vice versa.
+func TestSchemaCoversSpec(t *testing.T) {
+	var schema map[string]any
+	if err := json.Unmarshal(Schema(), &schema); err != nil {
+		t.Fatal(err)
+	}
+	compare(t, "", reflect.TypeFor[Spec](), schema)
+}
+
+func compare(t *testing.T, path string, typ reflect.Type, schema map[string]any) {
+	t.Helper()
+	props, _ := schema["properties"].(map[string]any)
+	seen := map[string]bool{}
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		name := strings.Split(f.Tag.Get("json"), ",")[0]
+		if name == "" || name == "-" {
+			continue
+		}
+		seen[name] = true
+		p, ok := props[name].(map[string]any)
+		if !ok {
+			t.Errorf("schema.json lacks %s%s", path, name)
+			continue
+		}
+		if _, ok := p["description"]; !ok && p["type"] != "object" {
+			if _, ok := p["default"]; !ok && len(p) <= 2 && path == "" {
+				t.Errorf("schema.json %s%s has no description", path, name)
+			}
+		}
+		ft := f.Type
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if ft.Kind() == reflect.Struct {
+			compare(t, path+name+".", ft, p)
+		}
+	}
+	for name := range props {
+		if !seen[name] {
+			t.Errorf("schema.json documents %s%s, which Spec does not have", path, name)
+		}
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.json"))
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("err = %v", err)
+	}
+}

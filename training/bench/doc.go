@@ -1,0 +1,9 @@
+// Package bench measures the training engine: BenchmarkGenius329 trains
+// GENIUS-329 (10 classes, 32x32, batch 64) and reports images/s, achieved
+// GFLOP/s against this CPU's peak, and memory; torch_ref.py trains the same
+// network definition with PyTorch; run.sh runs both back to back.
+//
+// FLOP convention: a training step costs 3x the forward multiply-
+// accumulates (forward, input gradient, weight gradient) as counted by
+// package flops (thop rules), times 2 FLOPs per multiply-accumulate.
+package bench

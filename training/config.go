@@ -1,0 +1,94 @@
+package training
+
+import (
+	"fmt"
+)
+
+// Config is one training run. Zero values take the defaults given.
+type Config struct {
+	Space string `json:"space"`
+	Arch  []int  `json:"arch"`
+	// Classes is the number of outputs. Default: the dataset's classes.
+	Classes int `json:"classes,omitempty"`
+	// Input is the square input size in pixels. Default 32.
+	Input int `json:"input,omitempty"`
+	// Epochs to train. Default 1.
+	Epochs int `json:"epochs,omitempty"`
+	// Steps, when > 0, caps the optimiser steps (and sets the schedule's
+	// length).
+	Steps int `json:"steps,omitempty"`
+	// Batch size. Default 64.
+	Batch int `json:"batch,omitempty"`
+	// LR is the peak learning rate. Default 0.05.
+	LR float64 `json:"lr,omitempty"`
+	// Momentum. Default 0.9; negative means none.
+	Momentum float64 `json:"momentum,omitempty"`
+	// Nesterov selects Nesterov momentum.
+	Nesterov bool `json:"nesterov,omitempty"`
+	// WeightDecay on convolution and linear weights. Default 0.
+	WeightDecay float64 `json:"weight_decay,omitempty"`
+	// LabelSmoothing of the cross-entropy. Default 0.
+	LabelSmoothing float64 `json:"label_smoothing,omitempty"`
+	// WarmupEpochs of linear warm-up before the cosine decay. Default 0.
+	WarmupEpochs float64 `json:"warmup_epochs,omitempty"`
+	// EMADecay, when > 0, keeps an EMA of the weights, evaluated instead
+	// of the live weights.
+	EMADecay float64 `json:"ema_decay,omitempty"`
+	// EMAInterval is the number of steps between EMA updates. Default 1.
+	EMAInterval int `json:"ema_interval,omitempty"`
+	// ClipNorm, when > 0, clips the global gradient norm.
+	ClipNorm float64 `json:"clip_norm,omitempty"`
+	// Dropout before the ImageNet classifier. Default 0.2; negative none.
+	Dropout float64 `json:"dropout,omitempty"`
+	// MinScale of random-resized-crop. Default 0.08.
+	MinScale float64 `json:"min_scale,omitempty"`
+	// NoAugment trains on evaluation-style crops (no random crop or flip).
+	NoAugment bool `json:"no_augment,omitempty"`
+	// CropFraction of the evaluation centre crop. Default 0.875; set 1 for
+	// CIFAR-size inputs.
+	CropFraction float64 `json:"crop_fraction,omitempty"`
+	// Seed fixes initialisation, data order, augmentation and dropout.
+	Seed uint64 `json:"seed,omitempty"`
+	// NB201Cells and NB201Channels size the NAS-Bench-201 network
+	// (defaults 5 and 16).
+	NB201Cells    int `json:"nb201_cells,omitempty"`
+	NB201Channels int `json:"nb201_channels,omitempty"`
+}
+
+func (c Config) withDefaults() Config {
+	if c.Input <= 0 {
+		c.Input = 32
+	}
+	if c.Epochs <= 0 {
+		c.Epochs = 1
+	}
+	if c.Batch <= 0 {
+		c.Batch = 64
+	}
+	if c.LR <= 0 {
+		c.LR = 0.05
+	}
+	if c.Momentum == 0 {
+		c.Momentum = 0.9
+	}
+	if c.Momentum < 0 {
+		c.Momentum = 0
+	}
+	if c.EMAInterval <= 0 {
+		c.EMAInterval = 1
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	if c.Space == "" {
+		return fmt.Errorf("training: config has no space: set Space (for example nas-bench-macro)")
+	}
+	if c.LabelSmoothing < 0 || c.LabelSmoothing >= 1 {
+		return fmt.Errorf("training: label smoothing %v must be in [0, 1)", c.LabelSmoothing)
+	}
+	if c.EMADecay < 0 || c.EMADecay >= 1 {
+		return fmt.Errorf("training: EMA decay %v must be in [0, 1)", c.EMADecay)
+	}
+	return nil
+}

@@ -1,0 +1,99 @@
+package data
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/genius-nas/genius/training/tensor"
+)
+
+// Transform turns an Image into a normalised Size x Size input.
+type Transform struct {
+	// Size is the output side in pixels.
+	Size int
+	// Train selects random-resized-crop and horizontal flip; otherwise the
+	// centre crop below is taken.
+	Train bool
+	// MinScale is random-resized-crop's smallest area share. Default 0.08.
+	MinScale float64
+	// CropFraction is the evaluation centre crop as a share of the shorter
+	// side (resize to Size/CropFraction, crop Size). Default 0.875; 1 keeps
+	// the whole image (CIFAR).
+	CropFraction float64
+	// Mean and Std normalise each channel after scaling to [0,1]. Default:
+	// the ImageNet statistics.
+	Mean, Std [3]float32
+}
+
+func (t Transform) withDefaults() Transform {
+	if t.MinScale <= 0 {
+		t.MinScale = 0.08
+	}
+	if t.CropFraction <= 0 {
+		t.CropFraction = 0.875
+	}
+	if t.Std == [3]float32{} {
+		t.Mean = [3]float32{0.485, 0.456, 0.406}
+		t.Std = [3]float32{0.229, 0.224, 0.225}
+	}
+	return t
+}
+
+// crop picks the source rectangle (x, y, w, h, in pixels, fractional).
+func (t Transform) crop(img Image, r *rand.Rand) (x, y, w, h float64, flip bool) {
+	iw, ih := float64(img.W), float64(img.H)
+	if !t.Train {
+		s := math.Min(iw, ih) * t.CropFraction
+		return (iw - s) / 2, (ih - s) / 2, s, s, false
+	}
+	flip = r.IntN(2) == 1
+	area := iw * ih
+	for try := 0; try < 10; try++ {
+		a := area * (t.MinScale + r.Float64()*(1-t.MinScale))
+		logR := math.Log(3.0/4) + r.Float64()*(math.Log(4.0/3)-math.Log(3.0/4))
+		ar := math.Exp(logR)
+		w, h := math.Round(math.Sqrt(a*ar)), math.Round(math.Sqrt(a/ar))
+		if w >= 1 && h >= 1 && w <= iw && h <= ih {
+			return math.Floor(r.Float64() * (iw - w + 1)), math.Floor(r.Float64() * (ih - h + 1)), w, h, flip
+		}
+	}
+	s := math.Min(iw, ih) // fall back to a centre crop, as torchvision does
+	return (iw - s) / 2, (ih - s) / 2, s, s, flip
+}
+
+// Apply writes the transformed image as sample n of out (channel-major,
+// 3 x N x Size x Size), drawing randomness from r.
+func (t Transform) Apply(img Image, r *rand.Rand, out *tensor.Tensor, n int) {
+	t = t.withDefaults()
+	cx, cy, cw, ch, flip := t.crop(img, r)
+	s := t.Size
+	plane := s * s
+	sx, sy := cw/float64(s), ch/float64(s)
+	for oy := 0; oy < s; oy++ {
+		// Bilinear sampling at pixel centres.
+		fy := cy + (float64(oy)+0.5)*sy - 0.5
+		y0 := int(math.Floor(fy))
+		wy := float32(fy - float64(y0))
+		y0c, y1c := clampInt(y0, img.H), clampInt(y0+1, img.H)
+		for ox := 0; ox < s; ox++ {
+			fx := cx + (float64(ox)+0.5)*sx - 0.5
+			x0 := int(math.Floor(fx))
+			wx := float32(fx - float64(x0))
+			x0c, x1c := clampInt(x0, img.W), clampInt(x0+1, img.W)
+			dx := ox
+			if flip {
+				dx = s - 1 - ox
+			}
+			for c := 0; c < 3; c++ {
+				p00 := float32(img.Pix[(y0c*img.W+x0c)*3+c])
+				p01 := float32(img.Pix[(y0c*img.W+x1c)*3+c])
+				p10 := float32(img.Pix[(y1c*img.W+x0c)*3+c])
+				p11 := float32(img.Pix[(y1c*img.W+x1c)*3+c])
+				v := (p00*(1-wx)+p01*wx)*(1-wy) + (p10*(1-wx)+p11*wx)*wy
+				out.Data[(c*out.N+n)*plane+oy*s+dx] = (v/255 - t.Mean[c]) / t.Std[c]
+			}
+		}
+	}
+}
+
+func clampInt(v, n int) int { return min(max(v, 0), n-1) }

@@ -1,0 +1,11 @@
+// Package training is the training engine of genius: it builds a network
+// from an architecture (package networks), trains it with SGD, a warm-up +
+// cosine schedule and optional EMA (package optim) on batches prepared in
+// the background (package data), evaluates top-1/top-5 and loss, and saves
+// and restores checkpoints (package checkpoint). Layers live in package nn
+// and run their heavy kernels through a tensor.Backend (CPU today).
+//
+// Run is one network with its optimiser state, stepped by hand (benchmarks)
+// or by Train, which runs whole epochs with progress reports, periodic
+// checkpoints and resumption.
+package training

@@ -1,0 +1,232 @@
+package training
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/genius-nas/genius/training/checkpoint"
+	"github.com/genius-nas/genius/training/data"
+	"github.com/genius-nas/genius/training/networks"
+	"github.com/genius-nas/genius/training/nn"
+	"github.com/genius-nas/genius/training/optim"
+	"github.com/genius-nas/genius/training/tensor"
+)
+
+// Run is a network being trained: weights, optimiser, schedule, EMA and
+// position. It is not safe for concurrent use.
+type Run struct {
+	Config Config
+	Net    *networks.Network
+	Opt    *optim.SGD
+	EMA    *optim.EMA // nil when Config.EMADecay is 0
+	Sched  optim.Schedule
+	// Step counts optimiser steps taken; Epoch completed epochs;
+	// StepInEpoch the batches done in the current epoch.
+	Step, Epoch, StepInEpoch int
+
+	be      tensor.Backend
+	dlogits *tensor.Tensor
+}
+
+// NewRun builds the network of cfg (defaults applied) for a dataset of
+// `classes` classes with stepsPerEpoch batches per epoch.
+func NewRun(be tensor.Backend, cfg Config, classes, stepsPerEpoch int) (*Run, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Classes <= 0 {
+		cfg.Classes = classes
+	}
+	if classes > 0 && cfg.Classes != classes {
+		return nil, fmt.Errorf("training: config says %d classes but the data has %d: fix --classes", cfg.Classes, classes)
+	}
+	net, err := networks.Build(be, cfg.Space, cfg.Arch, networks.Options{Classes: cfg.Classes, Dropout: cfg.Dropout, Seed: cfg.Seed,
+		NB201Cells: cfg.NB201Cells, NB201Channels: cfg.NB201Channels})
+	if err != nil {
+		return nil, err
+	}
+	total := cfg.Steps
+	if total <= 0 {
+		total = cfg.Epochs * stepsPerEpoch
+	}
+	r := &Run{Config: cfg, Net: net, be: be,
+		Opt: optim.NewSGD(be, net.Params(), optim.SGDOptions{Momentum: cfg.Momentum, Nesterov: cfg.Nesterov,
+			WeightDecay: cfg.WeightDecay, ClipNorm: cfg.ClipNorm}),
+		Sched: optim.Schedule{BaseLR: cfg.LR, WarmupSteps: int(math.Round(cfg.WarmupEpochs * float64(stepsPerEpoch))), TotalSteps: total}}
+	if cfg.EMADecay > 0 {
+		r.EMA = optim.NewEMA(net.Params(), net.Buffers(), cfg.EMADecay, cfg.EMAInterval)
+	}
+	return r, nil
+}
+
+// TrainStep runs forward, loss, backward and one optimiser step on a batch
+// and returns the batch's mean loss.
+func (r *Run) TrainStep(x *tensor.Tensor, labels []int) (float64, error) {
+	logits := r.Net.Forward(x, true)
+	r.dlogits = tensor.Ensure(r.dlogits, logits.C, logits.N, 1, 1)
+	loss, err := nn.SoftmaxCrossEntropy(logits, labels, r.Config.LabelSmoothing, r.dlogits)
+	if err != nil {
+		return 0, err
+	}
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return loss, fmt.Errorf("training: loss is %v at step %d: lower the learning rate (%v) or enable gradient clipping", loss, r.Step, r.Config.LR)
+	}
+	r.Net.Backward(r.dlogits)
+	r.Opt.Step(r.Sched.LR(r.Step))
+	r.Step++
+	r.StepInEpoch++
+	if r.EMA != nil {
+		r.EMA.Update(r.Step, r.Net.Params(), r.Net.Buffers())
+	}
+	return loss, nil
+}
+
+// Metrics are evaluation results.
+type Metrics struct {
+	Top1, Top5, Loss float64
+	Samples          int
+}
+
+// Evaluate runs the network (the EMA weights when there are some) in eval
+// mode over every batch of the loader.
+func (r *Run) Evaluate(ctx context.Context, l *data.Loader) (Metrics, error) {
+	if r.EMA != nil {
+		r.EMA.Swap(r.Net.Params(), r.Net.Buffers())
+		defer r.EMA.Swap(r.Net.Params(), r.Net.Buffers())
+	}
+	ep := l.Start(ctx, 0, 0)
+	defer ep.Close()
+	var m Metrics
+	var h1, h5 int
+	for {
+		if err := ctx.Err(); err != nil {
+			return m, err
+		}
+		b, err := ep.Next()
+		if err != nil {
+			return m, err
+		}
+		if b == nil {
+			break
+		}
+		logits := r.Net.Forward(b.X, false)
+		loss, err := nn.SoftmaxCrossEntropy(logits, b.Labels, 0, nil)
+		if err != nil {
+			return m, err
+		}
+		m.Loss += loss * float64(len(b.Labels))
+		h1 += nn.TopK(logits, b.Labels, 1)
+		h5 += nn.TopK(logits, b.Labels, 5)
+		m.Samples += len(b.Labels)
+	}
+	if m.Samples == 0 {
+		return m, fmt.Errorf("training: no samples to evaluate")
+	}
+	n := float64(m.Samples)
+	m.Top1, m.Top5, m.Loss = float64(h1)/n, float64(h5)/n, m.Loss/n
+	return m, nil
+}
+
+// Checkpoint captures the run's full state. Tensors share memory with the
+// run: write it before the next step.
+func (r *Run) Checkpoint() (*checkpoint.Checkpoint, error) {
+	rng, err := r.Net.Source.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := json.Marshal(r.Config)
+	if err != nil {
+		return nil, err
+	}
+	c := &checkpoint.Checkpoint{Header: checkpoint.Header{Space: r.Net.Space, Arch: r.Net.Arch, Classes: r.Net.Classes,
+		Input: r.Config.Input, Epoch: r.Epoch, Step: r.Step, StepInEpoch: r.StepInEpoch, RNG: rng, Seed: r.Config.Seed, Config: cfg}}
+	for _, p := range r.Net.Params() {
+		c.Add(p.Name, p.W)
+	}
+	for _, b := range r.Net.Buffers() {
+		c.Add(b.Name, b.Data)
+	}
+	for i, p := range r.Net.Params() {
+		c.Add("velocity/"+p.Name, r.Opt.Velocity[i])
+	}
+	if r.EMA != nil {
+		for i, p := range r.Net.Params() {
+			c.Add("ema/"+p.Name, r.EMA.Params[i])
+		}
+		for i, b := range r.Net.Buffers() {
+			c.Add("ema/"+b.Name, r.EMA.Buffers[i])
+		}
+	}
+	return c, nil
+}
+
+// Restore loads a checkpoint written by Checkpoint into a run of the same
+// network. withState also restores the optimiser, EMA, position and RNG
+// (resuming); without it only the weights are loaded (EMA weights when
+// present, for evaluation).
+func (r *Run) Restore(c *checkpoint.Checkpoint, withState bool) error {
+	h := c.Header
+	if h.Space != r.Net.Space || !slices.Equal(h.Arch, r.Net.Arch) || h.Classes != r.Net.Classes {
+		return fmt.Errorf("training: checkpoint holds %s %v with %d classes, not %s %v with %d classes: pass the architecture it was trained with",
+			h.Space, h.Arch, h.Classes, r.Net.Space, r.Net.Arch, r.Net.Classes)
+	}
+	load := func(name string, dst []float32) error {
+		v, ok := c.Lookup(name)
+		if !ok {
+			return fmt.Errorf("training: checkpoint lacks tensor %s", name)
+		}
+		if len(v) != len(dst) {
+			return fmt.Errorf("training: checkpoint tensor %s has %d values, the network needs %d", name, len(v), len(dst))
+		}
+		copy(dst, v)
+		return nil
+	}
+	_, hasEMA := c.Lookup("ema/" + r.Net.Params()[0].Name)
+	prefix := ""
+	if !withState && hasEMA {
+		prefix = "ema/" // evaluate the averaged weights, as the paper reports
+	}
+	for _, p := range r.Net.Params() {
+		if err := load(prefix+p.Name, p.W); err != nil {
+			return err
+		}
+	}
+	for _, b := range r.Net.Buffers() {
+		if err := load(prefix+b.Name, b.Data); err != nil {
+			return err
+		}
+	}
+	if !withState {
+		return nil
+	}
+	for i, p := range r.Net.Params() {
+		if err := load("velocity/"+p.Name, r.Opt.Velocity[i]); err != nil {
+			return err
+		}
+	}
+	if r.EMA != nil {
+		if !hasEMA {
+			return fmt.Errorf("training: checkpoint has no EMA weights but the run keeps an EMA")
+		}
+		for i, p := range r.Net.Params() {
+			if err := load("ema/"+p.Name, r.EMA.Params[i]); err != nil {
+				return err
+			}
+		}
+		for i, b := range r.Net.Buffers() {
+			if err := load("ema/"+b.Name, r.EMA.Buffers[i]); err != nil {
+				return err
+			}
+		}
+	}
+	if err := r.Net.Source.UnmarshalBinary(h.RNG); err != nil {
+		return fmt.Errorf("training: checkpoint RNG state: %w", err)
+	}
+	r.Step, r.Epoch, r.StepInEpoch = h.Step, h.Epoch, h.StepInEpoch
+	return nil
+}
+

@@ -1,0 +1,196 @@
+package tensor
+
+// Blocking of the packed matrix multiply: an mr x nr tile of C stays in
+// registers while the kernel walks kc steps of packed A (mr wide) and packed
+// B (nr wide); a kc x nr panel of B (32 KiB) stays in L1 while all row
+// panels of A stream past it.
+const (
+	mr       = 8
+	nr       = 32
+	kc       = 256
+	ncPanels = 8 // B panels packed together per task
+)
+
+type gemmScratch struct {
+	a, b []float32
+	tile [mr * nr]float32
+}
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// Gemm implements Backend.
+func (c *CPU) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, cm []float32, ldc int, accumulate bool) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		if !accumulate {
+			for i := 0; i < m; i++ {
+				clear(cm[i*ldc : i*ldc+n])
+			}
+		}
+		return
+	}
+	mp := (m + mr - 1) / mr
+	np := (n + nr - 1) / nr
+
+	as := c.scratch.Get().(*gemmScratch)
+	as.a = grow(as.a, mp*mr*k)
+	ap := as.a
+	c.For(mp, 8, func(lo, hi int) { packA(transA, m, k, a, lda, ap, lo, hi) })
+
+	// Tasks: groups of B panels; when there are few, split rows too so both
+	// workers have work.
+	groups := (np + ncPanels - 1) / ncPanels
+	rowSplit := 1
+	if groups < c.workers && mp >= 2*c.workers {
+		rowSplit = c.workers
+	}
+	tasks := groups * rowSplit
+	kernAdd, kernStore := kernGo, kernGoStore
+	if c.simd {
+		kernAdd, kernStore = kernSIMD, kernSIMDStore
+	}
+	c.For(tasks, 1, func(lo, hi int) {
+		s := c.scratch.Get().(*gemmScratch)
+		s.b = grow(s.b, kc*nr*ncPanels)
+		for t := lo; t < hi; t++ {
+			g, r := t/rowSplit, t%rowSplit
+			j0 := g * ncPanels
+			j1 := min(j0+ncPanels, np)
+			i0, i1 := mp*r/rowSplit, mp*(r+1)/rowSplit
+			for pc := 0; pc < k; pc += kc {
+				kb := min(kc, k-pc)
+				// The first k block overwrites C unless accumulating.
+				store := pc == 0 && !accumulate
+				kern := kernAdd
+				if store {
+					kern = kernStore
+				}
+				for j := j0; j < j1; j++ {
+					packB(transB, n, b, ldb, pc, kb, j*nr, s.b[(j-j0)*kb*nr:(j-j0+1)*kb*nr])
+				}
+				for j := j0; j < j1; j++ {
+					bpan := s.b[(j-j0)*kb*nr : (j-j0+1)*kb*nr]
+					col := j * nr
+					for i := i0; i < i1; i++ {
+						apan := ap[(i*k+pc)*mr : (i*k+pc+kb)*mr]
+						row := i * mr
+						if row+mr <= m && col+nr <= n {
+							kern(kb, apan, bpan, cm[row*ldc+col:], ldc)
+							continue
+						}
+						kernStore(kb, apan, bpan, s.tile[:], nr)
+						for r := 0; r < mr && row+r < m; r++ {
+							dst := cm[(row+r)*ldc+col : (row+r)*ldc+min(col+nr, n)]
+							src := s.tile[r*nr : r*nr+len(dst)]
+							if store {
+								copy(dst, src)
+								continue
+							}
+							for q := range dst {
+								dst[q] += src[q]
+							}
+						}
+					}
+				}
+			}
+		}
+		c.scratch.Put(s)
+	})
+	c.scratch.Put(as)
+}
+
+// packA writes row panels lo..hi of op(A) (m x k) as mr-wide columns:
+// ap[(panel*k+p)*mr+r] = op(A)[panel*mr+r][p], zero past row m.
+func packA(trans bool, m, k int, a []float32, lda int, ap []float32, lo, hi int) {
+	for pi := lo; pi < hi; pi++ {
+		dst := ap[pi*k*mr : (pi+1)*k*mr]
+		r0 := pi * mr
+		rows := min(mr, m-r0)
+		if rows < mr {
+			clear(dst)
+		}
+		if !trans {
+			for r := 0; r < rows; r++ {
+				src := a[(r0+r)*lda : (r0+r)*lda+k]
+				for p, v := range src {
+					dst[p*mr+r] = v
+				}
+			}
+			continue
+		}
+		for p := 0; p < k; p++ {
+			src := a[p*lda+r0 : p*lda+r0+rows]
+			d := dst[p*mr : p*mr+rows]
+			copy(d, src)
+		}
+	}
+}
+
+// packB writes rows pc..pc+kb of columns col..col+nr of op(B) (k x n) into
+// dst as dst[p*nr+t], zero past column n.
+func packB(trans bool, n int, b []float32, ldb, pc, kb, col int, dst []float32) {
+	cols := min(nr, n-col)
+	if !trans {
+		for p := 0; p < kb; p++ {
+			d := dst[p*nr : p*nr+nr]
+			copy(d, b[(pc+p)*ldb+col:(pc+p)*ldb+col+cols])
+			if cols < nr {
+				clear(d[cols:])
+			}
+		}
+		return
+	}
+	if cols < nr {
+		clear(dst[:kb*nr])
+	}
+	for t := 0; t < cols; t++ {
+		src := b[(col+t)*ldb+pc : (col+t)*ldb+pc+kb]
+		for p, v := range src {
+			dst[p*nr+t] = v
+		}
+	}
+}
+
+// kernGoStore is kernGo overwriting C.
+func kernGoStore(k int, a, b, c []float32, ldc int) {
+	for i := 0; i < mr; i++ {
+		clear(c[i*ldc : i*ldc+nr])
+	}
+	kernGo(k, a, b, c, ldc)
+}
+
+// kernGo is the portable micro-kernel: C[mr x nr] (row stride ldc) +=
+// packed A (k x mr) times packed B (k x nr).
+func kernGo(k int, a, b, c []float32, ldc int) {
+	for i := 0; i < mr; i += 2 {
+		var acc0, acc1 [nr]float32
+		for p := 0; p < k; p++ {
+			a0, a1 := a[p*mr+i], a[p*mr+i+1]
+			bp := (*[nr]float32)(b[p*nr : p*nr+nr])
+			for j := 0; j < nr; j += 4 {
+				b0, b1, b2, b3 := bp[j], bp[j+1], bp[j+2], bp[j+3]
+				acc0[j] += a0 * b0
+				acc0[j+1] += a0 * b1
+				acc0[j+2] += a0 * b2
+				acc0[j+3] += a0 * b3
+				acc1[j] += a1 * b0
+				acc1[j+1] += a1 * b1
+				acc1[j+2] += a1 * b2
+				acc1[j+3] += a1 * b3
+			}
+		}
+		r0 := c[i*ldc : i*ldc+nr]
+		r1 := c[(i+1)*ldc : (i+1)*ldc+nr]
+		for j := 0; j < nr; j++ {
+			r0[j] += acc0[j]
+			r1[j] += acc1[j]
+		}
+	}
+}

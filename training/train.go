@@ -1,0 +1,175 @@
+package training
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/genius-nas/genius/training/checkpoint"
+	"github.com/genius-nas/genius/training/data"
+	"github.com/genius-nas/genius/training/tensor"
+)
+
+// Options are Train's connections to its caller. Zero values are fine.
+type Options struct {
+	// Backend runs the kernels. Default tensor.NewCPU with every core.
+	Backend tensor.Backend
+	// Progress, when set, is called after every step.
+	Progress func(Progress)
+	// Save, when set, receives a checkpoint every CheckpointEvery steps
+	// (0: only at the end). The checkpoint shares memory with the run:
+	// write it out before returning.
+	Save            func(ctx context.Context, c *checkpoint.Checkpoint) error
+	CheckpointEvery int
+	// Resume continues from this checkpoint (same config and data).
+	Resume *checkpoint.Checkpoint
+	// LoaderWorkers decode images in parallel. Default 2.
+	LoaderWorkers int
+}
+
+// Progress is reported after each step.
+type Progress struct {
+	Epoch, Step, TotalSteps int
+	Loss                    float64 // this step's training loss
+	ImagesPerS              float64 // training throughput so far
+	Elapsed                 time.Duration
+}
+
+// Result is what a training run measured.
+type Result struct {
+	Metrics            // on the validation data (zero without it)
+	TrainLoss  float64 // mean over the last epoch's steps
+	ImagesPerS float64 // training images per second (evaluation excluded)
+	ParamsM    float64
+	Steps      int
+	Epochs     int
+	// PeakMemoryB is the process's peak resident memory (VmHWM).
+	PeakMemoryB int64
+	Backend     string
+}
+
+// Train trains cfg's network on train and evaluates it on val (when not
+// nil) at the end.
+func Train(ctx context.Context, cfg Config, train, val data.Dataset, o Options) (Result, error) {
+	cfg = cfg.withDefaults()
+	be := o.Backend
+	if be == nil {
+		be = tensor.NewCPU(tensor.CPUOptions{})
+	}
+	if train.Len() < cfg.Batch {
+		return Result{}, fmt.Errorf("training: %d training images are fewer than one batch of %d: lower --batch", train.Len(), cfg.Batch)
+	}
+	tr := data.Transform{Size: cfg.Input, Train: !cfg.NoAugment, MinScale: cfg.MinScale, CropFraction: cfg.CropFraction}
+	loader := &data.Loader{Data: train, Batch: cfg.Batch, Transform: tr, Shuffle: true, DropLast: true, Seed: cfg.Seed, Workers: o.LoaderWorkers}
+	perEpoch := loader.Batches()
+	run, err := NewRun(be, cfg, train.Classes(), perEpoch)
+	if err != nil {
+		return Result{}, err
+	}
+	if o.Resume != nil {
+		if err := run.Restore(o.Resume, true); err != nil {
+			return Result{}, err
+		}
+	}
+	total := run.Sched.TotalSteps
+	res := Result{ParamsM: float64(run.Net.NumParams()) / 1e6, Backend: be.Name()}
+	start := time.Now()
+	images := 0
+	save := func() error {
+		if o.Save == nil {
+			return nil
+		}
+		c, err := run.Checkpoint()
+		if err != nil {
+			return err
+		}
+		return o.Save(ctx, c)
+	}
+	var epochLoss float64
+	var epochSteps int
+	for run.Step < total {
+		ep := loader.Start(ctx, run.Epoch, run.StepInEpoch)
+		epochLoss, epochSteps = 0, 0
+		for run.Step < total {
+			if err := ctx.Err(); err != nil {
+				ep.Close()
+				return res, err
+			}
+			b, err := ep.Next()
+			if err != nil {
+				ep.Close()
+				return res, err
+			}
+			if b == nil {
+				break
+			}
+			loss, err := run.TrainStep(b.X, b.Labels)
+			if err != nil {
+				ep.Close()
+				return res, err
+			}
+			images += len(b.Labels)
+			epochLoss += loss
+			epochSteps++
+			el := time.Since(start)
+			if o.Progress != nil {
+				o.Progress(Progress{Epoch: run.Epoch, Step: run.Step, TotalSteps: total, Loss: loss,
+					ImagesPerS: float64(images) / el.Seconds(), Elapsed: el})
+			}
+			if o.CheckpointEvery > 0 && run.Step%o.CheckpointEvery == 0 && run.Step < total {
+				if err := save(); err != nil {
+					ep.Close()
+					return res, fmt.Errorf("training: saving checkpoint at step %d: %w", run.Step, err)
+				}
+			}
+		}
+		ep.Close()
+		if run.StepInEpoch >= perEpoch {
+			run.Epoch++
+			run.StepInEpoch = 0
+		}
+	}
+	res.ImagesPerS = float64(images) / time.Since(start).Seconds()
+	if epochSteps > 0 {
+		res.TrainLoss = epochLoss / float64(epochSteps)
+	}
+	res.Steps, res.Epochs = run.Step, run.Epoch
+	if err := save(); err != nil {
+		return res, fmt.Errorf("training: saving the final checkpoint: %w", err)
+	}
+	if val != nil && val.Len() > 0 {
+		vl := &data.Loader{Data: val, Batch: cfg.Batch, Transform: data.Transform{Size: cfg.Input, CropFraction: cfg.CropFraction}, Seed: cfg.Seed, Workers: o.LoaderWorkers}
+		m, err := run.Evaluate(ctx, vl)
+		if err != nil {
+			return res, err
+		}
+		res.Metrics = m
+	}
+	res.PeakMemoryB = PeakRSS()
+	return res, nil
+}
+
+// PeakRSS is the process's peak resident set size in bytes (VmHWM from
+// /proc/self/status), or 0 where that is not available.
+func PeakRSS() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if rest, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb * 1024
+		}
+	}
+	return 0
+}

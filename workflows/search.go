@@ -1,0 +1,404 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/genius-nas/genius/activities"
+	"github.com/genius-nas/genius/llm"
+	"github.com/genius-nas/genius/specs"
+)
+
+// ErrInvalidSpec is the application error type of a search that cannot
+// start because its spec is invalid.
+const ErrInvalidSpec = "InvalidSpec"
+
+// GeniusSearch runs one search. Register it under SearchName.
+func GeniusSearch(ctx workflow.Context, in SearchInput) (*SearchResult, error) {
+	spec := in.Spec.WithDefaults()
+	if err := spec.Validate(); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError("invalid search spec: "+err.Error(), ErrInvalidSpec, nil)
+	}
+	st := in.State
+	if st == nil {
+		st = &SearchState{}
+	}
+	st.Runs++
+	s := &search{spec: spec, input: in.Spec, st: st, phase: PhaseStarting}
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, s.progress); err != nil {
+		return nil, fmt.Errorf("register progress query: %w", err)
+	}
+	s.actx, s.cancel = workflow.WithCancel(ctx)
+	s.stopCh = workflow.GetSignalChannel(ctx, StopSignal)
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		for {
+			var v any
+			s.stopCh.Receive(gctx, &v)
+			s.requestStop(v)
+		}
+	})
+	if err := s.upsertAttributes(ctx, true); err != nil {
+		return nil, err
+	}
+	return s.run(ctx)
+}
+
+type search struct {
+	spec  specs.Spec
+	input specs.Spec // as given, for Continue-As-New
+	st    *SearchState
+
+	phase   string
+	attempt int
+	stopped string
+
+	actx       workflow.Context // cancelled by the stop signal
+	cancel     workflow.CancelFunc
+	stopCh     workflow.ReceiveChannel
+	stopReason string
+	stopAsked  bool
+}
+
+func (s *search) requestStop(v any) {
+	if s.stopAsked {
+		return
+	}
+	s.stopAsked = true
+	s.stopReason = "stop signal"
+	if r, ok := v.(string); ok && r != "" {
+		s.stopReason = "stop signal: " + r
+	}
+	s.cancel()
+}
+
+// drainStop picks up a stop signal delivered but not yet seen by the
+// receiving goroutine, so Continue-As-New never drops one.
+func (s *search) drainStop() {
+	var v any
+	for s.stopCh.ReceiveAsync(&v) {
+		s.requestStop(v)
+	}
+}
+
+func (s *search) progress() (Progress, error) {
+	p := Progress{
+		Iteration:  s.st.Done + 1,
+		Done:       s.st.Done,
+		Iterations: s.spec.Iterations,
+		Attempt:    s.attempt,
+		Phase:      s.phase,
+		Best:       s.st.Best,
+		Failures:   len(s.st.Failures),
+		Stopped:    s.stopped,
+		Run:        s.st.Runs,
+	}
+	if s.stopped != "" {
+		p.Iteration = s.st.Done
+	}
+	if n := len(s.st.Iterations); n > 0 {
+		last := s.st.Iterations[n-1]
+		p.Last = &last
+	}
+	return p, nil
+}
+
+func (s *search) isLLM() bool { return s.spec.Proposer.Kind == specs.ProposerLLM }
+
+func (s *search) benchmarkLabel() string {
+	b := s.spec.Benchmark
+	if b == "" {
+		b = s.spec.Space
+	}
+	if s.spec.Dataset != "" {
+		b += "/" + s.spec.Dataset
+	}
+	return b
+}
+
+func (s *search) upsertAttributes(ctx workflow.Context, all bool) error {
+	if !s.spec.UseSearchAttributes() {
+		return nil
+	}
+	var updates []temporal.SearchAttributeUpdate
+	if all {
+		updates = append(updates,
+			BenchmarkAttribute.ValueSet(s.benchmarkLabel()),
+			ProposerAttribute.ValueSet(s.spec.Proposer.Kind))
+	}
+	if s.st.Best != nil {
+		updates = append(updates, BestAccuracyAttribute.ValueSet(s.st.Best.Accuracy))
+	}
+	if len(updates) == 0 {
+		return nil
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+		return fmt.Errorf("upsert search attributes (set spec search_attributes false if the namespace lacks them): %w", err)
+	}
+	return nil
+}
+
+func (s *search) run(ctx workflow.Context) (*SearchResult, error) {
+	runIterations := 0
+	for s.st.Done < s.spec.Iterations {
+		if s.stopAsked {
+			return s.finish(StoppedSignal, s.stopReason), nil
+		}
+		if runIterations > 0 && (workflow.GetInfo(ctx).GetContinueAsNewSuggested() ||
+			(s.spec.MaxIterationsPerRun > 0 && runIterations >= s.spec.MaxIterationsPerRun)) {
+			s.drainStop()
+			if s.stopAsked {
+				return s.finish(StoppedSignal, s.stopReason), nil
+			}
+			return nil, workflow.NewContinueAsNewError(ctx, SearchName, SearchInput{Spec: s.input, State: s.st})
+		}
+		i := s.st.Done + 1
+		out, err := s.iteration(ctx, i)
+		if err != nil {
+			if s.stopAsked && temporal.IsCanceledError(err) {
+				return s.finish(StoppedSignal, s.stopReason), nil
+			}
+			return nil, err
+		}
+		switch {
+		case out.giveUp != "":
+			return s.finish(StoppedGiveUp, fmt.Sprintf("iteration %d: the model says it cannot improve: %q", i, clip(out.giveUp, 300))), nil
+		case out.failure != nil:
+			s.st.Failures = append(s.st.Failures, *out.failure)
+			s.st.Done++
+			runIterations++
+			if s.spec.OnIterationFailure == specs.OnFailureStop {
+				return s.finish(StoppedAttempts, fmt.Sprintf("iteration %d: %s", i, out.failure.Reason)), nil
+			}
+		default:
+			s.st.Iterations = append(s.st.Iterations, *out.result)
+			s.st.Done++
+			runIterations++
+			if r := out.result; s.st.Best == nil || r.Accuracy > s.st.Best.Accuracy {
+				s.st.Best = &Best{Iteration: r.Iteration, Arch: r.Arch, Key: r.Key, Accuracy: r.Accuracy, Rank: r.Rank, TestAccuracy: r.TestAccuracy}
+				if err := s.upsertAttributes(ctx, false); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return s.finish(StoppedBudget, fmt.Sprintf("%d iterations done", s.st.Done)), nil
+}
+
+func (s *search) finish(reason, detail string) *SearchResult {
+	s.stopped = reason
+	s.phase = PhaseDone
+	s.attempt = 0
+	iters := s.st.Iterations
+	if iters == nil {
+		iters = []IterationResult{}
+	}
+	model := ""
+	if s.isLLM() {
+		model = s.spec.Proposer.Model
+	}
+	return &SearchResult{
+		Best:             s.st.Best,
+		Iterations:       iters,
+		Stopped:          reason,
+		StopDetail:       detail,
+		Failures:         s.st.Failures,
+		Name:             s.spec.Name,
+		Space:            s.spec.Space,
+		Benchmark:        s.spec.Benchmark,
+		Dataset:          s.spec.Dataset,
+		Proposer:         s.spec.Proposer.Kind,
+		Model:            model,
+		PromptTokens:     s.st.PromptTokens,
+		CompletionTokens: s.st.CompletionTokens,
+		Runs:             s.st.Runs,
+	}
+}
+
+type iterationOutcome struct {
+	result  *IterationResult
+	failure *IterationFailure
+	giveUp  string // the reply that gave up
+}
+
+func (s *search) measured() []activities.Measured {
+	m := make([]activities.Measured, len(s.st.Iterations))
+	for i, r := range s.st.Iterations {
+		m[i] = activities.Measured{Iteration: r.Iteration, Arch: r.Arch, Key: r.Key, Canonical: r.Canonical, Accuracy: r.Accuracy, FLOPsM: r.FLOPsM}
+	}
+	return m
+}
+
+// iteration runs the constraint loop and the evaluation of iteration i.
+func (s *search) iteration(ctx workflow.Context, i int) (iterationOutcome, error) {
+	history := s.measured()
+	var msgs []llm.Message
+	next := activities.Next{Kind: activities.NextTask}
+	// Chat mode answers the last proposal in the same chat; after a failed
+	// iteration (the chat was reset) or at the start it sends the task.
+	if s.isLLM() && s.spec.Conversation == specs.ConversationChat && len(s.st.Conversation) > 0 && len(history) > 0 {
+		msgs = append(msgs, s.st.Conversation...)
+		last := history[len(history)-1]
+		next = activities.Next{Kind: activities.NextFeedback, Last: &last}
+	}
+	var rejected []Rejection
+	var accepted *activities.CheckResult
+	attempts := 0
+	for attempt := 1; attempt <= s.spec.MaxAttempts && accepted == nil; attempt++ {
+		attempts = attempt
+		s.phase, s.attempt = PhaseProposing, attempt
+		p, err := s.propose(i, attempt, history, msgs, next)
+		if err != nil {
+			return iterationOutcome{}, fmt.Errorf("iteration %d attempt %d: propose: %w", i, attempt, err)
+		}
+		s.st.PromptTokens += p.PromptTokens
+		s.st.CompletionTokens += p.CompletionTokens
+		if s.isLLM() {
+			if len(msgs) == 0 {
+				msgs = append(msgs, llm.Message{Role: llm.RoleSystem, Content: p.System})
+			}
+			msgs = append(msgs, llm.Message{Role: llm.RoleUser, Content: p.Prompt}, llm.Message{Role: llm.RoleAssistant, Content: p.Reply})
+		}
+		s.phase = PhaseChecking
+		c, err := s.check(p.Reply, history)
+		if err != nil {
+			return iterationOutcome{}, fmt.Errorf("iteration %d attempt %d: check proposal: %w", i, attempt, err)
+		}
+		switch c.Outcome {
+		case activities.OutcomeOK:
+			accepted = &c
+		case activities.OutcomeGiveUp:
+			return iterationOutcome{giveUp: p.Reply}, nil
+		default:
+			rejected = append(rejected, Rejection{Attempt: attempt, Outcome: c.Outcome, Reason: c.Reason, FLOPsM: c.FLOPsM})
+			next = activities.Next{Kind: activities.NextText, Text: c.Feedback}
+		}
+	}
+	if accepted == nil {
+		s.st.Conversation = nil
+		reason := fmt.Sprintf("no acceptable proposal in %d attempts", attempts)
+		if n := len(rejected); n > 0 {
+			reason += "; last: " + rejected[n-1].Reason
+		}
+		return iterationOutcome{failure: &IterationFailure{Iteration: i, Attempts: attempts, Reason: reason, Rejected: rejected}}, nil
+	}
+	s.phase = PhaseEvaluating
+	r, err := s.evaluate(i, *accepted)
+	if err != nil {
+		return iterationOutcome{}, fmt.Errorf("iteration %d: evaluate %v: %w", i, accepted.Arch, err)
+	}
+	r.Attempts = attempts
+	r.Rejected = rejected
+	if s.isLLM() && s.spec.Conversation == specs.ConversationChat {
+		s.st.Conversation = msgs
+	}
+	return iterationOutcome{result: &r}, nil
+}
+
+func (s *search) propose(i, attempt int, history []activities.Measured, msgs []llm.Message, next activities.Next) (activities.ProposeResult, error) {
+	p := s.spec.Proposer
+	ctx := workflow.WithActivityOptions(s.actx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Duration(p.TimeoutS) * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			MaximumAttempts:        int32(p.MaxRetries),
+			NonRetryableErrorTypes: []string{activities.ErrLLMRequest, activities.ErrBadInput},
+		},
+	})
+	in := activities.ProposeInput{
+		Space: s.spec.Space, Benchmark: s.spec.Benchmark, Dataset: s.spec.Dataset,
+		Proposer: p, FLOPs: s.spec.FLOPs, PromptDir: s.spec.PromptDir, Seed: s.spec.Seed,
+		Iteration: i, Attempt: attempt, Total: s.spec.Iterations,
+		History: history, Messages: msgs, Next: next,
+	}
+	var out activities.ProposeResult
+	err := workflow.ExecuteActivity(ctx, activities.ProposeName, in).Get(ctx, &out)
+	return out, err
+}
+
+// shortActivity is for the quick, deterministic activities (checks and
+// look-ups): a failure there is a bug or a missing table, so a few retries
+// suffice.
+func (s *search) shortActivity(queue string) workflow.Context {
+	return workflow.WithActivityOptions(s.actx, workflow.ActivityOptions{
+		TaskQueue:           queue,
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			MaximumAttempts:        5,
+			NonRetryableErrorTypes: []string{activities.ErrBadInput},
+		},
+	})
+}
+
+func (s *search) check(reply string, history []activities.Measured) (activities.CheckResult, error) {
+	ctx := s.shortActivity("")
+	var out activities.CheckResult
+	err := workflow.ExecuteActivity(ctx, activities.CheckProposalName, activities.CheckInput{
+		Space: s.spec.Space, Reply: reply, FLOPs: s.spec.FLOPs, Measured: history, GiveUp: s.isLLM(),
+	}).Get(ctx, &out)
+	return out, err
+}
+
+func (s *search) evaluate(i int, c activities.CheckResult) (IterationResult, error) {
+	r := IterationResult{Iteration: i, Arch: c.Arch, Key: c.Key, Canonical: c.Canonical, FLOPsM: c.FLOPsM, ParamsM: c.ParamsM}
+	e := s.spec.Evaluator
+	switch e.Kind {
+	case specs.EvaluatorLookup:
+		ctx := s.shortActivity(e.TaskQueue)
+		var out activities.EvaluateResult
+		err := workflow.ExecuteActivity(ctx, activities.EvaluateName, activities.EvaluateInput{
+			Benchmark: s.spec.Benchmark, Dataset: s.spec.Dataset, Space: s.spec.Space, Arch: c.Arch, Key: c.Key,
+		}).Get(ctx, &out)
+		if err != nil {
+			return r, err
+		}
+		r.Accuracy, r.Rank, r.Of = out.Accuracy, out.Rank, out.Of
+		r.TestAccuracy, r.ValAccuracy = out.TestAccuracy, out.ValAccuracy
+		return r, nil
+	case specs.EvaluatorProxyTrain:
+		t := specs.Train{}
+		if e.Train != nil {
+			t = *e.Train
+		}
+		ctx := workflow.WithActivityOptions(s.actx, workflow.ActivityOptions{
+			TaskQueue:           e.TaskQueue,
+			StartToCloseTimeout: time.Duration(t.TimeoutM) * time.Minute,
+			HeartbeatTimeout:    time.Duration(t.HeartbeatS) * time.Second,
+			RetryPolicy: &temporal.RetryPolicy{
+				InitialInterval:    10 * time.Second,
+				BackoffCoefficient: 2,
+				MaximumInterval:    10 * time.Minute,
+				MaximumAttempts:    int32(t.MaxRetries),
+			},
+		})
+		var out activities.TrainResult
+		err := workflow.ExecuteActivity(ctx, activities.ProxyTrainName, activities.ProxyTrainInput{
+			Space: s.spec.Space, Arch: c.Arch,
+			Data:    activities.DataSpec{Dir: t.DataDir, Format: t.DataFormat},
+			Classes: t.Classes, Input: t.Input, Epochs: t.Epochs, Steps: t.Steps, Batch: t.Batch,
+			LR: t.LR, Momentum: t.Momentum, WeightDecay: t.WeightDecay, ValFraction: t.ValFraction,
+			Seed: s.spec.Seed*1000 + int64(i),
+		}).Get(ctx, &out)
+		if err != nil {
+			return r, err
+		}
+		r.Accuracy = out.Top1 * 100
+		if out.ParamsM > 0 {
+			r.ParamsM = out.ParamsM
+		}
+		return r, nil
+	}
+	return r, temporal.NewNonRetryableApplicationError("unknown evaluator kind "+e.Kind, ErrInvalidSpec, nil)
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

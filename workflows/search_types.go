@@ -1,0 +1,131 @@
+package workflows
+
+import (
+	"github.com/genius-nas/genius/llm"
+	"github.com/genius-nas/genius/specs"
+)
+
+// Stop reasons in SearchResult.Stopped.
+const (
+	// StoppedBudget: all spec.iterations iterations ran.
+	StoppedBudget = "budget"
+	// StoppedGiveUp: the LLM said it cannot improve further.
+	StoppedGiveUp = "give-up"
+	// StoppedSignal: a stop signal arrived.
+	StoppedSignal = "stop-signal"
+	// StoppedAttempts: an iteration ran out of attempts and the spec says
+	// on_iteration_failure "stop".
+	StoppedAttempts = "attempts-exhausted"
+)
+
+// SearchInput is the workflow's single argument: a spec (its JSON fields at
+// the top level, so a spec file is a valid input) plus, after
+// Continue-As-New, the state carried over.
+type SearchInput struct {
+	specs.Spec
+	State *SearchState `json:"state,omitempty"`
+}
+
+// SearchState is everything a search has learnt; Continue-As-New carries it
+// to the next run.
+type SearchState struct {
+	// Done counts finished iterations (measured or failed).
+	Done       int                `json:"done"`
+	Iterations []IterationResult  `json:"iterations"`
+	Failures   []IterationFailure `json:"failures,omitempty"`
+	Best       *Best              `json:"best,omitempty"`
+	// Conversation is the growing chat (conversation "chat", llm).
+	Conversation     []llm.Message `json:"conversation,omitempty"`
+	PromptTokens     int           `json:"prompt_tokens"`
+	CompletionTokens int           `json:"completion_tokens"`
+	// Runs counts workflow runs of this search (1 + Continue-As-News).
+	Runs int `json:"runs"`
+}
+
+// Best is the best measured architecture: highest accuracy fed back to the
+// proposer (NAS-Bench-201: validation), with its reported test accuracy.
+type Best struct {
+	Iteration    int     `json:"iteration"`
+	Arch         []int   `json:"arch"`
+	Key          string  `json:"key"`
+	Accuracy     float64 `json:"accuracy"`
+	Rank         int     `json:"rank"`
+	TestAccuracy float64 `json:"test_accuracy,omitempty"`
+}
+
+// IterationResult is one measured iteration.
+type IterationResult struct {
+	Iteration    int     `json:"iteration"` // 1-based
+	Arch         []int   `json:"arch"`
+	Key          string  `json:"key"`
+	Canonical    string  `json:"canonical"`
+	Accuracy     float64 `json:"accuracy"`
+	Rank         int     `json:"rank"` // 0 where there is no table
+	Of           int     `json:"of,omitempty"`
+	FLOPsM       float64 `json:"flops_m"`
+	Attempts     int     `json:"attempts"`
+	TestAccuracy float64 `json:"test_accuracy,omitempty"`
+	ValAccuracy  float64 `json:"val_accuracy,omitempty"`
+	ParamsM      float64 `json:"params_m,omitempty"`
+	// Rejected lists the proposals of this iteration that the constraint
+	// loop sent back, in order.
+	Rejected []Rejection `json:"rejected,omitempty"`
+}
+
+// Rejection is a proposal sent back to the proposer.
+type Rejection struct {
+	Attempt int     `json:"attempt"`
+	Outcome string  `json:"outcome"`
+	Reason  string  `json:"reason"`
+	FLOPsM  float64 `json:"flops_m,omitempty"`
+}
+
+// IterationFailure is an iteration that found no acceptable proposal.
+type IterationFailure struct {
+	Iteration int         `json:"iteration"`
+	Attempts  int         `json:"attempts"`
+	Reason    string      `json:"reason"`
+	Rejected  []Rejection `json:"rejected,omitempty"`
+}
+
+// SearchResult is the workflow's result.
+type SearchResult struct {
+	Best       *Best              `json:"best"`
+	Iterations []IterationResult  `json:"iterations"`
+	Stopped    string             `json:"stopped"`
+	StopDetail string             `json:"stop_detail,omitempty"`
+	Failures   []IterationFailure `json:"failures,omitempty"`
+
+	Name             string `json:"name,omitempty"`
+	Space            string `json:"space"`
+	Benchmark        string `json:"benchmark,omitempty"`
+	Dataset          string `json:"dataset,omitempty"`
+	Proposer         string `json:"proposer"`
+	Model            string `json:"model,omitempty"`
+	PromptTokens     int    `json:"prompt_tokens"`
+	CompletionTokens int    `json:"completion_tokens"`
+	Runs             int    `json:"runs"`
+}
+
+// Progress is the answer to the progress query.
+type Progress struct {
+	Iteration  int              `json:"iteration"` // the one in flight, 1-based; Done+1 while running
+	Done       int              `json:"done"`
+	Iterations int              `json:"iterations"` // T
+	Attempt    int              `json:"attempt"`
+	Phase      string           `json:"phase"` // proposing, checking, evaluating, done
+	Best       *Best            `json:"best,omitempty"`
+	Last       *IterationResult `json:"last,omitempty"`
+	Failures   int              `json:"failures"`
+	Stopped    string           `json:"stopped,omitempty"`
+	Run        int              `json:"run"`
+}
+
+// Phases in Progress.Phase.
+const (
+	PhaseStarting   = "starting"
+	PhaseProposing  = "proposing"
+	PhaseChecking   = "checking"
+	PhaseEvaluating = "evaluating"
+	PhaseDone       = "done"
+)
