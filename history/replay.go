@@ -3,6 +3,7 @@ package history
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 
 	historypb "go.temporal.io/api/history/v1"
 	tlog "go.temporal.io/sdk/log"
@@ -29,7 +30,17 @@ func Replay(h *historypb.History, register Register, logger *slog.Logger) error 
 		logger = slog.New(slog.DiscardHandler)
 	}
 	if err := r.ReplayWorkflowHistory(tlog.NewStructuredLogger(logger), h); err != nil {
-		return fmt.Errorf("replay of %s, %d events, does not match the current workflow code: %w", info.Name(), info.Events, err)
+		if IsNonDeterminism(err) {
+			return fmt.Errorf("replay of %s, %d events: non-determinism: the current workflow code issues different commands than the history recorded: %w", info.Name(), info.Events, err)
+		}
+		return fmt.Errorf("replay of %s, %d events, failed: %w", info.Name(), info.Events, err)
 	}
 	return nil
+}
+
+// IsNonDeterminism reports whether a replay error is the SDK's
+// non-determinism error (code TMPRL1100).
+func IsNonDeterminism(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "TMPRL1100") || strings.Contains(strings.ToLower(s), "nondetermin")
 }

@@ -145,13 +145,26 @@ func Load(spaceName, overrideDir string) (*Templates, error) {
 	t.system = sys
 	// Dry runs with sample data catch execution errors (unknown fields,
 	// wrong argument types) before a search starts.
+	// Each runs as at search time: Task without Last, at the first
+	// iteration (no history) and later; Feedback and Constraint with Last.
 	sample := sampleData()
+	first := sample
+	first.History = nil
 	last := sample.History[len(sample.History)-1]
-	for _, name := range []string{TaskFile, FeedbackFile, ConstraintFile} {
-		if _, ok := t.tmpl[name]; !ok {
+	runs := []struct {
+		name string
+		v    View
+	}{
+		{TaskFile, View{Data: first, Space: spaceName}},
+		{TaskFile, View{Data: sample, Space: spaceName}},
+		{FeedbackFile, View{Data: sample, Space: spaceName, Last: &last}},
+		{ConstraintFile, View{Data: sample, Space: spaceName, Last: &last}},
+	}
+	for _, r := range runs {
+		if _, ok := t.tmpl[r.name]; !ok {
 			continue
 		}
-		if _, err := t.render(name, View{Data: sample, Space: spaceName, Last: &last}); err != nil {
+		if _, err := t.render(r.name, r.v); err != nil {
 			return nil, err
 		}
 	}

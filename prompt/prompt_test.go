@@ -277,6 +277,8 @@ func TestOverrideErrors(t *testing.T) {
 		{"parse error", "feedback.tmpl", "{{.Last.Accuracy", []string{"feedback.tmpl", "unclosed action"}},
 		{"unknown field", "task.tmpl", "{{range .History}}{{.Accuracyy}}{{end}}", []string{"task.tmpl", "Accuracyy"}},
 		{"unknown function", "system.tmpl", "{{shout .Space}}", []string{"system.tmpl", "shout"}},
+		{"last in task", "task.tmpl", "{{.Last.Accuracy}}", []string{"task.tmpl", "nil pointer"}},
+		{"first history entry at T=0", "task.tmpl", "{{(index .History 0).Arch}}", []string{"task.tmpl", "index out of range"}},
 		{"wrong argument", "constraint.tmpl", "{{acc .Last.Arch}}", []string{"constraint.tmpl", "expected float64"}},
 	}
 	for _, tt := range tests {

@@ -26,11 +26,19 @@ func BenchmarkParse(b *testing.B) {
 	}
 }
 
-// TestParseLargeReply guards against quadratic scans: a 1 MB reply of
-// brackets and numbers must parse (or fail) quickly enough for a test.
+// TestParseLargeReply guards against quadratic scans: a reply near the size
+// limit, deeply nested, must parse quickly enough for a test; one over the
+// limit is refused.
 func TestParseLargeReply(t *testing.T) {
-	big := strings.Repeat("[", 200000) + strings.Repeat("1, ", 100000) + strings.Repeat("]", 200000) +
-		strings.Repeat("(1, 2) ", 50000) + "[2, 2, 2, 1, 2, 2, 2, 0]"
+	big := strings.Repeat("[", 50000) + strings.Repeat("1, ", 25000) + strings.Repeat("]", 50000) +
+		strings.Repeat("(1, 2) ", 40000) + "[2, 2, 2, 1, 2, 2, 2, 0]"
+	if len(big) > maxReply {
+		t.Fatalf("test reply %d bytes is over the limit", len(big))
+	}
+	if _, err := mustNew(t, NASBenchMacroName).Parse(strings.Repeat(" ", maxReply) + "[2, 2, 2, 1, 2, 2, 2, 0]"); err == nil ||
+		!strings.Contains(err.Error(), "bytes long") {
+		t.Errorf("an oversized reply gave %v", err)
+	}
 	for _, name := range Names() {
 		s := mustNew(t, name)
 		a, err := s.Parse(big)

@@ -14,7 +14,7 @@ var giveUpPatterns = []*regexp.Regexp{
 	regexp.MustCompile(`\bno\s+further\s+improvements?\s+(is|are|seems?|appears?)?\s*(possible|achievable|likely|to be (made|found|expected))`),
 	regexp.MustCompile(`\bthere\s+(is|are)\s+no\s+(further\s+)?improvements?\s+(left|possible|to be made)`),
 	regexp.MustCompile(`\bi\s+(believe|think|am confident)\s+(that\s+)?(this|it|that|the\s+(current|previous|last|best)\s+\w+)\s+is\s+(already\s+)?(the\s+)?optimal\b`),
-	regexp.MustCompile(`\b(is|are)\s+already\s+(the\s+)?(optimal|best possible)\b`),
+	regexp.MustCompile(`(\b(this|that)(\s+\w+){0,2}|\bit|\bthe\s+(current|previous|last|best)(\s+\w+){0,2}|\])\s+(is|are)\s+already\s+(the\s+)?(optimal|best possible)\b`),
 }
 
 // conditionalRE marks a clause that only supposes a give-up ("if this

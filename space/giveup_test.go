@@ -26,6 +26,8 @@ func TestIsGiveUp(t *testing.T) {
 		{"I'm not sure I cannot improve it; let's try [1, 2, 2, 2, 1, 2, 2, 2].", false},
 		{"It is not optimal yet, so I suggest a deeper network.", false},
 		{"The optimal choice is probably operation 2 in every layer.", false},
+		{"Layer 3 is already optimal, so I only change layer 5: [2, 2, 1, 1, 2, 2, 2, 0].", false},
+		{"This design is already the best possible in my view.", true},
 		{"", false},
 	}
 	for _, tt := range tests {

@@ -120,7 +120,7 @@ func (s imageNet) Validate(a Arch) error {
 
 // slotName says where position i is, in the words of the stage lines.
 func slotName(i int) string {
-	return fmt.Sprintf("stage %d, slot %d", i/ImageNetSlots+1, i%ImageNetSlots+1)
+	return fmt.Sprintf("Stage %d, Layer %d", i/ImageNetSlots+1, i+1)
 }
 
 // CanonicalArch returns the layout that represents a's network: per stage,

@@ -55,7 +55,13 @@ var replacer = strings.NewReplacer(
 	"\uff3b", "[", "\uff3d", "]", "\uff0c", ",", "\u2212", "-",
 )
 
+// maxReply bounds the replies read; real ones are a few kilobytes.
+const maxReply = 1 << 20
+
 func (r replyParser) parse(reply string) (Arch, error) {
+	if len(reply) > maxReply {
+		return nil, r.fail(fmt.Sprintf("the reply is %d bytes long; keep it short", len(reply)))
+	}
 	text := replacer.Replace(reply)
 	if strings.TrimSpace(text) == "" {
 		return nil, r.fail("the reply was empty")
@@ -381,7 +387,7 @@ func intsInRange(s Space, items []string) (Arch, error) {
 	return a, nil
 }
 
-var stageRE = regexp.MustCompile(`(?i)\bstage[ \t_]*#?[ \t]*([0-9]+)`)
+var stageRE = regexp.MustCompile(`(?i)\bstage[ \t_-]*#?[ \t]*([0-9]+)`)
 
 // stageGroups reads the mobilenetv2-imagenet stage lines
 // "Stage k (Layer a to Layer b): [..]". The list may follow on the next line.

@@ -126,7 +126,7 @@ func TestParseErrors(t *testing.T) {
 		{"imagenet stage missing", "mobilenetv2-imagenet", strings.Replace(genius329Lines, "Stage 4 (Layer 19 to Layer 24): [4, 3, 0, 4, 4, 0]\n", "", 1),
 			false, 0, []string{"leave out stage 4"}},
 		{"imagenet op 7", "mobilenetv2-imagenet", strings.Replace(genius329Lines, "[4, 3, 0, 4, 4, 0]", "[4, 3, 0, 7, 4, 0]", 1),
-			true, 21, []string{"entry 22 (stage 4, slot 4) is 7", "0, 1, 2, 3, 4, 5 or 6"}},
+			true, 21, []string{"entry 22 (Stage 4, Layer 22) is 7", "0, 1, 2, 3, 4, 5 or 6"}},
 		{"imagenet single stage line", "mobilenetv2-imagenet", "Stage 1: [1, 0, 0, 0, 1, 0]", false, 0, []string{"leave out stages 2, 3, 4 and 5", "[x, x, x, x, x, x]"}},
 		{"imagenet stage 6", "mobilenetv2-imagenet", genius329Lines + "\nStage 6 (Layer 31 to Layer 36): [1, 0, 0, 0, 0, 0]", false, 0, nil},
 	}

@@ -219,7 +219,7 @@ func TestValidate(t *testing.T) {
 		{"channel-bench-mobilenet", Arch{0, 0, 0, 0, 0, -1, 0}, 5, []string{"position 6 is -1", "384, 768, 1152 or 1536"}},
 		{"nas-bench-201", Arch{0, 0, 5, 0, 0, 0}, 2, []string{"position 3 is 5", "0, 1, 2, 3 or 4", "edge 1->2"}},
 		{"mobilenetv2-imagenet", func() Arch { a := make(Arch, 30); a[13] = 7; return a }(), 13,
-			[]string{"position 14 is 7", "0, 1, 2, 3, 4, 5 or 6", "stage 3, slot 2"}},
+			[]string{"position 14 is 7", "0, 1, 2, 3, 4, 5 or 6", "Stage 3, Layer 14"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.space, func(t *testing.T) {

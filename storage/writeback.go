@@ -68,8 +68,10 @@ type WriteBackStatus struct {
 	LastUploaded string `json:"last_uploaded,omitempty"`
 }
 
-// NewWriteBack starts the uploader. Close stops it.
-func NewWriteBack(local *Dir, remote Store, opts WriteBackOptions) *WriteBack {
+// NewWriteBack queues what the local directory holds (uploads skip objects the
+// remote already has with the same checksum) and starts the uploader. Close
+// stops it.
+func NewWriteBack(local *Dir, remote Store, opts WriteBackOptions) (*WriteBack, error) {
 	if opts.MinBackoff <= 0 {
 		opts.MinBackoff = 500 * time.Millisecond
 	}
@@ -90,8 +92,17 @@ func NewWriteBack(local *Dir, remote Store, opts WriteBackOptions) *WriteBack {
 		cancel:  cancel,
 		done:    make(chan struct{}),
 	}
+	// Requeue what a previous process left before anyone can Flush.
+	objs, err := local.List(ctx, "")
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("write-back store: %w", err)
+	}
+	for _, o := range objs {
+		w.enqueue(o.Key)
+	}
 	go w.run(ctx)
-	return w
+	return w, nil
 }
 
 func (w *WriteBack) String() string { return w.local.String() + " -> " + w.remote.String() }
@@ -178,13 +189,6 @@ func (w *WriteBack) Flush(ctx context.Context) error {
 
 func (w *WriteBack) run(ctx context.Context) {
 	defer close(w.done)
-	// Requeue what a previous process left: everything local, the upload step
-	// skips what the remote already holds with the same checksum.
-	if objs, err := w.local.List(ctx, ""); err == nil {
-		for _, o := range objs {
-			w.enqueue(o.Key)
-		}
-	}
 	backoff := w.opts.MinBackoff
 	for {
 		w.mu.Lock()

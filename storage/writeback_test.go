@@ -18,7 +18,10 @@ func TestWriteBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wb := storage.NewWriteBack(local, srv.Store(t, "wb", nil), storage.WriteBackOptions{})
+	wb, err := storage.NewWriteBack(local, srv.Store(t, "wb", nil), storage.WriteBackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer wb.Close()
 	testStore(t, wb)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -64,7 +67,10 @@ func TestWriteBackSurvivesS3Outage(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts := storage.WriteBackOptions{MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}
-	wb := storage.NewWriteBack(local, remote, opts)
+	wb, err := storage.NewWriteBack(local, remote, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
@@ -105,7 +111,10 @@ func TestWriteBackSurvivesS3Outage(t *testing.T) {
 	ckpt["r/step-00000400.ckpt"] = []byte("written by a process that died")
 
 	srv.Restart()
-	wb2 := storage.NewWriteBack(local, remote, opts)
+	wb2, err := storage.NewWriteBack(local, remote, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer wb2.Close()
 	if err := wb2.Flush(ctx); err != nil {
 		t.Fatal(err)
@@ -134,7 +143,10 @@ func TestWriteBackDeleteDropsPendingUpload(t *testing.T) {
 	remote := srv.Store(t, "run", nil)
 	local, _ := storage.NewDir(t.TempDir())
 	srv.Stop()
-	wb := storage.NewWriteBack(local, remote, storage.WriteBackOptions{MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
+	wb, err := storage.NewWriteBack(local, remote, storage.WriteBackOptions{MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer wb.Close()
 	ctx := context.Background()
 	for _, k := range []string{"a", "b"} {

@@ -18,6 +18,10 @@ const ErrInvalidSpec = "InvalidSpec"
 
 // GeniusSearch runs one search. Register it under SearchName.
 func GeniusSearch(ctx workflow.Context, in SearchInput) (*SearchResult, error) {
+	if in.APIKey != "" || in.OpenAIAPIKey != "" {
+		return nil, temporal.NewNonRetryableApplicationError("invalid search spec: it holds an API key: remove it from the spec file "+
+			"(workers read OPENAI_API_KEY from their environment) and rotate the key, since it is now in this workflow's history", ErrInvalidSpec, nil)
+	}
 	spec := in.Spec.WithDefaults()
 	if err := spec.Validate(); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError("invalid search spec: "+err.Error(), ErrInvalidSpec, nil)

@@ -24,6 +24,11 @@ const (
 type SearchInput struct {
 	specs.Spec
 	State *SearchState `json:"state,omitempty"`
+
+	// APIKey and OpenAIAPIKey catch a key pasted into a spec file so the
+	// search fails with advice instead of running; they are never used.
+	APIKey       string `json:"api_key,omitempty"`
+	OpenAIAPIKey string `json:"openai_api_key,omitempty"`
 }
 
 // SearchState is everything a search has learnt; Continue-As-New carries it

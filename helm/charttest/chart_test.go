@@ -399,7 +399,8 @@ func TestKEDA(t *testing.T) {
 	}
 }
 
-func TestNoLiteralSecretValues(t *testing.T) {
+// Every secret the values name reaches the pods, by reference.
+func TestSecretsArriveByReference(t *testing.T) {
 	h := newHelm(t)
 	docs := render(t, h, "-f", allOptionsFile)
 	n := 0

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"sigs.k8s.io/yaml"
 )
 
 // HelmBinEnv names the environment variable that points at the helm binary.
@@ -66,20 +68,55 @@ func (h Helm) Lint(ctx context.Context, chart string, args ...string) ([]byte, e
 	return h.run(ctx, append([]string{"lint", "--strict", chart}, args...)...)
 }
 
-// Notes renders the chart's NOTES.txt through a client-side dry-run install,
-// which needs no cluster.
+// Notes renders the chart's NOTES.txt with args. helm template leaves
+// NOTES out and a dry-run install wants a cluster, so Notes renders a copy
+// of the chart with one more template that includes NOTES.txt in a
+// ConfigMap, and reads it back.
 func (h Helm) Notes(ctx context.Context, chart string, args ...string) (string, error) {
-	out, err := h.run(ctx, append([]string{"install", "genius", chart, "--namespace", "genius",
-		"--dry-run=client"}, args...)...)
+	copyDir := filepath.Join(h.Home, "notes-chart")
+	if err := os.RemoveAll(copyDir); err != nil {
+		return "", err
+	}
+	if err := os.CopyFS(copyDir, os.DirFS(chart)); err != nil {
+		return "", fmt.Errorf("copy chart %s: %w", chart, err)
+	}
+	name, err := chartName(chart)
 	if err != nil {
 		return "", err
 	}
-	s := string(out)
-	i := strings.Index(s, "\nNOTES:\n")
-	if i < 0 {
-		return "", fmt.Errorf("helm install --dry-run printed no NOTES section")
+	probe := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: {{ include \"" +
+		name + "/templates/NOTES.txt\" . | toJson }}\n"
+	if err := os.WriteFile(filepath.Join(copyDir, "templates", "zz-notes-probe.yaml"), []byte(probe), 0o644); err != nil {
+		return "", err
 	}
-	return s[i+len("\nNOTES:\n"):], nil
+	out, err := h.Template(ctx, copyDir, append([]string{"--show-only", "templates/zz-notes-probe.yaml"}, args...)...)
+	if err != nil {
+		return "", err
+	}
+	var cm struct {
+		Data struct {
+			Notes string `json:"notes"`
+		} `json:"data"`
+	}
+	if err := yaml.Unmarshal(out, &cm); err != nil {
+		return "", fmt.Errorf("read rendered NOTES: %w", err)
+	}
+	return cm.Data.Notes, nil
+}
+
+// chartName reads the name field of chart's Chart.yaml.
+func chartName(chart string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(chart, "Chart.yaml"))
+	if err != nil {
+		return "", err
+	}
+	var meta struct {
+		Name string `json:"name"`
+	}
+	if err := yaml.Unmarshal(b, &meta); err != nil || meta.Name == "" {
+		return "", fmt.Errorf("%s/Chart.yaml: no name (%v)", chart, err)
+	}
+	return meta.Name, nil
 }
 
 func (h Helm) run(ctx context.Context, args ...string) ([]byte, error) {
@@ -96,8 +133,9 @@ func (h Helm) run(ctx context.Context, args ...string) ([]byte, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return stdout.Bytes(), fmt.Errorf("helm %s: %w: %s%s", strings.Join(args, " "), err,
-			strings.TrimSpace(stderr.String()), strings.TrimSpace(stdout.String()))
+		// helm lint reports on stdout, everything else on stderr.
+		msg := strings.TrimSpace(stderr.String() + "\n" + stdout.String())
+		return stdout.Bytes(), fmt.Errorf("helm %s: %w: %s", strings.Join(args, " "), err, msg)
 	}
 	return stdout.Bytes(), nil
 }

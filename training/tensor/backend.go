@@ -27,8 +27,9 @@ type Backend interface {
 	DepthwiseBackward(a DepthwiseArgs, x, w, dy, dx, dw []float32)
 }
 
-// DepthwiseArgs is the geometry of a depthwise convolution over
-// channel-major data: C channels, each convolved with its own K x K filter.
+// DepthwiseArgs is the geometry of a depthwise convolution over CHWN data
+// (see the package doc): C channels, each convolved with its own K x K
+// filter, padding Pad on every side.
 type DepthwiseArgs struct {
 	C, N, H, W     int // input
 	K, Stride, Pad int

@@ -1,122 +1,162 @@
 package tensor
 
-// padPlane copies an H x W plane into a zero-bordered (H+2p) x (W+2p) one.
-func padPlane(dst, src []float32, h, w, p int) {
+// Depthwise convolution over CHWN data. Per channel the input is copied
+// into a zero-bordered (H+2p) x (W+2p) x N block, after which every output
+// pixel is a sum over taps of weight x (a run of N inputs): contiguous
+// multiply-adds over the batch. The SIMD path does those runs 16 lanes at a
+// time in assembly when N is a multiple of 16.
+
+type dwScratch struct {
+	xp, dxp []float32
+	offs    []int
+	acc     []float32
+}
+
+func (a DepthwiseArgs) tapOffsets(buf []int) []int {
+	wp := a.W + 2*a.Pad
+	buf = buf[:0]
+	for kh := 0; kh < a.K; kh++ {
+		for kw := 0; kw < a.K; kw++ {
+			buf = append(buf, (kh*wp+kw)*a.N)
+		}
+	}
+	return buf
+}
+
+// padRows copies one channel (h x w x n) into dst, an (h+2p) x (w+2p) x n
+// block with a zero border.
+func padRows(dst, src []float32, h, w, n, p int) {
 	wp := w + 2*p
-	clear(dst)
+	if p > 0 {
+		clear(dst)
+	}
 	for i := 0; i < h; i++ {
-		copy(dst[(i+p)*wp+p:(i+p)*wp+p+w], src[i*w:(i+1)*w])
+		copy(dst[((i+p)*wp+p)*n:((i+p)*wp+p+w)*n], src[i*w*n:(i+1)*w*n])
 	}
 }
 
-// DepthwiseForward implements Backend: y (C,N,OH,OW) = x (C,N,H,W)
-// convolved per channel with w (C,K,K).
-func (c *CPU) DepthwiseForward(a DepthwiseArgs, x, w, y []float32) {
-	if c.simd {
-		c.depthwiseForwardSIMD(a, x, w, y)
-		return
+// cropRows is the inverse of padRows.
+func cropRows(dst, src []float32, h, w, n, p int) {
+	wp := w + 2*p
+	for i := 0; i < h; i++ {
+		copy(dst[i*w*n:(i+1)*w*n], src[((i+p)*wp+p)*n:((i+p)*wp+p+w)*n])
 	}
-	hp, wp := a.H+2*a.Pad, a.W+2*a.Pad
-	ip, op, kk := a.H*a.W, a.OH*a.OW, a.K*a.K
+}
+
+func (c *CPU) dwScratch(a DepthwiseArgs, backward bool) *dwScratch {
+	s := c.dwPool.Get().(*dwScratch)
+	size := (a.H + 2*a.Pad) * (a.W + 2*a.Pad) * a.N
+	s.xp = grow(s.xp, size)
+	if backward {
+		s.dxp = grow(s.dxp, size)
+		s.acc = grow(s.acc, a.K*a.K*16)
+	}
+	s.offs = a.tapOffsets(s.offs)
+	return s
+}
+
+func (a DepthwiseArgs) simdOK() bool { return a.N%16 == 0 }
+
+// DepthwiseForward implements Backend: y (C, OH, OW, N) = x (C, H, W, N)
+// convolved per channel with w (C, K, K).
+func (c *CPU) DepthwiseForward(a DepthwiseArgs, x, w, y []float32) {
+	wp := a.W + 2*a.Pad
+	ip, op, kk := a.H*a.W*a.N, a.OH*a.OW*a.N, a.K*a.K
+	simd := c.simd && a.simdOK()
 	c.For(a.C, 1, func(lo, hi int) {
-		xp := make([]float32, hp*wp)
+		s := c.dwScratch(a, false)
+		defer c.dwPool.Put(s)
 		for ch := lo; ch < hi; ch++ {
+			padRows(s.xp, x[ch*ip:(ch+1)*ip], a.H, a.W, a.N, a.Pad)
+			out := y[ch*op : (ch+1)*op]
 			wk := w[ch*kk : (ch+1)*kk]
-			for n := 0; n < a.N; n++ {
-				plane := ch*a.N + n
-				padPlane(xp, x[plane*ip:(plane+1)*ip], a.H, a.W, a.Pad)
-				out := y[plane*op : (plane+1)*op]
-				dwForwardPlane(xp, wk, out, wp, a.K, a.Stride, a.OH, a.OW)
+			for i := 0; i < a.OH; i++ {
+				row := s.xp[i*a.Stride*wp*a.N:]
+				orow := out[i*a.OW*a.N : (i+1)*a.OW*a.N]
+				if simd {
+					a.checkRow(row, orow)
+					dwFwdRows(&orow[0], &row[0], &wk[0], &s.offs[0], kk, a.N/16, a.OW, a.Stride*a.N*4)
+					continue
+				}
+				clear(orow)
+				for j := 0; j < a.OW; j++ {
+					o := orow[j*a.N : (j+1)*a.N]
+					base := j * a.Stride * a.N
+					for t, off := range s.offs {
+						src := row[base+off : base+off+a.N]
+						wv := wk[t]
+						for n, v := range src {
+							o[n] += wv * v
+						}
+					}
+				}
 			}
 		}
 	})
 }
 
-func dwForwardPlane(xp, wk, out []float32, wp, k, s, oh, ow int) {
-	clear(out)
-	for kh := 0; kh < k; kh++ {
-		for kw := 0; kw < k; kw++ {
-			wv := wk[kh*k+kw]
-			for i := 0; i < oh; i++ {
-				o := out[i*ow : (i+1)*ow]
-				base := (i*s+kh)*wp + kw
-				if s == 1 {
-					src := xp[base : base+ow]
-					for j := range o {
-						o[j] += wv * src[j]
-					}
-					continue
-				}
-				src := xp[base : base+(ow-1)*s+1]
-				for j := range o {
-					o[j] += wv * src[j*s]
-				}
-			}
-		}
+// checkRow guards the assembly against a geometry that would read past a
+// buffer.
+func (a DepthwiseArgs) checkRow(in, out []float32) {
+	wp := a.W + 2*a.Pad
+	need := ((a.K-1)*wp+(a.OW-1)*a.Stride+a.K)*a.N
+	if need > len(in) || a.OW*a.N > len(out) {
+		panic("tensor: depthwise geometry does not fit its buffers")
 	}
 }
 
 // DepthwiseBackward implements Backend.
 func (c *CPU) DepthwiseBackward(a DepthwiseArgs, x, w, dy, dx, dw []float32) {
-	if c.simd {
-		c.depthwiseBackwardSIMD(a, x, w, dy, dx, dw)
-		return
-	}
-	hp, wp := a.H+2*a.Pad, a.W+2*a.Pad
-	ip, op, kk := a.H*a.W, a.OH*a.OW, a.K*a.K
-	k, s := a.K, a.Stride
+	wp := a.W + 2*a.Pad
+	ip, op, kk := a.H*a.W*a.N, a.OH*a.OW*a.N, a.K*a.K
+	simd := c.simd && a.simdOK()
 	c.For(a.C, 1, func(lo, hi int) {
-		xp := make([]float32, hp*wp)
-		dxp := make([]float32, hp*wp)
+		s := c.dwScratch(a, true)
+		defer c.dwPool.Put(s)
 		for ch := lo; ch < hi; ch++ {
+			padRows(s.xp, x[ch*ip:(ch+1)*ip], a.H, a.W, a.N, a.Pad)
+			clear(s.dxp)
+			g := dy[ch*op : (ch+1)*op]
 			wk := w[ch*kk : (ch+1)*kk]
 			dwk := dw[ch*kk : (ch+1)*kk]
-			clear(dwk)
-			for n := 0; n < a.N; n++ {
-				plane := ch*a.N + n
-				padPlane(xp, x[plane*ip:(plane+1)*ip], a.H, a.W, a.Pad)
-				g := dy[plane*op : (plane+1)*op]
-				if dx != nil {
-					clear(dxp)
+			if simd {
+				clear(s.acc)
+				for i := 0; i < a.OH; i++ {
+					base := i * a.Stride * wp * a.N
+					grow := g[i*a.OW*a.N : (i+1)*a.OW*a.N]
+					a.checkRow(s.xp[base:], grow)
+					a.checkRow(s.dxp[base:], grow)
+					dwBwdRows(&grow[0], &s.xp[base], &s.dxp[base], &wk[0], &s.acc[0], &s.offs[0], kk, a.N/16, a.OW, a.Stride*a.N*4)
 				}
-				for kh := 0; kh < k; kh++ {
-					for kw := 0; kw < k; kw++ {
-						wv := wk[kh*k+kw]
-						var acc float32
-						for i := 0; i < a.OH; i++ {
-							gr := g[i*a.OW : (i+1)*a.OW]
-							base := (i*s+kh)*wp + kw
-							if s == 1 {
-								src := xp[base : base+a.OW]
-								for j, gv := range gr {
-									acc += gv * src[j]
-								}
-								if dx != nil {
-									d := dxp[base : base+a.OW]
-									for j, gv := range gr {
-										d[j] += wv * gv
-									}
-								}
-								continue
+				for t := 0; t < kk; t++ {
+					var sum float32
+					for _, v := range s.acc[t*16 : t*16+16] {
+						sum += v
+					}
+					dwk[t] = sum
+				}
+			} else {
+				clear(dwk)
+				for i := 0; i < a.OH; i++ {
+					for j := 0; j < a.OW; j++ {
+						gv := g[(i*a.OW+j)*a.N : (i*a.OW+j+1)*a.N]
+						base := (i*a.Stride*wp + j*a.Stride) * a.N
+						for t, off := range s.offs {
+							src := s.xp[base+off : base+off+a.N]
+							d := s.dxp[base+off : base+off+a.N]
+							wv := wk[t]
+							var acc float32
+							for n, v := range gv {
+								acc += v * src[n]
+								d[n] += wv * v
 							}
-							for j, gv := range gr {
-								acc += gv * xp[base+j*s]
-							}
-							if dx != nil {
-								for j, gv := range gr {
-									dxp[base+j*s] += wv * gv
-								}
-							}
+							dwk[t] += acc
 						}
-						dwk[kh*k+kw] += acc
 					}
 				}
-				if dx != nil {
-					d := dx[plane*ip : (plane+1)*ip]
-					for i := 0; i < a.H; i++ {
-						copy(d[i*a.W:(i+1)*a.W], dxp[(i+a.Pad)*wp+a.Pad:(i+a.Pad)*wp+a.Pad+a.W])
-					}
-				}
+			}
+			if dx != nil {
+				cropRows(dx[ch*ip:(ch+1)*ip], s.dxp, a.H, a.W, a.N, a.Pad)
 			}
 		}
 	})

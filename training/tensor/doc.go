@@ -4,11 +4,15 @@
 // today; a CUDA backend can implement the same interface later without
 // changing the layers.
 //
-// Layout: a Tensor describes a batch of feature maps with the four NCHW
-// dimensions, but stores them channel-major, index ((c*N+n)*H+h)*W+w
-// ("CNHW"). With that order a 1x1 convolution over the whole batch is one
-// matrix product (weights Cout x Cin times activations Cin x N*H*W), batch
-// norm statistics are contiguous runs, and small late-stage feature maps
-// (2x2, 1x1) do not degrade into per-image matrix products. FromNCHW and
-// ToNCHW convert at the edges.
+// Layout: a Tensor describes a batch with the four NCHW dimensions but
+// stores it channel-major with the batch innermost, index
+// ((c*H+h)*W+w)*N+n ("CHWN"). With that order
+//   - a 1x1 convolution over the whole batch is one matrix product
+//     (weights Cout x Cin times activations Cin x H*W*N),
+//   - batch-norm statistics are contiguous runs,
+//   - every spatial operation (depthwise and im2col convolutions, pooling,
+//     squeeze-excitation) works on runs of N contiguous values, which
+//     vectorise even when the feature maps are 2x2 or 1x1, as the late
+//     stages of CIFAR-size networks are.
+// FromNCHW and ToNCHW convert at the edges.
 package tensor

@@ -100,10 +100,10 @@ func naiveDepthwise(a DepthwiseArgs, x, w []float32) []float32 {
 							if h < 0 || h >= a.H || ww < 0 || ww >= a.W {
 								continue
 							}
-							s += w[c*a.K*a.K+kh*a.K+kw] * x[((c*a.N+n)*a.H+h)*a.W+ww]
+							s += w[c*a.K*a.K+kh*a.K+kw] * x[((c*a.H+h)*a.W+ww)*a.N+n]
 						}
 					}
-					y[((c*a.N+n)*a.OH+i)*a.OW+j] = s
+					y[((c*a.OH+i)*a.OW+j)*a.N+n] = s
 				}
 			}
 		}
@@ -114,10 +114,10 @@ func naiveDepthwise(a DepthwiseArgs, x, w []float32) []float32 {
 func TestDepthwiseForwardMatchesNaive(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	be := NewCPU(CPUOptions{Workers: 2})
-	for _, tc := range []struct{ k, s, h int }{{3, 1, 5}, {3, 2, 6}, {5, 2, 7}, {7, 1, 4}, {3, 2, 1}} {
+	for _, tc := range []struct{ k, s, h, n int }{{3, 1, 5, 2}, {3, 2, 6, 32}, {5, 2, 7, 3}, {7, 1, 4, 16}, {3, 2, 1, 2}, {7, 2, 2, 48}} {
 		p := tc.k / 2
 		o := (tc.h+2*p-tc.k)/tc.s + 1
-		a := DepthwiseArgs{C: 3, N: 2, H: tc.h, W: tc.h, K: tc.k, Stride: tc.s, Pad: p, OH: o, OW: o}
+		a := DepthwiseArgs{C: 3, N: tc.n, H: tc.h, W: tc.h, K: tc.k, Stride: tc.s, Pad: p, OH: o, OW: o}
 		x := randSlice(r, a.C*a.N*a.H*a.W)
 		w := randSlice(r, a.C*a.K*a.K)
 		want := naiveDepthwise(a, x, w)

@@ -3,7 +3,7 @@ package tensor
 import "fmt"
 
 // Tensor is a batch of N feature maps of C channels of H x W, stored
-// channel-major (see the package doc). Data may have spare capacity: a
+// channel-major with the batch innermost (see the package doc). Data may have spare capacity: a
 // buffer keeps its backing array when reshaped to something smaller, so a
 // network's buffers stop growing after the first step of each shape.
 type Tensor struct {
@@ -22,7 +22,7 @@ func (t *Tensor) Len() int { return t.C * t.N * t.H * t.W }
 // Plane is H*W.
 func (t *Tensor) Plane() int { return t.H * t.W }
 
-// Row is the length of one channel's run: N*H*W.
+// Row is the length of one channel's run: H*W*N.
 func (t *Tensor) Row() int { return t.N * t.H * t.W }
 
 // Shape is (N, C, H, W) in the usual order, for messages.
@@ -54,13 +54,20 @@ func Ensure(buf *Tensor, c, n, h, w int) *Tensor {
 // Zero sets every element to 0.
 func (t *Tensor) Zero() { clear(t.Data) }
 
-// FromNCHW copies src, laid out (n, c, h, w), into a channel-major tensor.
+// At returns the element for sample n, channel c, row h, column w.
+func (t *Tensor) At(n, c, h, w int) float32 { return t.Data[((c*t.H+h)*t.W+w)*t.N+n] }
+
+// Index is the position of (n, c, h, w) in Data.
+func (t *Tensor) Index(n, c, h, w int) int { return ((c*t.H+h)*t.W+w)*t.N + n }
+
+// FromNCHW copies src, laid out (n, c, h, w), into a tensor.
 func FromNCHW(src []float32, n, c, h, w int) *Tensor {
 	t := New(c, n, h, w)
-	p := h * w
 	for i := 0; i < n; i++ {
 		for j := 0; j < c; j++ {
-			copy(t.Data[(j*n+i)*p:(j*n+i+1)*p], src[(i*c+j)*p:(i*c+j+1)*p])
+			for p := 0; p < h*w; p++ {
+				t.Data[(j*h*w+p)*n+i] = src[(i*c+j)*h*w+p]
+			}
 		}
 	}
 	return t
@@ -69,10 +76,12 @@ func FromNCHW(src []float32, n, c, h, w int) *Tensor {
 // ToNCHW returns the elements of t laid out (n, c, h, w).
 func (t *Tensor) ToNCHW() []float32 {
 	out := make([]float32, t.Len())
-	p := t.Plane()
+	hw := t.Plane()
 	for i := 0; i < t.N; i++ {
 		for j := 0; j < t.C; j++ {
-			copy(out[(i*t.C+j)*p:(i*t.C+j+1)*p], t.Data[(j*t.N+i)*p:(j*t.N+i+1)*p])
+			for p := 0; p < hw; p++ {
+				out[(i*t.C+j)*hw+p] = t.Data[(j*hw+p)*t.N+i]
+			}
 		}
 	}
 	return out

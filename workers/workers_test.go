@@ -1,0 +1,108 @@
+package workers
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/genius-nas/genius/activities"
+	"github.com/genius-nas/genius/llm"
+	"github.com/genius-nas/genius/specs"
+	"github.com/genius-nas/genius/workflows"
+)
+
+func dataDir(t testing.TB) string {
+	t.Helper()
+	if d := os.Getenv("GENIUS_DATA_DIR"); d != "" {
+		return d
+	}
+	wd, _ := os.Getwd()
+	for d := wd; filepath.Dir(d) != d; d = filepath.Dir(d) {
+		c := filepath.Join(d, "shared", "data", "bench")
+		if st, err := os.Stat(c); err == nil && st.IsDir() {
+			return c
+		}
+	}
+	t.Fatal("benchmark tables not found: set GENIUS_DATA_DIR")
+	return ""
+}
+
+func TestNewSearchActivities(t *testing.T) {
+	if a := NewSearchActivities(Config{}); a.LLM != nil || a.Catalog == nil || a.Catalog.Dir() != DefaultDataDir {
+		t.Errorf("no endpoint: %+v", a)
+	}
+	if a := NewSearchActivities(Config{LLM: llm.Config{APIKey: "sk-x"}, DataDir: "/tables"}); a.LLM == nil || a.Catalog.Dir() != "/tables" {
+		t.Errorf("with key: %+v", a)
+	}
+	if a := NewSearchActivities(Config{LLM: llm.Config{BaseURL: "http://localhost:8000/v1"}}); a.LLM == nil {
+		t.Error("a keyless local endpoint gets no client")
+	}
+}
+
+func TestWorkerOptions(t *testing.T) {
+	if o := (Config{}).workerOptions(1); o.MaxConcurrentActivityExecutionSize != 1 {
+		t.Errorf("GPU default %d, want 1", o.MaxConcurrentActivityExecutionSize)
+	}
+	if o := (Config{}).workerOptions(0); o.MaxConcurrentActivityExecutionSize != 0 {
+		t.Errorf("CPU default %d, want the SDK's (0)", o.MaxConcurrentActivityExecutionSize)
+	}
+	if o := (Config{MaxConcurrentActivities: 4, MaxConcurrentWorkflowTasks: 3, Identity: "w1"}).workerOptions(1); o.MaxConcurrentActivityExecutionSize != 4 || o.MaxConcurrentWorkflowTaskExecutionSize != 3 || o.Identity != "w1" {
+		t.Errorf("overrides lost: %+v", o)
+	}
+}
+
+func TestNewWorkers(t *testing.T) {
+	if _, err := NewCPUWorker(nil, Config{}); err == nil {
+		t.Error("CPU worker without client")
+	}
+	c, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if w, err := NewCPUWorker(c, Config{DataDir: dataDir(t)}); err != nil || w == nil {
+		t.Errorf("CPU worker: %v", err)
+	}
+	if _, err := NewGPUWorker(c, Config{}, nil); err == nil {
+		t.Error("GPU worker without training activities")
+	}
+	if w, err := NewGPUWorker(c, Config{}, &activities.TrainingActivities{CheckpointDir: t.TempDir()}); err != nil || w == nil {
+		t.Errorf("GPU worker: %v", err)
+	}
+}
+
+func TestDescribeHidesKey(t *testing.T) {
+	d := Config{LLM: llm.Config{APIKey: "sk-secret-123"}}.Describe()
+	if strings.Contains(d, "sk-secret-123") || !strings.Contains(d, "queue genius") {
+		t.Errorf("Describe() = %q", d)
+	}
+}
+
+// TestRegisterSearch runs a search by its registered name on an environment
+// wired by RegisterSearch, as cmd/genius and integration tests do.
+func TestRegisterSearch(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	RegisterSearch(env, NewSearchActivities(Config{DataDir: dataDir(t)}))
+	s, err := specs.Ready("nas-bench-201-imagenet16-120")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Proposer = specs.Proposer{Kind: specs.ProposerRandom}
+	s.Iterations = 3
+	env.ExecuteWorkflow(workflows.SearchName, workflows.SearchInput{Spec: s})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var res workflows.SearchResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Iterations) != 3 || res.Best == nil || res.Best.TestAccuracy == 0 {
+		t.Errorf("%+v", res)
+	}
+}
