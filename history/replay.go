@@ -29,7 +29,12 @@ func Replay(h *historypb.History, register Register, logger *slog.Logger) error 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if err := r.ReplayWorkflowHistory(tlog.NewStructuredLogger(logger), h); err != nil {
+	// Workflow code may derive IDs (child workflows) from its own workflow
+	// ID, which the replayer otherwise sets to "ReplayId".
+	opts := worker.ReplayWorkflowHistoryOptions{}
+	opts.OriginalExecution.ID = info.WorkflowID
+	opts.OriginalExecution.RunID = info.RunID
+	if err := r.ReplayWorkflowHistoryWithOptions(tlog.NewStructuredLogger(logger), h, opts); err != nil {
 		if IsNonDeterminism(err) {
 			return fmt.Errorf("replay of %s, %d events: non-determinism: the current workflow code issues different commands than the history recorded: %w", info.Name(), info.Events, err)
 		}

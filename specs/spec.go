@@ -66,7 +66,7 @@ const (
 
 	maxIterations = 100000
 	maxAttempts   = 1000
-	maxTrials     = 1000
+	maxTrials     = 100
 )
 
 // Spec is one search. Zero values take the defaults documented on each
@@ -194,7 +194,7 @@ type FLOPsWindow struct {
 
 // Experiment configures GeniusExperiment.
 type Experiment struct {
-	// Trials is the number of independent searches. Default 3.
+	// Trials is the number of independent searches, 1 to 100. Default 3.
 	Trials int `json:"trials,omitempty"`
 	// Parallelism bounds the trials running at once. Default 3.
 	Parallelism int `json:"parallelism,omitempty"`

@@ -352,3 +352,35 @@ func (w *WriteBack) Delete(ctx context.Context, key string) error {
 	}
 	return w.remote.Delete(ctx, key)
 }
+
+// OpenWriteBack opens the store rawURL names (see Open). A local directory
+// is returned as it is; a remote store gets a WriteBack in front of it with
+// its local copies in localDir, so writers never wait on the network. Close
+// the returned store with CloseStore.
+func OpenWriteBack(ctx context.Context, rawURL, localDir string, s3 S3Options, wb WriteBackOptions) (Store, error) {
+	st, err := Open(ctx, rawURL, s3)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := st.(*Dir); ok {
+		return st, nil
+	}
+	if localDir == "" {
+		return nil, fmt.Errorf("checkpoint store %s needs a local directory for write-back copies (--checkpoint-dir, GENIUS_CHECKPOINT_DIR)", st)
+	}
+	local, err := NewDir(localDir)
+	if err != nil {
+		return nil, err
+	}
+	return NewWriteBack(local, st, wb)
+}
+
+// CloseStore stops a WriteBack's uploader (pending uploads resume when a
+// WriteBack is next opened on the same directory); other stores need no
+// closing.
+func CloseStore(st Store) error {
+	if c, ok := st.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}

@@ -229,4 +229,3 @@ func (r *Run) Restore(c *checkpoint.Checkpoint, withState bool) error {
 	r.Step, r.Epoch, r.StepInEpoch = h.Step, h.Epoch, h.StepInEpoch
 	return nil
 }
-

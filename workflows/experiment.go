@@ -165,7 +165,14 @@ func GeniusExperiment(ctx workflow.Context, spec specs.Spec) (*ExperimentResult,
 				}
 				res.Trials[k-1].Best = r.Best
 				res.Trials[k-1].Stopped = r.Stopped
-				res.Trials[k-1].Iterations = r.Iterations
+				// Keep the trial summary small: the rejected proposals stay in
+				// the child's own history and result.
+				its := make([]IterationResult, len(r.Iterations))
+				for j, it := range r.Iterations {
+					it.Rejected = nil
+					its[j] = it
+				}
+				res.Trials[k-1].Iterations = its
 			})
 		}
 		if pending == 0 && (stopped || next > n) {

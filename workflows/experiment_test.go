@@ -109,3 +109,29 @@ func TestExperimentStopSignalStopsTrials(t *testing.T) {
 		t.Errorf("stopped %q, trials %+v", res.Stopped, res.Trials)
 	}
 }
+
+func TestExperimentRecordsFailedTrials(t *testing.T) {
+	h := newHarness(t)
+	h.srv.Handle(func(llmtest.Request) llmtest.Step { return llmtest.Status(401) })
+	s := llmSpec("nas-bench-macro", 3)
+	s.Experiment = specs.Experiment{Trials: 2, Parallelism: 2}
+	h.env.ExecuteWorkflow(workflows.ExperimentName, s)
+	if err := h.env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var res workflows.ExperimentResult
+	if err := h.env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Trials) != 2 || len(res.PerIteration) != 0 || res.Best.N != 0 {
+		t.Fatalf("%+v", res)
+	}
+	for _, tr := range res.Trials {
+		if !strings.Contains(tr.Error, "HTTP 401") || tr.Best != nil {
+			t.Errorf("trial %d: %+v", tr.Trial, tr)
+		}
+	}
+	if n := len(h.srv.Requests()); n != 2 {
+		t.Errorf("%d LLM requests, want one per trial (no retries on 401)", n)
+	}
+}

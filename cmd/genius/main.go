@@ -55,6 +55,7 @@ func newRootCmd() *cobra.Command {
 		newTableCmd(),
 		newDataCmd(),
 		newCheckpointsCmd(),
+		newRetrainCmd(),
 		newTrainCmd(),
 		newDevCmd(),
 		newWorkerCmd(),

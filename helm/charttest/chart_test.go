@@ -165,6 +165,7 @@ func TestTemplateValid(t *testing.T) {
 		{"keda both, api key only", []string{"--set", "gpu.enabled=true,cpu.autoscaling.enabled=true,gpu.autoscaling.enabled=true,temporal.apiKey.existingSecret=tk"}},
 		{"hpa gpu, existing claim", []string{"--set", "gpu.enabled=true,gpu.autoscaling.enabled=true,gpu.autoscaling.kind=hpa,gpu.autoscaling.minReplicas=1,dataDir.type=existingClaim,dataDir.existingClaim=tables"}},
 		{"server-only tls, no metrics", []string{"--set", "temporal.tls.enabled=true,temporal.tls.existingSecret=ca,temporal.tls.certKey=,temporal.tls.keyKey=,metrics.enabled=false"}},
+		{"api key with system roots", []string{"--set", "temporal.apiKey.existingSecret=k,temporal.tls.serverName=ns.tmprl.cloud"}},
 		{"external service account, s3 by IRSA", []string{"--set", "serviceAccount.create=false,serviceAccount.name=genius-irsa,checkpoints.store=s3,checkpoints.s3.bucket=b"}},
 	}
 	for _, tc := range cases {
@@ -446,6 +447,8 @@ func TestBadValues(t *testing.T) {
 			[]string{"cpu.additionalEnv[0] (MY_API_KEY)", "secretKeyRef"}},
 		{"hpa to zero", "cpu:\n  autoscaling:\n    enabled: true\n    kind: hpa\n    minReplicas: 0\n", []string{"cpu.autoscaling.minReplicas", "at least 1"}},
 		{"no worker", "cpu:\n  enabled: false\n", []string{"run no worker"}},
+		{"client cert without key", "temporal:\n  tls:\n    enabled: true\n    existingSecret: t\n    keyKey: \"\"\n", []string{"certKey and temporal.tls.keyKey go together"}},
+		{"tls without files", "temporal:\n  tls:\n    enabled: true\n    existingSecret: t\n    certKey: \"\"\n    keyKey: \"\"\n    caKey: \"\"\n", []string{"all empty"}},
 	}
 	dir := t.TempDir()
 	for i, tc := range cases {

@@ -1,9 +1,38 @@
 package bench
 
 import (
+	"bufio"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
+
+// NominalPeakGFLOPS derives the peak from the processor's description:
+// cores x FLOPs per cycle x clock, with 64 FLOPs per cycle per core for
+// AVX-512 (two 16-lane FMA pipes, 2 FLOPs per FMA, as Zen 4/5 and Xeon
+// server cores have) and 32 for AVX2. The clock is /proc/cpuinfo's "cpu
+// MHz" (the base clock where the hypervisor hides boost). 0 when unknown.
+func NominalPeakGFLOPS(cores int) float64 {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		k, v, ok := strings.Cut(s.Text(), ":")
+		if ok && strings.TrimSpace(k) == "cpu MHz" {
+			mhz, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				return 0
+			}
+			return float64(cores) * flopsPerCycle * mhz / 1e3
+		}
+	}
+	return 0
+}
 
 // MeasurePeakGFLOPS runs a register-only FMA loop on `workers` goroutines
 // for about d and returns the FLOP rate, an upper bound the kernels can be

@@ -6,3 +6,5 @@ const havePeakLoop = false
 const flopsPerIter = 0
 
 func fmaLoop(n int) {}
+
+const flopsPerCycle = 0

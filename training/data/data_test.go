@@ -92,8 +92,8 @@ func TestImageFolderLoadsSplitsAndBatches(t *testing.T) {
 			samples += b.X.N
 			// Solid colours survive any crop: red for cat (label 0), blue for dog.
 			for n, lab := range b.Labels {
-				red := b.X.Data[(0*b.X.N+n)*256+100]
-				blue := b.X.Data[(2*b.X.N+n)*256+100]
+				red := b.X.At(n, 0, 6, 4)
+				blue := b.X.At(n, 2, 6, 4)
 				if (lab == 0) != (red > blue) {
 					t.Errorf("sample %d label %d: red %v blue %v", n, lab, red, blue)
 				}
@@ -149,7 +149,7 @@ func TestCIFARRoundTrip(t *testing.T) {
 		tr := Transform{Size: 32, CropFraction: 1, Mean: [3]float32{0.5, 0.5, 0.5}, Std: [3]float32{0.25, 0.25, 0.25}}
 		tr.Apply(got, nil, x, 0)
 		want := (float32(got.Pix[(3*32+4)*3+1])/255 - 0.5) / 0.25
-		if v := x.Data[1*1024+3*32+4]; math.Abs(float64(v-want)) > 1e-5 {
+		if v := x.At(0, 1, 3, 4); math.Abs(float64(v-want)) > 1e-5 {
 			t.Errorf("%s: normalised green pixel %v, want %v", format, v, want)
 		}
 		if err := os.WriteFile(filepath.Join(dir, sub, name), buf.Bytes()[:100], 0o644); err != nil {
@@ -177,9 +177,9 @@ func TestFlipMirrors(t *testing.T) {
 		for c := 0; c < 3; c++ {
 			for y := 0; y < 4; y++ {
 				for xx := 0; xx < 4; xx++ {
-					v := x.Data[c*16+y*4+xx]
-					same = same && math.Abs(float64(v-base.Data[c*16+y*4+xx])) < 1e-5
-					mirrored = mirrored && math.Abs(float64(v-base.Data[c*16+y*4+3-xx])) < 1e-5
+					v := x.At(0, c, y, xx)
+					same = same && math.Abs(float64(v-base.At(0, c, y, xx))) < 1e-5
+					mirrored = mirrored && math.Abs(float64(v-base.At(0, c, y, 3-xx))) < 1e-5
 				}
 			}
 		}

@@ -115,7 +115,9 @@ func (l *Loader) fill(b *Batch, idx []int, epoch, workers int) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := w; j < len(idx); j += workers {
+			// Contiguous ranges: samples are interleaved in memory (batch
+			// innermost), so neighbours share cache lines.
+			for j := len(idx) * w / workers; j < len(idx)*(w+1)/workers; j++ {
 				img, err := l.Data.Image(idx[j])
 				if err != nil {
 					errs[w] = err

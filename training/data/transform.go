@@ -61,13 +61,12 @@ func (t Transform) crop(img Image, r *rand.Rand) (x, y, w, h float64, flip bool)
 	return (iw - s) / 2, (ih - s) / 2, s, s, flip
 }
 
-// Apply writes the transformed image as sample n of out (channel-major,
-// 3 x N x Size x Size), drawing randomness from r.
+// Apply writes the transformed image as sample n of out (3 channels of
+// Size x Size, CHWN layout), drawing randomness from r.
 func (t Transform) Apply(img Image, r *rand.Rand, out *tensor.Tensor, n int) {
 	t = t.withDefaults()
 	cx, cy, cw, ch, flip := t.crop(img, r)
 	s := t.Size
-	plane := s * s
 	sx, sy := cw/float64(s), ch/float64(s)
 	for oy := 0; oy < s; oy++ {
 		// Bilinear sampling at pixel centres.
@@ -90,7 +89,7 @@ func (t Transform) Apply(img Image, r *rand.Rand, out *tensor.Tensor, n int) {
 				p10 := float32(img.Pix[(y1c*img.W+x0c)*3+c])
 				p11 := float32(img.Pix[(y1c*img.W+x1c)*3+c])
 				v := (p00*(1-wx)+p01*wx)*(1-wy) + (p10*(1-wx)+p11*wx)*wy
-				out.Data[(c*out.N+n)*plane+oy*s+dx] = (v/255 - t.Mean[c]) / t.Std[c]
+				out.Data[((c*s+oy)*s+dx)*out.N+n] = (v/255 - t.Mean[c]) / t.Std[c]
 			}
 		}
 	}

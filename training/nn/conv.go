@@ -27,10 +27,10 @@ type Conv struct {
 	// NoInputGrad skips the input gradient (the network's first layer).
 	NoInputGrad bool
 
-	be               tensor.Backend
-	x, y, dx         *tensor.Tensor
-	col, dcol        []float32
-	oh, ow           int
+	be        tensor.Backend
+	x, y, dx  *tensor.Tensor
+	col, dcol []float32
+	oh, ow    int
 }
 
 // NewConv returns a convolution initialised for ReLU-family networks.
@@ -148,32 +148,31 @@ func (c *Conv) dwArgs() tensor.DepthwiseArgs {
 	return tensor.DepthwiseArgs{C: c.In, N: c.x.N, H: c.x.H, W: c.x.W, K: c.K, Stride: c.Stride, Pad: c.Pad, OH: c.oh, OW: c.ow}
 }
 
-// im2col lays out x as (In*K*K) rows of N*OH*OW columns.
+// im2col lays out x as (In*K*K) rows of OH*OW*N columns (CHWN order, so
+// every copy is a run of N values).
 func (c *Conv) im2col(x *tensor.Tensor, col []float32) {
-	k, s, p, oh, ow := c.K, c.Stride, c.Pad, c.oh, c.ow
-	m := x.N * oh * ow
+	k, s, p, oh, ow, n := c.K, c.Stride, c.Pad, c.oh, c.ow, x.N
+	m := oh * ow * n
 	c.be.For(x.C, 1, func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
+			plane := x.Data[ch*x.H*x.W*n : (ch+1)*x.H*x.W*n]
 			for kh := 0; kh < k; kh++ {
 				for kw := 0; kw < k; kw++ {
-					row := col[((ch*k+kh)*k+kw)*m:]
-					for n := 0; n < x.N; n++ {
-						plane := x.Data[(ch*x.N+n)*x.H*x.W:]
-						for i := 0; i < oh; i++ {
-							dst := row[(n*oh+i)*ow : (n*oh+i+1)*ow]
-							h := i*s - p + kh
-							if h < 0 || h >= x.H {
-								clear(dst)
-								continue
-							}
-							src := plane[h*x.W : (h+1)*x.W]
-							for j := range dst {
-								w := j*s - p + kw
-								if w < 0 || w >= x.W {
-									dst[j] = 0
-								} else {
-									dst[j] = src[w]
-								}
+					row := col[((ch*k+kh)*k+kw)*m : ((ch*k+kh)*k+kw+1)*m]
+					for i := 0; i < oh; i++ {
+						h := i*s - p + kh
+						dst := row[i*ow*n : (i+1)*ow*n]
+						if h < 0 || h >= x.H {
+							clear(dst)
+							continue
+						}
+						for j := 0; j < ow; j++ {
+							w := j*s - p + kw
+							d := dst[j*n : (j+1)*n]
+							if w < 0 || w >= x.W {
+								clear(d)
+							} else {
+								copy(d, plane[(h*x.W+w)*n:(h*x.W+w+1)*n])
 							}
 						}
 					}
@@ -185,28 +184,29 @@ func (c *Conv) im2col(x *tensor.Tensor, col []float32) {
 
 // col2im sums the column gradients back into dx (overwriting it).
 func (c *Conv) col2im(col []float32, dx *tensor.Tensor) {
-	k, s, p, oh, ow := c.K, c.Stride, c.Pad, c.oh, c.ow
-	m := dx.N * oh * ow
+	k, s, p, oh, ow, n := c.K, c.Stride, c.Pad, c.oh, c.ow, dx.N
+	m := oh * ow * n
 	c.be.For(dx.C, 1, func(lo, hi int) {
-		clear(dx.Data[lo*dx.Row() : hi*dx.Row()])
 		for ch := lo; ch < hi; ch++ {
+			plane := dx.Data[ch*dx.H*dx.W*n : (ch+1)*dx.H*dx.W*n]
+			clear(plane)
 			for kh := 0; kh < k; kh++ {
 				for kw := 0; kw < k; kw++ {
-					row := col[((ch*k+kh)*k+kw)*m:]
-					for n := 0; n < dx.N; n++ {
-						plane := dx.Data[(ch*dx.N+n)*dx.H*dx.W:]
-						for i := 0; i < oh; i++ {
-							h := i*s - p + kh
-							if h < 0 || h >= dx.H {
+					row := col[((ch*k+kh)*k+kw)*m : ((ch*k+kh)*k+kw+1)*m]
+					for i := 0; i < oh; i++ {
+						h := i*s - p + kh
+						if h < 0 || h >= dx.H {
+							continue
+						}
+						for j := 0; j < ow; j++ {
+							w := j*s - p + kw
+							if w < 0 || w >= dx.W {
 								continue
 							}
-							src := row[(n*oh+i)*ow : (n*oh+i+1)*ow]
-							dst := plane[h*dx.W : (h+1)*dx.W]
-							for j, v := range src {
-								w := j*s - p + kw
-								if w >= 0 && w < dx.W {
-									dst[w] += v
-								}
+							src := row[(i*ow+j)*n : (i*ow+j+1)*n]
+							dst := plane[(h*dx.W+w)*n : (h*dx.W+w+1)*n]
+							for q, v := range src {
+								dst[q] += v
 							}
 						}
 					}

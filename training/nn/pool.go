@@ -29,21 +29,29 @@ func (p *AvgPool) Forward(x *tensor.Tensor, train bool) *tensor.Tensor {
 	oh := (x.H+2*p.Pad-p.K)/p.Stride + 1
 	ow := (x.W+2*p.Pad-p.K)/p.Stride + 1
 	p.y = tensor.Ensure(p.y, x.C, x.N, oh, ow)
-	p.be.For(x.C*x.N, 1, func(lo, hi int) {
-		for pl := lo; pl < hi; pl++ {
-			src := x.Data[pl*x.H*x.W:]
-			dst := p.y.Data[pl*oh*ow:]
+	n := x.N
+	p.be.For(x.C, 1, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			src := x.Data[c*x.H*x.W*n : (c+1)*x.H*x.W*n]
+			dst := p.y.Data[c*oh*ow*n : (c+1)*oh*ow*n]
 			for i := 0; i < oh; i++ {
 				h0, h1 := p.window(i, x.H)
 				for j := 0; j < ow; j++ {
 					w0, w1 := p.window(j, x.W)
-					var s float32
+					d := dst[(i*ow+j)*n : (i*ow+j+1)*n]
+					clear(d)
 					for h := h0; h < h1; h++ {
 						for w := w0; w < w1; w++ {
-							s += src[h*x.W+w]
+							s := src[(h*x.W+w)*n : (h*x.W+w+1)*n]
+							for q, v := range s {
+								d[q] += v
+							}
 						}
 					}
-					dst[i*ow+j] = s / float32((h1-h0)*(w1-w0))
+					inv := 1 / float32((h1-h0)*(w1-w0))
+					for q := range d {
+						d[q] *= inv
+					}
 				}
 			}
 		}
@@ -55,20 +63,24 @@ func (p *AvgPool) Forward(x *tensor.Tensor, train bool) *tensor.Tensor {
 func (p *AvgPool) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	x := p.x
 	p.dx = tensor.Ensure(p.dx, x.C, x.N, x.H, x.W)
-	oh, ow := dy.H, dy.W
-	p.be.For(x.C*x.N, 1, func(lo, hi int) {
-		for pl := lo; pl < hi; pl++ {
-			dst := p.dx.Data[pl*x.H*x.W : (pl+1)*x.H*x.W]
+	oh, ow, n := dy.H, dy.W, x.N
+	p.be.For(x.C, 1, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			dst := p.dx.Data[c*x.H*x.W*n : (c+1)*x.H*x.W*n]
 			clear(dst)
-			g := dy.Data[pl*oh*ow:]
+			g := dy.Data[c*oh*ow*n : (c+1)*oh*ow*n]
 			for i := 0; i < oh; i++ {
 				h0, h1 := p.window(i, x.H)
 				for j := 0; j < ow; j++ {
 					w0, w1 := p.window(j, x.W)
-					v := g[i*ow+j] / float32((h1-h0)*(w1-w0))
+					inv := 1 / float32((h1-h0)*(w1-w0))
+					gv := g[(i*ow+j)*n : (i*ow+j+1)*n]
 					for h := h0; h < h1; h++ {
 						for w := w0; w < w1; w++ {
-							dst[h*x.W+w] += v
+							d := dst[(h*x.W+w)*n : (h*x.W+w+1)*n]
+							for q, v := range gv {
+								d[q] += v * inv
+							}
 						}
 					}
 				}
@@ -97,15 +109,21 @@ func NewGlobalAvgPool(be tensor.Backend) *GlobalAvgPool { return &GlobalAvgPool{
 func (p *GlobalAvgPool) Forward(x *tensor.Tensor, train bool) *tensor.Tensor {
 	p.x = x
 	p.y = tensor.Ensure(p.y, x.C, x.N, 1, 1)
-	hw := x.Plane()
+	hw, n := x.Plane(), x.N
 	inv := 1 / float32(hw)
-	p.be.For(x.C*x.N, 256, func(lo, hi int) {
-		for pl := lo; pl < hi; pl++ {
-			var s float32
-			for _, v := range x.Data[pl*hw : (pl+1)*hw] {
-				s += v
+	p.be.For(x.C, 16, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			d := p.y.Data[c*n : (c+1)*n]
+			copy(d, x.Data[c*hw*n:(c*hw+1)*n])
+			for q := 1; q < hw; q++ {
+				s := x.Data[(c*hw+q)*n : (c*hw+q+1)*n]
+				for i, v := range s {
+					d[i] += v
+				}
 			}
-			p.y.Data[pl] = s * inv
+			for i := range d {
+				d[i] *= inv
+			}
 		}
 	})
 	return p.y
@@ -115,14 +133,17 @@ func (p *GlobalAvgPool) Forward(x *tensor.Tensor, train bool) *tensor.Tensor {
 func (p *GlobalAvgPool) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	x := p.x
 	p.dx = tensor.Ensure(p.dx, x.C, x.N, x.H, x.W)
-	hw := x.Plane()
+	hw, n := x.Plane(), x.N
 	inv := 1 / float32(hw)
-	p.be.For(x.C*x.N, 256, func(lo, hi int) {
-		for pl := lo; pl < hi; pl++ {
-			v := dy.Data[pl] * inv
-			d := p.dx.Data[pl*hw : (pl+1)*hw]
-			for i := range d {
-				d[i] = v
+	p.be.For(x.C, 16, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			g := dy.Data[c*n : (c+1)*n]
+			d0 := p.dx.Data[c*hw*n : (c*hw+1)*n]
+			for i, v := range g {
+				d0[i] = v * inv
+			}
+			for q := 1; q < hw; q++ {
+				copy(p.dx.Data[(c*hw+q)*n:(c*hw+q+1)*n], d0)
 			}
 		}
 	})

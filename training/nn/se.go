@@ -14,10 +14,10 @@ type SE struct {
 	pool   *GlobalAvgPool
 	gate   *Sequential
 
-	be       tensor.Backend
-	x, s     *tensor.Tensor
-	y, dx    *tensor.Tensor
-	ds       *tensor.Tensor
+	be    tensor.Backend
+	x, s  *tensor.Tensor
+	y, dx *tensor.Tensor
+	ds    *tensor.Tensor
 }
 
 // NewSE returns squeeze-and-excitation over c channels with mid channels in
@@ -37,13 +37,15 @@ func (e *SE) Forward(x *tensor.Tensor, train bool) *tensor.Tensor {
 	e.x = x
 	e.s = e.gate.Forward(e.pool.Forward(x, train), train)
 	e.y = tensor.Ensure(e.y, x.C, x.N, x.H, x.W)
-	hw := x.Plane()
-	e.be.For(x.C*x.N, 64, func(lo, hi int) {
-		for pl := lo; pl < hi; pl++ {
-			g := e.s.Data[pl]
-			src, dst := x.Data[pl*hw:(pl+1)*hw], e.y.Data[pl*hw:(pl+1)*hw]
-			for i, v := range src {
-				dst[i] = v * g
+	hw, n := x.Plane(), x.N
+	e.be.For(x.C, 4, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			g := e.s.Data[c*n : (c+1)*n]
+			for q := 0; q < hw; q++ {
+				src, dst := x.Data[(c*hw+q)*n:(c*hw+q+1)*n], e.y.Data[(c*hw+q)*n:(c*hw+q+1)*n]
+				for i, v := range src {
+					dst[i] = v * g[i]
+				}
 			}
 		}
 	})
@@ -53,26 +55,31 @@ func (e *SE) Forward(x *tensor.Tensor, train bool) *tensor.Tensor {
 // Backward implements Layer.
 func (e *SE) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	x := e.x
-	hw := x.Plane()
+	hw, n := x.Plane(), x.N
 	e.ds = tensor.Ensure(e.ds, x.C, x.N, 1, 1)
-	e.be.For(x.C*x.N, 64, func(lo, hi int) {
-		for pl := lo; pl < hi; pl++ {
-			var s float32
-			src, g := x.Data[pl*hw:(pl+1)*hw], dy.Data[pl*hw:(pl+1)*hw]
-			for i, v := range src {
-				s += v * g[i]
+	e.be.For(x.C, 4, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			d := e.ds.Data[c*n : (c+1)*n]
+			clear(d)
+			for q := 0; q < hw; q++ {
+				src, g := x.Data[(c*hw+q)*n:(c*hw+q+1)*n], dy.Data[(c*hw+q)*n:(c*hw+q+1)*n]
+				for i, v := range src {
+					d[i] += v * g[i]
+				}
 			}
-			e.ds.Data[pl] = s
 		}
 	})
 	dpool := e.pool.Backward(e.gate.Backward(e.ds))
 	e.dx = tensor.Ensure(e.dx, x.C, x.N, x.H, x.W)
-	e.be.For(x.C*x.N, 64, func(lo, hi int) {
-		for pl := lo; pl < hi; pl++ {
-			gs := e.s.Data[pl]
-			g, dp, d := dy.Data[pl*hw:(pl+1)*hw], dpool.Data[pl*hw:(pl+1)*hw], e.dx.Data[pl*hw:(pl+1)*hw]
-			for i, v := range g {
-				d[i] = v*gs + dp[i]
+	e.be.For(x.C, 4, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			gs := e.s.Data[c*n : (c+1)*n]
+			for q := 0; q < hw; q++ {
+				o := (c*hw + q) * n
+				g, dp, d := dy.Data[o:o+n], dpool.Data[o:o+n], e.dx.Data[o:o+n]
+				for i, v := range g {
+					d[i] = v*gs[i] + dp[i]
+				}
 			}
 		}
 	})

@@ -73,23 +73,13 @@ func (s *SGD) Step(lr float64) float64 {
 				wd = float32(o.WeightDecay)
 			}
 			w, g := p.W, p.G
-			switch {
-			case m == 0:
+			if m == 0 {
 				for j := range w {
 					w[j] -= l * (g[j]*scale + wd*w[j])
 				}
-			case o.Nesterov:
-				for j := range w {
-					d := g[j]*scale + wd*w[j]
-					v[j] = m*v[j] + d
-					w[j] -= l * (d + m*v[j])
-				}
-			default:
-				for j := range w {
-					v[j] = m*v[j] + g[j]*scale + wd*w[j]
-					w[j] -= l * v[j]
-				}
+				continue
 			}
+			s.be.SGDMomentum(w, g, v, l, m, wd, scale, o.Nesterov)
 		}
 	})
 	return norm

@@ -25,6 +25,21 @@ type Backend interface {
 	// DepthwiseBackward computes dx (when dx != nil) and dw (overwritten)
 	// from dy.
 	DepthwiseBackward(a DepthwiseArgs, x, w, dy, dx, dw []float32)
+
+	// Elementwise kernels on one slice (callers split work with For).
+
+	// AffineAct writes act(a*src + b) into dst (which may be src).
+	AffineAct(act Act, src, dst []float32, a, b float32)
+	// AffineActGrad writes g * act'(a*x + b) into d (which may be g) and
+	// returns sum(d) and sum(d * (x - mu)).
+	AffineActGrad(act Act, x, g, d []float32, a, b, mu float32) (sd, sdx float64)
+	// Axpby writes alpha*d + beta*x + gamma into d.
+	Axpby(d, x []float32, alpha, beta, gamma float32)
+	// SumShifted returns sum(x - shift) and sum((x - shift)^2).
+	SumShifted(x []float32, shift float32) (s, ss float64)
+	// SGDMomentum applies one SGD step with momentum to w:
+	// d = g*scale + wd*w; v = mom*v + d; w -= lr*(nesterov ? d + mom*v : v).
+	SGDMomentum(w, g, v []float32, lr, mom, wd, scale float32, nesterov bool)
 }
 
 // DepthwiseArgs is the geometry of a depthwise convolution over CHWN data

@@ -99,7 +99,7 @@ func (c *CPU) DepthwiseForward(a DepthwiseArgs, x, w, y []float32) {
 // buffer.
 func (a DepthwiseArgs) checkRow(in, out []float32) {
 	wp := a.W + 2*a.Pad
-	need := ((a.K-1)*wp+(a.OW-1)*a.Stride+a.K)*a.N
+	need := ((a.K-1)*wp + (a.OW-1)*a.Stride + a.K) * a.N
 	if need > len(in) || a.OW*a.N > len(out) {
 		panic("tensor: depthwise geometry does not fit its buffers")
 	}

@@ -14,5 +14,6 @@
 //     squeeze-excitation) works on runs of N contiguous values, which
 //     vectorise even when the feature maps are 2x2 or 1x1, as the late
 //     stages of CIFAR-size networks are.
+//
 // FromNCHW and ToNCHW convert at the edges.
 package tensor

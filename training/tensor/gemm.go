@@ -116,6 +116,17 @@ func packA(trans bool, m, k int, a []float32, lda int, ap []float32, lo, hi int)
 		if rows < mr {
 			clear(dst)
 		}
+		if !trans && rows == mr {
+			// Eight rows at once: contiguous writes, eight read streams.
+			a0, a1, a2, a3 := a[r0*lda:r0*lda+k], a[(r0+1)*lda:(r0+1)*lda+k], a[(r0+2)*lda:(r0+2)*lda+k], a[(r0+3)*lda:(r0+3)*lda+k]
+			a4, a5, a6, a7 := a[(r0+4)*lda:(r0+4)*lda+k], a[(r0+5)*lda:(r0+5)*lda+k], a[(r0+6)*lda:(r0+6)*lda+k], a[(r0+7)*lda:(r0+7)*lda+k]
+			for p := 0; p < k; p++ {
+				d := (*[mr]float32)(dst[p*mr : p*mr+mr])
+				d[0], d[1], d[2], d[3] = a0[p], a1[p], a2[p], a3[p]
+				d[4], d[5], d[6], d[7] = a4[p], a5[p], a6[p], a7[p]
+			}
+			continue
+		}
 		if !trans {
 			for r := 0; r < rows; r++ {
 				src := a[(r0+r)*lda : (r0+r)*lda+k]
@@ -149,6 +160,20 @@ func packB(trans bool, n int, b []float32, ldb, pc, kb, col int, dst []float32) 
 	}
 	if cols < nr {
 		clear(dst[:kb*nr])
+	} else {
+		// Transpose in 8x8 blocks: eight read streams, contiguous writes.
+		for t0 := 0; t0 < nr; t0 += 8 {
+			var src [8][]float32
+			for t := range 8 {
+				src[t] = b[(col+t0+t)*ldb+pc : (col+t0+t)*ldb+pc+kb]
+			}
+			for p := 0; p < kb; p++ {
+				d := (*[8]float32)(dst[p*nr+t0 : p*nr+t0+8])
+				d[0], d[1], d[2], d[3] = src[0][p], src[1][p], src[2][p], src[3][p]
+				d[4], d[5], d[6], d[7] = src[4][p], src[5][p], src[6][p], src[7][p]
+			}
+		}
+		return
 	}
 	for t := 0; t < cols; t++ {
 		src := b[(col+t)*ldb+pc : (col+t)*ldb+pc+kb]

@@ -29,7 +29,9 @@ func (t *Tensor) Row() int { return t.N * t.H * t.W }
 func (t *Tensor) Shape() [4]int { return [4]int{t.N, t.C, t.H, t.W} }
 
 // String describes the shape.
-func (t *Tensor) String() string { return fmt.Sprintf("tensor[N=%d C=%d H=%d W=%d]", t.N, t.C, t.H, t.W) }
+func (t *Tensor) String() string {
+	return fmt.Sprintf("tensor[N=%d C=%d H=%d W=%d]", t.N, t.C, t.H, t.W)
+}
 
 // SameShape reports whether t and o have equal dimensions.
 func (t *Tensor) SameShape(o *Tensor) bool {

@@ -122,6 +122,15 @@ the value and the fix.
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- $tls := .Values.temporal.tls -}}
+{{- if $tls.enabled -}}
+{{- if not (or $tls.certKey $tls.keyKey $tls.caKey) -}}
+{{- fail "temporal.tls.enabled is true but certKey, keyKey and caKey are all empty: name the files of temporal.tls.existingSecret (caKey for the server's CA, certKey and keyKey for a client certificate), or for TLS with the system roots leave tls.enabled false and set tls.serverName" -}}
+{{- end -}}
+{{- if ne (empty $tls.certKey) (empty $tls.keyKey) -}}
+{{- fail "temporal.tls.certKey and temporal.tls.keyKey go together: set both (a client certificate) or clear both (server-only TLS)" -}}
+{{- end -}}
+{{- end -}}
 {{- if and (not .Values.cpu.enabled) (not .Values.gpu.enabled) -}}
 {{- fail "cpu.enabled and gpu.enabled are both false: the release would run no worker; enable at least one" -}}
 {{- end -}}

@@ -46,10 +46,10 @@ from secretKeyRef or files of a Secret volume. Call with
 - name: TEMPORAL_TLS_CA
   value: {{ printf "%s/%s" $dir . | quote }}
 {{- end }}
+{{- end }}
 {{- with $v.temporal.tls.serverName }}
 - name: TEMPORAL_TLS_SERVER_NAME
   value: {{ . | quote }}
-{{- end }}
 {{- end }}
 {{- if eq .kind "cpu" }}
 {{- with $v.llm.baseURL }}

@@ -1,0 +1,545 @@
+package activities
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/genius-nas/genius/specs/retrain"
+	"github.com/genius-nas/genius/storage"
+	"github.com/genius-nas/genius/training"
+	"github.com/genius-nas/genius/training/checkpoint"
+	"github.com/genius-nas/genius/training/data"
+	"github.com/genius-nas/genius/training/tensor"
+)
+
+// RetrainActivities run the final retraining (workflow GeniusRetrain) on
+// the GPU workers' queue. Every exported method is registered as an
+// activity.
+type RetrainActivities struct {
+	// Store holds the checkpoints and epoch results (required): the source of
+	// truth a retried chunk resumes from, on this worker or another. Use a
+	// storage.WriteBack in front of S3 so training never waits for uploads.
+	Store storage.Store
+	// Backend runs the kernels. Default: tensor.NewCPU on every core.
+	Backend tensor.Backend
+	// LoaderWorkers decode images in parallel. Default 2.
+	LoaderWorkers int
+	// FlushTimeout bounds the wait at a chunk's end for a write-back store's
+	// pending uploads (old checkpoints are pruned only once the newest is
+	// uploaded). Default 2 minutes.
+	FlushTimeout time.Duration
+
+	// afterStep, when set, runs after every optimiser step (tests).
+	afterStep func(step int)
+}
+
+// CheckpointKey is the store key of a run's checkpoint at a step.
+func CheckpointKey(run string, step int) string {
+	return fmt.Sprintf("retrain/%s/step-%09d.ckpt", run, step)
+}
+
+func epochKey(run string, epoch int) string {
+	return fmt.Sprintf("retrain/%s/epochs/epoch-%05d.json", run, epoch)
+}
+
+// checkpointStep parses the step out of a CheckpointKey (-1 if it is not one).
+func checkpointStep(key string) int {
+	var step int
+	if _, err := fmt.Sscanf(path.Base(key), "step-%09d.ckpt", &step); err != nil {
+		return -1
+	}
+	return step
+}
+
+// deviations lists the recipe settings the training engine cannot apply yet.
+func deviations(s retrain.Spec) []string {
+	var d []string
+	if s.RandAugmentN > 0 {
+		d = append(d, fmt.Sprintf("randaugment n=%d m=%d not applied: the training engine has no RandAugment yet", s.RandAugmentN, s.RandAugmentM))
+	}
+	if s.RandomErasing > 0 {
+		d = append(d, fmt.Sprintf("random_erasing %.2g not applied: the training engine has no random erasing yet", s.RandomErasing))
+	}
+	return d
+}
+
+// retrainConfig maps a spec onto the training engine's configuration.
+func retrainConfig(s retrain.Spec) training.Config {
+	cfg := training.Config{Space: s.Space, Arch: s.Arch, Classes: s.Classes, Input: s.Input, Epochs: s.Epochs, Steps: s.Steps,
+		Batch: s.Batch, LR: s.LR, Momentum: s.Momentum, Nesterov: s.Nesterov, WeightDecay: s.WeightDecay,
+		LabelSmoothing: s.LabelSmoothing, WarmupEpochs: s.WarmupEpochs, EMADecay: s.EMADecay, Seed: s.Seed, Dropout: s.Dropout}
+	if s.Dropout == 0 {
+		cfg.Dropout = -1 // the engine's zero means its default 0.2; the spec's zero means none
+	}
+	if s.Input <= 64 {
+		cfg.CropFraction = 1 // CIFAR-size inputs are used whole
+	}
+	return cfg
+}
+
+func badSpec(err error) error {
+	return temporal.NewNonRetryableApplicationError("retrain spec: "+err.Error(), ErrRetrainBadSpec, nil)
+}
+
+// retrainData opens the training and validation sets.
+func retrainData(s retrain.Spec) (train, val data.Dataset, err error) {
+	d := DataSpec{Dir: s.Data.Dir, Format: s.Data.Format}
+	train, err = openData(d, true, s.Classes, s.Input, s.Data.TrainSamples, s.Seed)
+	if err != nil {
+		return nil, nil, err
+	}
+	val, err = openData(d, false, s.Classes, s.Input, s.Data.ValSamples, s.Seed+1)
+	if err != nil {
+		return nil, nil, err
+	}
+	return train, val, nil
+}
+
+// chunkRun is one attempt at a chunk.
+type chunkRun struct {
+	a        *RetrainActivities
+	in       RetrainChunkInput
+	spec     retrain.Spec
+	run      *training.Run
+	newRun   func() (*training.Run, error)
+	val      data.Dataset
+	perEpoch int
+	total    int
+	hb       RetrainHeartbeat
+	lastBeat time.Time
+	lastSave time.Time
+	best     *RetrainBest
+}
+
+// RetrainChunk trains the epochs (FromEpoch, UntilEpoch] of a retraining
+// run. It writes a checkpoint every CheckpointEverySteps steps or
+// CheckpointEveryMinutes minutes and at each epoch's end, then heartbeats the
+// key; each epoch's evaluation (live and EMA network) goes to the store too.
+// A retried attempt resumes from the newest checkpoint that verifies.
+func (a *RetrainActivities) RetrainChunk(ctx context.Context, in RetrainChunkInput) (RetrainChunkResult, error) {
+	if a.Store == nil {
+		return RetrainChunkResult{}, temporal.NewNonRetryableApplicationError(
+			"retrain: the worker has no checkpoint store: start it with --checkpoint-store (GENIUS_CHECKPOINT_STORE)", ErrRetrainNoStore, nil)
+	}
+	spec := in.Spec.WithDefaults()
+	if err := spec.Validate(); err != nil {
+		return RetrainChunkResult{}, badSpec(err)
+	}
+	if !retrain.ValidRunName(in.Run) {
+		return RetrainChunkResult{}, badSpec(fmt.Errorf("run %q is not a valid run name", in.Run))
+	}
+	if in.UntilEpoch <= in.FromEpoch || in.UntilEpoch > spec.Epochs {
+		return RetrainChunkResult{}, badSpec(fmt.Errorf("chunk (%d, %d] is not within 1..%d epochs", in.FromEpoch, in.UntilEpoch, spec.Epochs))
+	}
+	train, val, err := retrainData(spec)
+	if err != nil {
+		return RetrainChunkResult{}, err
+	}
+	cfg := retrainConfig(spec)
+	if train.Len() < cfg.Batch {
+		return RetrainChunkResult{}, badSpec(fmt.Errorf("%d training images are fewer than one batch of %d: lower batch", train.Len(), cfg.Batch))
+	}
+	loader := &data.Loader{Data: train, Batch: cfg.Batch, Shuffle: true, DropLast: true, Seed: cfg.Seed, Workers: a.LoaderWorkers,
+		Transform: data.Transform{Size: cfg.Input, Train: true, CropFraction: cfg.CropFraction}}
+	be := a.Backend
+	if be == nil {
+		be = tensor.NewCPU(tensor.CPUOptions{})
+	}
+	perEpoch := loader.Batches()
+	newRun := func() (*training.Run, error) { return training.NewRun(be, cfg, train.Classes(), perEpoch) }
+	run, err := newRun()
+	if err != nil {
+		return RetrainChunkResult{}, badSpec(err)
+	}
+	c := &chunkRun{a: a, in: in, spec: spec, run: run, newRun: newRun, val: val, perEpoch: perEpoch, total: run.Sched.TotalSteps, best: in.Best}
+	res := RetrainChunkResult{TotalSteps: c.total, Deviations: deviations(spec)}
+
+	resumed, err := c.resume(ctx)
+	if err != nil {
+		return res, err
+	}
+	if resumed != nil && resumed.Step > in.FromEpoch*perEpoch {
+		res.Resumed = resumed
+	}
+	run = c.run
+	untilStep := min(c.total, in.UntilEpoch*perEpoch)
+	if err := c.trainUntil(ctx, loader, untilStep); err != nil {
+		return res, err
+	}
+	res.Checkpoint, res.Step, res.Epoch = c.hb.Checkpoint, run.Step, run.Epoch
+	res.Done = run.Step >= c.total
+	if res.Checkpoint == "" || checkpointStep(res.Checkpoint) != run.Step {
+		// Resumed at the chunk's end already: make sure the end state is named.
+		res.Checkpoint = CheckpointKey(in.Run, run.Step)
+	}
+	last := run.Epoch
+	if res.Done && run.StepInEpoch > 0 {
+		last++ // the partial final epoch was evaluated too
+	}
+	for e := in.FromEpoch + 1; e <= last; e++ {
+		ep, err := a.readEpoch(ctx, in.Run, e)
+		if err != nil {
+			return res, fmt.Errorf("retrain: epoch %d result: %w", e, err)
+		}
+		res.Epochs = append(res.Epochs, ep)
+		c.consider(ep)
+	}
+	res.Best = c.best
+	res.PendingUploads = a.prune(ctx, c)
+	return res, nil
+}
+
+// resume restores the newest checkpoint that verifies among the heartbeat's,
+// the input's and the store's.
+func (c *chunkRun) resume(ctx context.Context) (*RetrainResume, error) {
+	type cand struct {
+		key, source string
+	}
+	var cands []cand
+	var reached int
+	attempt := 1
+	if activity.IsActivity(ctx) {
+		attempt = int(activity.GetInfo(ctx).Attempt)
+		var hb RetrainHeartbeat
+		if activity.HasHeartbeatDetails(ctx) && activity.GetHeartbeatDetails(ctx, &hb) == nil {
+			reached = hb.Step
+			if hb.Checkpoint != "" {
+				cands = append(cands, cand{hb.Checkpoint, "heartbeat"})
+			}
+		}
+	}
+	if c.in.Resume != "" {
+		cands = append(cands, cand{c.in.Resume, "input"})
+	}
+	objs, err := c.a.Store.List(ctx, "retrain/"+c.in.Run+"/step-")
+	if err != nil {
+		return nil, fmt.Errorf("retrain: listing checkpoints: %w", err)
+	}
+	for _, o := range objs {
+		cands = append(cands, cand{o.Key, "store"})
+	}
+	// Newest first; on a tie the first named source wins.
+	sort.SliceStable(cands, func(i, j int) bool { return checkpointStep(cands[i].key) > checkpointStep(cands[j].key) })
+	var skipped []string
+	seen := map[string]bool{}
+	for _, cd := range cands {
+		if seen[cd.key] || checkpointStep(cd.key) < 0 {
+			continue
+		}
+		seen[cd.key] = true
+		start := time.Now()
+		ck, err := c.a.load(ctx, cd.key)
+		if err == nil {
+			err = c.run.Restore(ck, true)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			// A checkpoint the heartbeat named may never have reached the
+			// store (its worker died before the upload): try an older one.
+			skipped = append(skipped, cd.key+": "+err.Error())
+			if activity.IsActivity(ctx) {
+				activity.GetLogger(ctx).Warn("skipping checkpoint", "key", cd.key, "error", err.Error())
+			}
+			continue
+		}
+		if c.run.StepInEpoch >= c.perEpoch {
+			c.run.Epoch++
+			c.run.StepInEpoch = 0
+		}
+		r := &RetrainResume{Attempt: attempt, Checkpoint: cd.key, Step: c.run.Step, Source: cd.source, ReachedStep: reached,
+			Skipped: skipped, LoadSeconds: time.Since(start).Seconds()}
+		if reached > r.Step {
+			r.RedoneSteps = reached - r.Step
+		}
+		c.hb.Checkpoint, c.hb.CheckpointStep = cd.key, c.run.Step
+		// A crash between an epoch's checkpoint and its evaluation leaves the
+		// epoch without a result: evaluate it now, from exactly that state.
+		if c.run.StepInEpoch == 0 && c.run.Epoch > 0 {
+			if _, err := c.a.Store.Stat(ctx, epochKey(c.in.Run, c.run.Epoch)); errors.Is(err, fs.ErrNotExist) {
+				if err := c.evaluate(ctx, c.run.Epoch, false, 0, 0); err != nil {
+					return nil, err
+				}
+			} else if err != nil {
+				return nil, err
+			}
+		}
+		return r, nil
+	}
+	if len(skipped) > 0 && c.in.FromEpoch > 0 {
+		return nil, fmt.Errorf("retrain: no checkpoint of run %s verifies (%s): the chunk cannot resume", c.in.Run, strings.Join(skipped, "; "))
+	}
+	if c.in.FromEpoch > 0 {
+		return nil, fmt.Errorf("retrain: run %s has no checkpoint to resume epoch %d from in %s", c.in.Run, c.in.FromEpoch+1, c.a.Store)
+	}
+	if len(skipped) > 0 {
+		// A failed restore may have overwritten part of the weights.
+		run, err := c.newRun()
+		if err != nil {
+			return nil, err
+		}
+		c.run = run
+	}
+	return nil, nil
+}
+
+// trainUntil runs steps until untilStep, checkpointing and evaluating.
+func (c *chunkRun) trainUntil(ctx context.Context, loader *data.Loader, untilStep int) error {
+	run := c.run
+	every := c.spec.CheckpointEverySteps
+	interval := time.Duration(c.spec.CheckpointEveryMinutes * float64(time.Minute))
+	c.lastSave = time.Now()
+	c.hb.TotalSteps = c.total
+	for run.Step < untilStep {
+		ep := loader.Start(ctx, run.Epoch, run.StepInEpoch)
+		var lossSum float64
+		var steps, images int
+		start := time.Now()
+		for run.Step < untilStep {
+			if err := ctx.Err(); err != nil {
+				ep.Close()
+				return err
+			}
+			b, err := ep.Next()
+			if err != nil {
+				ep.Close()
+				return err
+			}
+			if b == nil {
+				break
+			}
+			loss, err := run.TrainStep(b.X, b.Labels)
+			if err != nil {
+				ep.Close()
+				return temporal.NewNonRetryableApplicationError(err.Error(), "RetrainDiverged", err)
+			}
+			lossSum += loss
+			steps++
+			images += len(b.Labels)
+			c.hb.Step, c.hb.Epoch, c.hb.Loss = run.Step, run.Epoch, loss
+			if c.a.afterStep != nil {
+				c.a.afterStep(run.Step)
+			}
+			endOfEpoch := run.StepInEpoch >= c.perEpoch
+			if !endOfEpoch && run.Step < c.total && (run.Step%every == 0 || time.Since(c.lastSave) >= interval) {
+				if err := c.save(ctx); err != nil {
+					ep.Close()
+					return err
+				}
+			}
+			c.beat(ctx, false)
+		}
+		ep.Close()
+		endOfEpoch := run.StepInEpoch >= c.perEpoch
+		if endOfEpoch {
+			run.Epoch++
+			run.StepInEpoch = 0
+		}
+		if endOfEpoch || run.Step >= c.total {
+			if err := c.save(ctx); err != nil {
+				return err
+			}
+			epoch := run.Epoch
+			if !endOfEpoch {
+				epoch++ // a step cap ended a partial epoch
+			}
+			ips := 0.0
+			if el := time.Since(start).Seconds(); el > 0 {
+				ips = float64(images) / el
+			}
+			meanLoss := 0.0
+			if steps > 0 {
+				meanLoss = lossSum / float64(steps)
+			}
+			if err := c.evaluate(ctx, epoch, !endOfEpoch, meanLoss, ips); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// save writes the run's state to the store, then heartbeats its key.
+func (c *chunkRun) save(ctx context.Context) error {
+	key := CheckpointKey(c.in.Run, c.run.Step)
+	ck, err := c.run.Checkpoint()
+	if err != nil {
+		return err
+	}
+	if err := c.a.put(ctx, key, ck); err != nil {
+		return fmt.Errorf("retrain: saving checkpoint at step %d: %w", c.run.Step, err)
+	}
+	c.lastSave = time.Now()
+	c.hb.Checkpoint, c.hb.CheckpointStep = key, c.run.Step
+	c.beat(ctx, true)
+	return nil
+}
+
+func (c *chunkRun) beat(ctx context.Context, force bool) {
+	if !activity.IsActivity(ctx) || (!force && time.Since(c.lastBeat) < time.Second) {
+		return
+	}
+	activity.RecordHeartbeat(ctx, c.hb)
+	c.lastBeat = time.Now()
+}
+
+// evaluate measures the live and the EMA network on the validation data and
+// stores the epoch's result.
+func (c *chunkRun) evaluate(ctx context.Context, epoch int, partial bool, trainLoss, ips float64) error {
+	vl := &data.Loader{Data: c.val, Batch: c.run.Config.Batch, Workers: c.a.LoaderWorkers,
+		Transform: data.Transform{Size: c.run.Config.Input, CropFraction: c.run.Config.CropFraction}}
+	ema := c.run.EMA
+	c.run.EMA = nil // Evaluate uses the EMA weights when there are some
+	live, err := c.run.Evaluate(ctx, vl)
+	c.run.EMA = ema
+	if err != nil {
+		return fmt.Errorf("retrain: evaluating epoch %d: %w", epoch, err)
+	}
+	avg := live
+	if ema != nil {
+		if avg, err = c.run.Evaluate(ctx, vl); err != nil {
+			return fmt.Errorf("retrain: evaluating the EMA network at epoch %d: %w", epoch, err)
+		}
+	}
+	ep := RetrainEpoch{Epoch: epoch, Step: c.run.Step, Partial: partial, TrainLoss: trainLoss,
+		Top1: live.Top1, Top5: live.Top5, Loss: live.Loss, EMATop1: avg.Top1, EMATop5: avg.Top5, EMALoss: avg.Loss,
+		Checkpoint: CheckpointKey(c.in.Run, c.run.Step), ImagesPerS: ips}
+	b, _ := json.Marshal(ep)
+	if err := c.a.Store.Put(ctx, epochKey(c.in.Run, epoch), bytes.NewReader(b), int64(len(b))); err != nil {
+		return fmt.Errorf("retrain: storing epoch %d result: %w", epoch, err)
+	}
+	if activity.IsActivity(ctx) {
+		activity.GetLogger(ctx).Info("epoch done", "run", c.in.Run, "epoch", epoch, "step", c.run.Step,
+			"top1", ep.Top1, "ema_top1", ep.EMATop1, "train_loss", trainLoss)
+	}
+	c.consider(ep)
+	return nil
+}
+
+func (c *chunkRun) consider(ep RetrainEpoch) {
+	if c.best == nil || ep.EMATop1 > c.best.EMATop1 {
+		c.best = &RetrainBest{Epoch: ep.Epoch, EMATop1: ep.EMATop1, EMATop5: ep.EMATop5, Checkpoint: ep.Checkpoint}
+	}
+}
+
+// put streams a checkpoint into the store; it returns once the encoder is
+// done with the run's tensors.
+func (a *RetrainActivities) put(ctx context.Context, key string, ck *checkpoint.Checkpoint) error {
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		bw := bufio.NewWriterSize(pw, 1<<20)
+		err := checkpoint.Write(bw, ck)
+		if err == nil {
+			err = bw.Flush()
+		}
+		pw.CloseWithError(err)
+	}()
+	err := a.Store.Put(ctx, key, pr, -1)
+	pr.CloseWithError(errors.New("store stopped reading"))
+	<-done
+	return err
+}
+
+// load reads a checkpoint, verifying the store's checksum (by reading to the
+// end) and the checkpoint's own.
+func (a *RetrainActivities) load(ctx context.Context, key string) (*checkpoint.Checkpoint, error) {
+	rc, err := a.Store.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, err
+	}
+	return checkpoint.Read(bytes.NewReader(b))
+}
+
+func (a *RetrainActivities) readEpoch(ctx context.Context, run string, epoch int) (RetrainEpoch, error) {
+	rc, err := a.Store.Get(ctx, epochKey(run, epoch))
+	if err != nil {
+		return RetrainEpoch{}, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return RetrainEpoch{}, err
+	}
+	var ep RetrainEpoch
+	if err := json.Unmarshal(b, &ep); err != nil {
+		return RetrainEpoch{}, fmt.Errorf("%s: %w", epochKey(run, epoch), err)
+	}
+	return ep, nil
+}
+
+// flusher is a store with background uploads (storage.WriteBack).
+type flusher interface {
+	Flush(ctx context.Context) error
+	Status() storage.WriteBackStatus
+}
+
+// prune deletes the run's step checkpoints other than the newest
+// KeepCheckpoints and the best, once the newest is durable, and returns the
+// number of uploads still pending.
+func (a *RetrainActivities) prune(ctx context.Context, c *chunkRun) int {
+	if f, ok := a.Store.(flusher); ok {
+		timeout := a.FlushTimeout
+		if timeout <= 0 {
+			timeout = 2 * time.Minute
+		}
+		fctx, cancel := context.WithTimeout(ctx, timeout)
+		err := f.Flush(fctx)
+		cancel()
+		if err != nil {
+			// Keep everything until the uploads catch up.
+			return len(f.Status().Pending)
+		}
+	}
+	objs, err := a.Store.List(ctx, "retrain/"+c.in.Run+"/step-")
+	if err != nil {
+		return 0
+	}
+	keep := c.spec.KeepCheckpoints
+	for i, o := range objs {
+		newest := i >= len(objs)-keep
+		if newest || (c.best != nil && o.Key == c.best.Checkpoint) || checkpointStep(o.Key) > c.run.Step {
+			continue
+		}
+		if err := a.Store.Delete(ctx, o.Key); err != nil && activity.IsActivity(ctx) {
+			activity.GetLogger(ctx).Warn("pruning checkpoint", "key", o.Key, "error", err.Error())
+		}
+	}
+	return 0
+}
+
+// RetrainCheckpointKeys lists a run's stored step checkpoints, oldest first
+// (the CLI and tests).
+func RetrainCheckpointKeys(ctx context.Context, st storage.Store, run string) ([]string, error) {
+	objs, err := st.List(ctx, "retrain/"+run+"/step-")
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, o := range objs {
+		keys = append(keys, o.Key)
+	}
+	slices.SortFunc(keys, func(a, b string) int { return checkpointStep(a) - checkpointStep(b) })
+	return keys, nil
+}

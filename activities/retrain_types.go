@@ -1,0 +1,114 @@
+package activities
+
+import "github.com/genius-nas/genius/specs/retrain"
+
+// RetrainChunkName is the registered name of RetrainActivities.RetrainChunk
+// (task queue genius-gpu).
+const RetrainChunkName = "RetrainChunk"
+
+// Error types of retraining failures that retrying cannot fix.
+const (
+	ErrRetrainBadSpec = "RetrainBadSpec"
+	ErrRetrainNoStore = "RetrainNoStore"
+)
+
+// RetrainChunkInput asks for the epochs (FromEpoch, UntilEpoch] of a
+// retraining run. The chunk resumes from the newest verified checkpoint among
+// Resume, the last heartbeat's and the store's.
+type RetrainChunkInput struct {
+	Spec retrain.Spec `json:"spec"`
+	// Run names the checkpoint folder: retrain/<run>/.
+	Run        string `json:"run"`
+	FromEpoch  int    `json:"from_epoch"`
+	UntilEpoch int    `json:"until_epoch"`
+	// Resume is the newest checkpoint key the workflow knows of ("" at start).
+	Resume string `json:"resume,omitempty"`
+	// Best is the best epoch so far (its checkpoint is never deleted).
+	Best *RetrainBest `json:"best,omitempty"`
+}
+
+// RetrainEpoch is one epoch's evaluation on the validation data.
+type RetrainEpoch struct {
+	// Epoch counts completed epochs (1-based); Step the optimiser steps.
+	Epoch int `json:"epoch"`
+	Step  int `json:"step"`
+	// Partial is set when a step cap ended training mid-epoch.
+	Partial bool `json:"partial,omitempty"`
+	// TrainLoss is the mean training loss over the epoch's steps run by the
+	// attempt that finished it.
+	TrainLoss float64 `json:"train_loss"`
+	// Top1, Top5 (fractions) and Loss of the live network.
+	Top1 float64 `json:"top1"`
+	Top5 float64 `json:"top5"`
+	Loss float64 `json:"loss"`
+	// EMATop1, EMATop5 and EMALoss of the EMA network (the live one's when
+	// the spec keeps no EMA).
+	EMATop1 float64 `json:"ema_top1"`
+	EMATop5 float64 `json:"ema_top5"`
+	EMALoss float64 `json:"ema_loss"`
+	// Checkpoint is the key of the state at the epoch's end.
+	Checkpoint string  `json:"checkpoint"`
+	ImagesPerS float64 `json:"images_per_s,omitempty"`
+}
+
+// RetrainBest is the epoch with the best EMA top-1 so far.
+type RetrainBest struct {
+	Epoch      int     `json:"epoch"`
+	EMATop1    float64 `json:"ema_top1"`
+	EMATop5    float64 `json:"ema_top5"`
+	Checkpoint string  `json:"checkpoint"`
+}
+
+// RetrainResume says where an attempt resumed and what it redid.
+type RetrainResume struct {
+	// Attempt is the activity attempt that resumed (1 = first).
+	Attempt int `json:"attempt"`
+	// Checkpoint and Step are where training resumed from; Source says
+	// which candidate was newest: "heartbeat", "store" or "input".
+	Checkpoint string `json:"checkpoint"`
+	Step       int    `json:"step"`
+	Source     string `json:"source"`
+	// ReachedStep is the last step the previous attempt heartbeated
+	// (0 when unknown); RedoneSteps = ReachedStep - Step.
+	ReachedStep int `json:"reached_step,omitempty"`
+	RedoneSteps int `json:"redone_steps,omitempty"`
+	// Skipped lists newer checkpoints that failed verification.
+	Skipped []string `json:"skipped,omitempty"`
+	// LoadSeconds is the time spent reading and restoring the checkpoint.
+	LoadSeconds float64 `json:"load_seconds"`
+}
+
+// RetrainChunkResult is what a chunk did.
+type RetrainChunkResult struct {
+	// Epochs completed in (FromEpoch, UntilEpoch], read back from the store
+	// so epochs finished by earlier attempts are included.
+	Epochs []RetrainEpoch `json:"epochs"`
+	// Checkpoint is the newest checkpoint (the chunk's end state); Step and
+	// Epoch where it is; TotalSteps the run's length.
+	Checkpoint string `json:"checkpoint"`
+	Step       int    `json:"step"`
+	Epoch      int    `json:"epoch"`
+	TotalSteps int    `json:"total_steps"`
+	// Done is set when the run has taken all its steps.
+	Done bool         `json:"done"`
+	Best *RetrainBest `json:"best,omitempty"`
+	// Resumed is set when this attempt continued from a checkpoint written
+	// by an attempt that did not finish the chunk.
+	Resumed *RetrainResume `json:"resumed,omitempty"`
+	// Deviations lists recipe settings the training engine could not apply.
+	Deviations []string `json:"deviations,omitempty"`
+	// PendingUploads counts checkpoints not yet in the remote store when the
+	// chunk ended (a write-back store with S3 down); they upload later.
+	PendingUploads int `json:"pending_uploads,omitempty"`
+}
+
+// RetrainHeartbeat is the progress RetrainChunk records as heartbeat details.
+type RetrainHeartbeat struct {
+	Step       int     `json:"step"`
+	TotalSteps int     `json:"total_steps"`
+	Epoch      int     `json:"epoch"`
+	Loss       float64 `json:"loss"`
+	// Checkpoint is the newest checkpoint written, at CheckpointStep.
+	Checkpoint     string `json:"checkpoint,omitempty"`
+	CheckpointStep int    `json:"checkpoint_step,omitempty"`
+}

@@ -1,0 +1,123 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/genius-nas/genius/devserver"
+	"github.com/genius-nas/genius/devserver/devservertest"
+	"github.com/genius-nas/genius/workflows"
+)
+
+// startDev runs `genius dev` on addr with its state in dir and waits until
+// it says the workers run.
+func startDev(t *testing.T, addr, dir string) (*exec.Cmd, *bytes.Buffer, chan struct{}) {
+	t.Helper()
+	cmd := exec.Command(geniusBinary(t), "dev", "--address", addr, "--state-dir", dir, "--data-dir", dataDir(t), "--gpu-worker=false")
+	cmd.Env = append(os.Environ(), "GENIUS_TEMPORAL_BIN="+devservertest.Binary(t), "OPENAI_API_KEY=", "OPENAI_BASE_URL=")
+	out := &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-done
+	})
+	waitFor(t, 90*time.Second, "genius dev to start", func() bool {
+		select {
+		case <-done:
+			t.Fatalf("genius dev exited: %s\n%s", cmd.ProcessState, out.String())
+		default:
+		}
+		return strings.Contains(out.String(), "Press Ctrl-C to stop.")
+	})
+	return cmd, out, done
+}
+
+func stopDev(t *testing.T, cmd *exec.Cmd, out *bytes.Buffer, done chan struct{}) {
+	t.Helper()
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("genius dev did not stop within 30s of SIGINT:\n%s", out.String())
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("genius dev exited with %d after SIGINT:\n%s", code, out.String())
+	}
+}
+
+// TestDev starts `genius dev` on a fresh state directory, runs a baseline
+// search on it with `genius search`, stops it with SIGINT (server and
+// worker go away), starts it again and finds the search in the kept state.
+func TestDev(t *testing.T) {
+	devservertest.Binary(t)
+	port, err := devserver.FreePort("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	state := t.TempDir()
+	cmd, out, done := startDev(t, addr, state)
+	if !strings.Contains(out.String(), "--search-attribute GeniusBestAccuracy=Double") {
+		t.Errorf("genius dev did not start the server with the search attributes:\n%s", out.String())
+	}
+
+	search := exec.Command(geniusBinary(t), "search", "--address", addr, "--spec", filepath.Join("..", "specs", "nas-bench-macro.json"),
+		"--proposer", "random", "--iterations", "3", "--workflow-id", "dev-search", "--poll", "100ms")
+	var stdout, stderr bytes.Buffer
+	search.Stdout, search.Stderr = &stdout, &stderr
+	if err := search.Run(); err != nil {
+		t.Fatalf("genius search: %v\n%s", err, stderr.String())
+	}
+	var r workflows.SearchResult
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatalf("genius search stdout is not the result JSON: %v\n%s", err, stdout.String())
+	}
+	checkIterations(t, r, 3)
+	// Not a terminal: plain progress lines, no bar.
+	for _, want := range []string{"Started GeniusSearch workflow dev-search", "search done: 3 iterations, stopped: budget"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("genius search stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+
+	stopDev(t, cmd, out, done)
+	c, err := client.NewLazyClient(client.Options{HostPort: addr, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	if devserver.Ping(ctx, c, "default") == nil {
+		t.Error("the dev server still answers after genius dev stopped")
+	}
+	cancel()
+	if _, err := os.Stat(filepath.Join(state, "temporal.db")); err != nil {
+		t.Errorf("state database: %v", err)
+	}
+
+	// Again, on the same state: the finished search is still there.
+	cmd, out, done = startDev(t, addr, state)
+	audit, err := exec.Command(geniusBinary(t), "audit", "--address", addr, "--workflow-id", "dev-search").CombinedOutput()
+	if err != nil || !strings.Contains(string(audit), "result: 3 iterations measured") {
+		t.Errorf("genius audit after restart: %v\n%s", err, audit)
+	}
+	stopDev(t, cmd, out, done)
+}

@@ -1,0 +1,259 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/genius-nas/genius/history"
+	"github.com/genius-nas/genius/llm"
+	"github.com/genius-nas/genius/llm/llmtest"
+	"github.com/genius-nas/genius/space"
+	"github.com/genius-nas/genius/workers"
+	"github.com/genius-nas/genius/workflows"
+)
+
+const goldenDir = "testdata/golden"
+
+// goldenKey is the API key the workers had while the golden histories were
+// recorded; it must appear in none of them.
+const goldenKey = "sk-golden-history-key-must-not-leak"
+
+// goldenScenarios name the recorded runs; each has one or more files
+// <name>*.json (runs after Continue-As-New, child workflows).
+var goldenScenarios = []string{
+	"search-llm-fresh",
+	"search-llm-chat-nb201",
+	"search-llm-give-up",
+	"search-llm-stop-signal",
+	"search-random",
+	"search-evolution",
+	"search-continue-as-new",
+	"experiment-random",
+}
+
+// TestGoldenHistories replays every history under testdata/golden with the
+// workflows the workers register. It needs no server, so CI catches a
+// change that breaks determinism for runs already recorded. After an
+// intended change, regenerate them from runs on the dev server:
+//
+//	go test ./integration -run TestGoldenHistories -update
+func TestGoldenHistories(t *testing.T) {
+	if *update {
+		recordGolden(t)
+	}
+	files, err := filepath.Glob(filepath.Join(goldenDir, "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range goldenScenarios {
+		if !slices.ContainsFunc(files, func(f string) bool { return strings.HasPrefix(filepath.Base(f), s+".") }) {
+			t.Errorf("no golden history for scenario %s in %s: run this test with -update", s, goldenDir)
+		}
+	}
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".json"), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Contains(data, []byte(goldenKey)) {
+				t.Fatalf("%s holds the API key", f)
+			}
+			h, err := history.Parse(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := history.Replay(h, workers.RegisterWorkflows, nil); err != nil {
+				t.Fatalf("%v\nIf the change is intended, regenerate: go test ./integration -run TestGoldenHistories -update", err)
+			}
+		})
+	}
+}
+
+// recordGolden runs each scenario on the dev server through the temporal
+// CLI and writes the exported histories to testdata/golden.
+func recordGolden(t *testing.T) {
+	old, _ := filepath.Glob(filepath.Join(goldenDir, "*.json"))
+	for _, f := range old {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(goldenDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t)
+	archs := macroArchs(t)
+	f := func(i int) string { return listOf(archs[i]) }
+	macro := func(edit func(m map[string]any)) func(m map[string]any) {
+		return func(m map[string]any) {
+			m["iterations"] = 4
+			if edit != nil {
+				edit(m)
+			}
+		}
+	}
+	search := func(name string, lc llm.Config, specName string, edit func(m map[string]any)) string {
+		q := queue(t) + "-" + name
+		startWorker(t, c, q, lc)
+		id := "golden-" + name
+		runCLISearch(t, q, id, specFile(t, specName, edit))
+		return id
+	}
+	llmCfg := func(s *llmtest.Server) llm.Config { return llm.Config{APIKey: goldenKey, BaseURL: s.URL} }
+
+	// Fresh prompts with the constraint loop: unparsable, duplicate, a 429.
+	s := llmtest.New(t,
+		llmtest.Reply("[1, 0, 1, 0, 0, 1, 0, 0]"),
+		llmtest.Reply("Let me think about the stages first."),
+		llmtest.Reply("```\n"+f(1)+"\n```"),
+		llmtest.Reply("[1, 0, 1, 0, 0, 1, 0, 0]"),
+		llmtest.Reply("I would try "+f(2)+" next, widening the last stage."),
+		llmtest.Step{Status: 429, ErrorMessage: "rate limit"},
+		llmtest.Reply(f(3)),
+	)
+	exportRuns(t, c, "search-llm-fresh", search("search-llm-fresh", llmCfg(s), "nas-bench-macro.json", macro(nil)))
+
+	// One growing chat on NAS-Bench-201.
+	nb, err := space.New("nas-bench-201")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = llmtest.New(t,
+		llmtest.Reply(nb.Format(space.Arch{3, 3, 3, 1, 3, 3})),
+		llmtest.Reply("Based on the validation accuracy, try "+nb.Format(space.Arch{3, 3, 1, 3, 3, 3})),
+		llmtest.Reply(nb.Format(space.Arch{3, 1, 3, 3, 1, 3})),
+	)
+	exportRuns(t, c, "search-llm-chat-nb201", search("search-llm-chat-nb201", llmCfg(s), "nas-bench-201-cifar10.json",
+		func(m map[string]any) { m["iterations"] = 3 }))
+
+	// The model gives up.
+	s = llmtest.New(t,
+		llmtest.Reply(f(0)),
+		llmtest.Reply(f(1)),
+		llmtest.Reply("I cannot improve on these results any further."),
+	)
+	exportRuns(t, c, "search-llm-give-up", search("search-llm-give-up", llmCfg(s), "nas-bench-macro.json", macro(nil)))
+
+	// A stop signal while the third proposal is in flight.
+	{
+		reached, release := make(chan struct{}), make(chan struct{})
+		s = llmtest.New(t, llmtest.Reply(f(0)), llmtest.Reply(f(1)))
+		s.Handle(func(llmtest.Request) llmtest.Step {
+			select {
+			case <-reached:
+			default:
+				close(reached)
+			}
+			<-release
+			return llmtest.Reply(f(2))
+		})
+		q := queue(t) + "-stop"
+		startWorker(t, c, q, llmCfg(s))
+		id := "golden-search-llm-stop-signal"
+		spec := specFile(t, "nas-bench-macro.json", macro(nil))
+		temporalCLI(t, "workflow", "start", "--type", workflows.SearchName, "--task-queue", q, "--workflow-id", id, "--input-file", spec)
+		select {
+		case <-reached:
+		case <-time.After(time.Minute):
+			t.Fatal("third proposal never reached the LLM")
+		}
+		temporalCLI(t, "workflow", "signal", "--workflow-id", id, "--name", workflows.StopSignal, "--input", `"enough for the golden history"`)
+		close(release)
+		var r workflows.SearchResult
+		if err := c.GetWorkflow(context.Background(), id, "").Get(context.Background(), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Stopped != workflows.StoppedSignal {
+			t.Fatalf("stop-signal scenario stopped with %q", r.Stopped)
+		}
+		exportRuns(t, c, "search-llm-stop-signal", id)
+	}
+
+	baseline := func(kind string, extra map[string]any) func(m map[string]any) {
+		return func(m map[string]any) {
+			m["proposer"] = map[string]any{"kind": kind}
+			m["seed"] = 11
+			m["iterations"] = 5
+			for k, v := range extra {
+				m[k] = v
+			}
+		}
+	}
+	exportRuns(t, c, "search-random", search("search-random", llm.Config{}, "nas-bench-macro.json", baseline("random", nil)))
+	exportRuns(t, c, "search-evolution", search("search-evolution", llm.Config{}, "nas-bench-macro.json",
+		func(m map[string]any) {
+			baseline("evolution", nil)(m)
+			m["proposer"] = map[string]any{"kind": "evolution", "population": 3, "sample": 2}
+		}))
+	exportRuns(t, c, "search-continue-as-new", search("search-continue-as-new", llm.Config{}, "nas-bench-macro.json",
+		baseline("random", map[string]any{"max_iterations_per_run": 2})))
+
+	// An experiment of two trials, and its child searches.
+	{
+		q := queue(t) + "-experiment"
+		startWorker(t, c, q, llm.Config{})
+		id := "golden-experiment-random"
+		spec := specFile(t, "nas-bench-macro.json", baseline("random", map[string]any{
+			"iterations": 3, "experiment": map[string]any{"trials": 2, "parallelism": 2},
+		}))
+		temporalCLI(t, "workflow", "start", "--type", workflows.ExperimentName, "--task-queue", q, "--workflow-id", id, "--input-file", spec)
+		var r workflows.ExperimentResult
+		if err := c.GetWorkflow(context.Background(), id, "").Get(context.Background(), &r); err != nil {
+			t.Fatal(err)
+		}
+		exportRuns(t, c, "experiment-random", id)
+		for _, tr := range r.Trials {
+			exportRuns(t, c, fmt.Sprintf("experiment-random.trial%d", tr.Trial), tr.WorkflowID)
+		}
+	}
+}
+
+// exportRuns writes every run of a workflow with the temporal CLI, as
+// name.json or, after Continue-As-New, name.run1.json, name.run2.json, ...
+func exportRuns(t *testing.T, c client.Client, name, id string) {
+	t.Helper()
+	tmp := t.TempDir()
+	var files []string
+	runID := ""
+	for i := 0; ; i++ {
+		p := exportHistory(t, tmp, id, runID, fmt.Sprintf("run%d.json", i))
+		files = append([]string{p}, files...)
+		h, err := history.Load(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if runID = history.Describe(h).ContinuedFrom; runID == "" {
+			break
+		}
+	}
+	for i, p := range files {
+		dst := name + ".json"
+		if len(files) > 1 {
+			dst = fmt.Sprintf("%s.run%d.json", name, i+1)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Indent for readable diffs.
+		var buf bytes.Buffer
+		if err := json.Indent(&buf, data, "", " "); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(goldenDir, dst), buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = c
+}

@@ -1,0 +1,233 @@
+package retrain
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+)
+
+// Spec is one retraining run. It is the input of workflow GeniusRetrain as
+// it stands (temporal workflow start --type GeniusRetrain --input-file spec.json).
+type Spec struct {
+	// Name labels the run; it also names the run's folder in the checkpoint
+	// store (retrain/<run>/) unless Run is set.
+	Name        string `json:"name,omitempty"`
+	Description string `json:"description,omitempty"`
+	// Run names the checkpoint folder; default: the workflow ID. Letters,
+	// digits, '-', '_' and '.' (not first).
+	Run string `json:"run,omitempty"`
+
+	// Space and Arch are the network to train (the search's winner).
+	Space string `json:"space"`
+	Arch  []int  `json:"arch"`
+	// Data is where the images are on the GPU workers.
+	Data Data `json:"data"`
+	// Classes; default: the dataset's.
+	Classes int `json:"classes,omitempty"`
+	// Input resolution in pixels; default 224.
+	Input int `json:"input,omitempty"`
+
+	// Recipe. Epochs, Batch and LR are required; the rest is off when zero.
+	Epochs int `json:"epochs"`
+	// Steps, when > 0, caps the total optimiser steps (and the schedule's
+	// length): demos and tests.
+	Steps          int     `json:"steps,omitempty"`
+	Batch          int     `json:"batch"`
+	LR             float64 `json:"lr"`
+	Momentum       float64 `json:"momentum,omitempty"` // default 0.9
+	Nesterov       bool    `json:"nesterov,omitempty"`
+	WeightDecay    float64 `json:"weight_decay,omitempty"` // on conv and linear weights only, never on batch norm
+	LabelSmoothing float64 `json:"label_smoothing,omitempty"`
+	WarmupEpochs   float64 `json:"warmup_epochs,omitempty"` // linear warm-up, then cosine to 0
+	Dropout        float64 `json:"dropout,omitempty"`       // before the classifier
+	RandAugmentN   int     `json:"randaugment_n,omitempty"`
+	RandAugmentM   int     `json:"randaugment_m,omitempty"`
+	RandomErasing  float64 `json:"random_erasing,omitempty"` // probability
+	EMADecay       float64 `json:"ema_decay,omitempty"`      // EMA of the weights; the EMA network is reported
+	Seed           uint64  `json:"seed,omitempty"`
+
+	// Durability. Defaults in parentheses.
+	// ChunkEpochs is the number of epochs one activity trains (1); epoch
+	// results reach the workflow's progress query when their chunk ends.
+	ChunkEpochs int `json:"chunk_epochs,omitempty"`
+	// CheckpointEverySteps (500) and CheckpointEveryMinutes (10): a
+	// checkpoint is written when either is reached, and at every epoch's end.
+	CheckpointEverySteps   int     `json:"checkpoint_every_steps,omitempty"`
+	CheckpointEveryMinutes float64 `json:"checkpoint_every_minutes,omitempty"`
+	// KeepCheckpoints is how many of the newest step checkpoints are kept
+	// besides the best one (2).
+	KeepCheckpoints int `json:"keep_checkpoints,omitempty"`
+	// TaskQueue of the training activities ("genius-gpu").
+	TaskQueue string `json:"task_queue,omitempty"`
+	// HeartbeatTimeoutS is how long a silent worker is trusted before the
+	// chunk is retried elsewhere (120).
+	HeartbeatTimeoutS int `json:"heartbeat_timeout_s,omitempty"`
+	// ChunkTimeoutM bounds one attempt of a chunk (1440 = a day).
+	ChunkTimeoutM int `json:"chunk_timeout_m,omitempty"`
+}
+
+// Data says where a dataset is on the workers.
+type Data struct {
+	// Dir holds the images: an image folder with train/ and val/, or the
+	// CIFAR binary files. Empty means random images (demos, throughput).
+	Dir string `json:"dir,omitempty"`
+	// Format is "imagefolder" (default), "cifar10" or "cifar100".
+	Format string `json:"format,omitempty"`
+	// TrainSamples and ValSamples size the random dataset when Dir is empty
+	// (defaults 16 batches and 2 batches).
+	TrainSamples int `json:"train_samples,omitempty"`
+	ValSamples   int `json:"val_samples,omitempty"`
+}
+
+// Defaults of the run-control fields.
+const (
+	DefaultInput                  = 224
+	DefaultMomentum               = 0.9
+	DefaultChunkEpochs            = 1
+	DefaultCheckpointEverySteps   = 500
+	DefaultCheckpointEveryMinutes = 10
+	DefaultKeepCheckpoints        = 2
+	DefaultTaskQueue              = "genius-gpu"
+	DefaultHeartbeatTimeoutS      = 120
+	DefaultChunkTimeoutM          = 1440
+)
+
+// WithDefaults fills the defaulted fields.
+func (s Spec) WithDefaults() Spec {
+	if s.Input <= 0 {
+		s.Input = DefaultInput
+	}
+	if s.Momentum == 0 {
+		s.Momentum = DefaultMomentum
+	}
+	if s.Data.Format == "" {
+		s.Data.Format = "imagefolder"
+	}
+	if s.Data.Dir == "" {
+		if s.Data.TrainSamples <= 0 {
+			s.Data.TrainSamples = 16 * max(s.Batch, 1)
+		}
+		if s.Data.ValSamples <= 0 {
+			s.Data.ValSamples = 2 * max(s.Batch, 1)
+		}
+	}
+	if s.ChunkEpochs <= 0 {
+		s.ChunkEpochs = DefaultChunkEpochs
+	}
+	if s.CheckpointEverySteps <= 0 {
+		s.CheckpointEverySteps = DefaultCheckpointEverySteps
+	}
+	if s.CheckpointEveryMinutes <= 0 {
+		s.CheckpointEveryMinutes = DefaultCheckpointEveryMinutes
+	}
+	if s.KeepCheckpoints <= 0 {
+		s.KeepCheckpoints = DefaultKeepCheckpoints
+	}
+	if s.TaskQueue == "" {
+		s.TaskQueue = DefaultTaskQueue
+	}
+	if s.HeartbeatTimeoutS <= 0 {
+		s.HeartbeatTimeoutS = DefaultHeartbeatTimeoutS
+	}
+	if s.ChunkTimeoutM <= 0 {
+		s.ChunkTimeoutM = DefaultChunkTimeoutM
+	}
+	return s
+}
+
+var runName = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$`)
+
+// ValidRunName reports whether name can name a run's checkpoint folder.
+func ValidRunName(name string) bool { return runName.MatchString(name) }
+
+// Validate checks a spec (after WithDefaults) and names the field to fix.
+func (s Spec) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if s.Space == "" {
+		bad("space is empty: set it to the search space of arch (for example mobilenetv2-imagenet)")
+	}
+	if len(s.Arch) == 0 {
+		bad("arch is empty: set it to the architecture to retrain (the search result's best arch)")
+	}
+	if s.Epochs <= 0 {
+		bad("epochs %d: set a positive number of epochs (the paper trains 500)", s.Epochs)
+	}
+	if s.Batch <= 0 {
+		bad("batch %d: set a positive batch size (the paper uses 2048)", s.Batch)
+	}
+	if s.LR <= 0 {
+		bad("lr %v: set a positive peak learning rate (the paper uses 0.8 for batch 2048)", s.LR)
+	}
+	if s.Steps < 0 {
+		bad("steps %d: use 0 for no cap", s.Steps)
+	}
+	if s.Momentum < 0 || s.Momentum >= 1 {
+		bad("momentum %v must be in [0, 1)", s.Momentum)
+	}
+	if s.WeightDecay < 0 {
+		bad("weight_decay %v must not be negative", s.WeightDecay)
+	}
+	if s.LabelSmoothing < 0 || s.LabelSmoothing >= 1 {
+		bad("label_smoothing %v must be in [0, 1)", s.LabelSmoothing)
+	}
+	if s.WarmupEpochs < 0 || (s.Epochs > 0 && s.WarmupEpochs > float64(s.Epochs)) {
+		bad("warmup_epochs %v must be in [0, epochs]", s.WarmupEpochs)
+	}
+	if s.Dropout < 0 || s.Dropout >= 1 {
+		bad("dropout %v must be in [0, 1)", s.Dropout)
+	}
+	if s.RandAugmentN < 0 || s.RandAugmentM < 0 || s.RandAugmentM > 30 {
+		bad("randaugment_n %d / randaugment_m %d: n >= 0 and m in [0, 30] (the paper: n=2, m=9)", s.RandAugmentN, s.RandAugmentM)
+	}
+	if s.RandomErasing < 0 || s.RandomErasing > 1 {
+		bad("random_erasing %v is a probability in [0, 1]", s.RandomErasing)
+	}
+	if s.EMADecay < 0 || s.EMADecay >= 1 {
+		bad("ema_decay %v must be in [0, 1)", s.EMADecay)
+	}
+	switch s.Data.Format {
+	case "imagefolder", "cifar10", "cifar100":
+	default:
+		bad("data.format %q: use imagefolder, cifar10 or cifar100", s.Data.Format)
+	}
+	if s.Run != "" && !ValidRunName(s.Run) {
+		bad("run %q: use letters, digits, '-', '_' and '.' (not first), at most 128", s.Run)
+	}
+	if s.ChunkEpochs > s.Epochs && s.Epochs > 0 {
+		bad("chunk_epochs %d exceeds epochs %d", s.ChunkEpochs, s.Epochs)
+	}
+	return errors.Join(errs...)
+}
+
+// Parse decodes a spec strictly (unknown fields are errors), fills the
+// defaults and validates it.
+func Parse(data []byte) (Spec, error) {
+	var s Spec
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return Spec{}, fmt.Errorf("retrain spec: %w", err)
+	}
+	s = s.WithDefaults()
+	if err := s.Validate(); err != nil {
+		return Spec{}, fmt.Errorf("retrain spec: %w", err)
+	}
+	return s, nil
+}
+
+// Load reads and parses a spec file.
+func Load(path string) (Spec, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Spec{}, err
+	}
+	s, err := Parse(data)
+	if err != nil {
+		return Spec{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}

@@ -1,0 +1,17 @@
+//go:build !amd64
+
+package tensor
+
+func affineActAVX(act int, src, dst *float32, n int, a, c float32) { panic("tensor: no SIMD kernels") }
+
+func affineActGradAVX(act int, x, grad, d *float32, n int, a, c, mu float32, sums *float32) {
+	panic("tensor: no SIMD kernels")
+}
+
+func axpbyAVX(d, x *float32, n int, alpha, beta, gamma float32) { panic("tensor: no SIMD kernels") }
+
+func sumShiftedAVX(x *float32, n int, k float32, sums *float32) { panic("tensor: no SIMD kernels") }
+
+func sgdMomentumAVX(w, grad, v *float32, n int, lr, mom, wd, scale float32, nesterov bool) {
+	panic("tensor: no SIMD kernels")
+}

@@ -1,0 +1,167 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/genius-nas/genius/activities"
+	"github.com/genius-nas/genius/specs/retrain"
+)
+
+// RetrainName is the registered name of GeniusRetrain.
+const RetrainName = "GeniusRetrain"
+
+// retrainChunksPerRun bounds the chunks one workflow run executes before it
+// continues as new, whatever the server suggests (each chunk adds a few
+// events and its epochs to the carried state).
+const retrainChunksPerRun = 100
+
+// RetrainInput is GeniusRetrain's input: a retrain spec as it stands in its
+// JSON file, plus what earlier runs learnt (Continue-As-New).
+type RetrainInput struct {
+	retrain.Spec
+	State *RetrainState `json:"state,omitempty"`
+}
+
+// RetrainState is the run's progress; Continue-As-New carries it.
+type RetrainState struct {
+	Run        string                     `json:"run"`
+	EpochsDone int                        `json:"epochs_done"`
+	Step       int                        `json:"step"`
+	TotalSteps int                        `json:"total_steps"`
+	Checkpoint string                     `json:"checkpoint,omitempty"`
+	Best       *activities.RetrainBest    `json:"best,omitempty"`
+	Epochs     []activities.RetrainEpoch  `json:"epochs,omitempty"`
+	Resumes    []activities.RetrainResume `json:"resumes,omitempty"`
+	Deviations []string                   `json:"deviations,omitempty"`
+	// PendingUploads is the last chunk's count of checkpoints not yet in
+	// the remote store.
+	PendingUploads int `json:"pending_uploads,omitempty"`
+	Chunks         int `json:"chunks"`
+	Runs           int `json:"runs"`
+}
+
+// RetrainProgress is what the progress query returns.
+type RetrainProgress struct {
+	Name string `json:"name,omitempty"`
+	// Phase is "training" or "done".
+	Phase       string `json:"phase"`
+	TotalEpochs int    `json:"total_epochs"`
+	RetrainState
+}
+
+// RetrainResult is GeniusRetrain's result.
+type RetrainResult struct {
+	Run string `json:"run"`
+	// BestEMATop1 and BestEMATop5 (fractions) of the EMA network at its
+	// best epoch, whose state is BestCheckpoint.
+	BestEMATop1    float64 `json:"best_ema_top1"`
+	BestEMATop5    float64 `json:"best_ema_top5"`
+	BestEpoch      int     `json:"best_epoch"`
+	BestCheckpoint string  `json:"best_checkpoint"`
+	// FinalCheckpoint is the state after the last step.
+	FinalCheckpoint string                     `json:"final_checkpoint"`
+	Steps           int                        `json:"steps"`
+	Epochs          []activities.RetrainEpoch  `json:"epochs"`
+	Resumes         []activities.RetrainResume `json:"resumes,omitempty"`
+	Deviations      []string                   `json:"deviations,omitempty"`
+}
+
+// retrainRunName derives the checkpoint folder from the workflow ID when the
+// spec names none.
+func retrainRunName(id string) string {
+	var b strings.Builder
+	for i, r := range id {
+		ok := r == '-' || r == '_' || (r == '.' && i > 0) || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')
+		if !ok {
+			r = '-'
+		}
+		b.WriteRune(r)
+		if b.Len() == 128 {
+			break
+		}
+	}
+	return b.String()
+}
+
+// GeniusRetrain retrains an architecture with the spec's recipe, one
+// activity per chunk of epochs on the spec's task queue (genius-gpu). Each
+// chunk checkpoints to the workers' store and resumes from it when retried,
+// on the same worker or another. Register it under RetrainName.
+func GeniusRetrain(ctx workflow.Context, in RetrainInput) (*RetrainResult, error) {
+	spec := in.Spec.WithDefaults()
+	if err := spec.Validate(); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError("invalid retrain spec: "+err.Error(), ErrInvalidSpec, nil)
+	}
+	st := in.State
+	if st == nil {
+		st = &RetrainState{Run: spec.Run}
+		if st.Run == "" {
+			st.Run = retrainRunName(workflow.GetInfo(ctx).WorkflowExecution.ID)
+		}
+	}
+	st.Runs++
+	phase := "training"
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (RetrainProgress, error) {
+		return RetrainProgress{Name: spec.Name, Phase: phase, TotalEpochs: spec.Epochs, RetrainState: *st}, nil
+	}); err != nil {
+		return nil, fmt.Errorf("register progress query: %w", err)
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           spec.TaskQueue,
+		StartToCloseTimeout: time.Duration(spec.ChunkTimeoutM) * time.Minute,
+		HeartbeatTimeout:    time.Duration(spec.HeartbeatTimeoutS) * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+			// Crashes, drains and outages retry; a week-long run should not
+			// stop for lack of attempts, but a broken setup should end.
+			MaximumAttempts:        100,
+			NonRetryableErrorTypes: []string{activities.ErrRetrainBadSpec, activities.ErrRetrainNoStore},
+		},
+	})
+	chunks := 0
+	for st.EpochsDone < spec.Epochs && (st.TotalSteps == 0 || st.Step < st.TotalSteps) {
+		if chunks >= retrainChunksPerRun || (chunks > 0 && workflow.GetInfo(ctx).GetContinueAsNewSuggested()) {
+			next := in
+			next.State = st
+			return nil, workflow.NewContinueAsNewError(ctx, RetrainName, next)
+		}
+		until := min(st.EpochsDone+spec.ChunkEpochs, spec.Epochs)
+		var res activities.RetrainChunkResult
+		err := workflow.ExecuteActivity(actx, activities.RetrainChunkName, activities.RetrainChunkInput{
+			Spec: spec, Run: st.Run, FromEpoch: st.EpochsDone, UntilEpoch: until, Resume: st.Checkpoint, Best: st.Best,
+		}).Get(ctx, &res)
+		if err != nil {
+			return nil, fmt.Errorf("retrain epochs %d..%d: %w", st.EpochsDone+1, until, err)
+		}
+		chunks++
+		st.Chunks++
+		st.Epochs = append(st.Epochs, res.Epochs...)
+		st.Checkpoint, st.Step, st.TotalSteps = res.Checkpoint, res.Step, res.TotalSteps
+		st.EpochsDone = until
+		if res.Done {
+			st.EpochsDone = spec.Epochs
+		}
+		if res.Best != nil {
+			st.Best = res.Best
+		}
+		if res.Resumed != nil {
+			st.Resumes = append(st.Resumes, *res.Resumed)
+		}
+		st.Deviations = res.Deviations
+		st.PendingUploads = res.PendingUploads
+	}
+	phase = "done"
+	out := &RetrainResult{Run: st.Run, FinalCheckpoint: st.Checkpoint, Steps: st.Step, Epochs: st.Epochs,
+		Resumes: st.Resumes, Deviations: st.Deviations}
+	if st.Best != nil {
+		out.BestEMATop1, out.BestEMATop5, out.BestEpoch, out.BestCheckpoint = st.Best.EMATop1, st.Best.EMATop5, st.Best.Epoch, st.Best.Checkpoint
+	}
+	return out, nil
+}
