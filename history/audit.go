@@ -78,6 +78,10 @@ func Build(runs ...*historypb.History) (*Trail, error) {
 			t.WorkflowType = info.WorkflowType
 			t.WorkflowID = info.WorkflowID
 		}
+		if ri > 0 && info.ContinuedFrom != t.RunIDs[ri-1] {
+			return nil, fmt.Errorf("run %d (%s) of %s did not continue from run %d (%s): give the runs of one workflow, oldest first",
+				run, info.RunID, info.Name(), ri, t.RunIDs[ri-1])
+		}
 		t.RunIDs = append(t.RunIDs, info.RunID)
 		open := map[int64]int{} // scheduled event ID -> index in t.Steps
 		for _, ev := range h.GetEvents() {

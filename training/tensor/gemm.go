@@ -45,65 +45,103 @@ func (c *CPU) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []f
 	c.For(mp, 8, func(lo, hi int) { packA(transA, m, k, a, lda, ap, lo, hi) })
 
 	// Tasks: groups of B panels; when there are few, split rows too so both
-	// workers have work.
+	// workers have work; when even that leaves one task (small m and n, long
+	// k: weight gradients of early layers), split k and sum partial results.
 	groups := (np + ncPanels - 1) / ncPanels
 	rowSplit := 1
 	if groups < c.workers && mp >= 2*c.workers {
 		rowSplit = c.workers
 	}
 	tasks := groups * rowSplit
+	if tasks == 1 && c.workers > 1 && k >= 2*kc {
+		parts := min(c.workers, k/kc)
+		partial := c.scratch.Get().(*gemmScratch)
+		partial.b = grow(partial.b, (parts-1)*m*n)
+		c.For(parts, 1, func(lo, hi int) {
+			for q := lo; q < hi; q++ {
+				k0, k1 := k*q/parts/kc*kc, k*(q+1)/parts/kc*kc
+				if q == parts-1 {
+					k1 = k
+				}
+				if q == 0 {
+					c.gemmTask(transB, m, n, k, ap, b, ldb, cm, ldc, accumulate, 0, np, 0, mp, k0, k1)
+				} else {
+					c.gemmTask(transB, m, n, k, ap, b, ldb, partial.b[(q-1)*m*n:q*m*n], n, false, 0, np, 0, mp, k0, k1)
+				}
+			}
+		})
+		for q := 1; q < parts; q++ {
+			src := partial.b[(q-1)*m*n : q*m*n]
+			for i := 0; i < m; i++ {
+				d, sr := cm[i*ldc:i*ldc+n], src[i*n:(i+1)*n]
+				for j := range d {
+					d[j] += sr[j]
+				}
+			}
+		}
+		c.scratch.Put(partial)
+		c.scratch.Put(as)
+		return
+	}
+	c.For(tasks, 1, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			g, r := t/rowSplit, t%rowSplit
+			j0 := g * ncPanels
+			c.gemmTask(transB, m, n, k, ap, b, ldb, cm, ldc, accumulate, j0, min(j0+ncPanels, np), mp*r/rowSplit, mp*(r+1)/rowSplit, 0, k)
+		}
+	})
+	c.scratch.Put(as)
+}
+
+// gemmTask computes the B panels j0..j1 and A panels i0..i1 of C over the
+// k range k0..k1 (a multiple of kc apart from the end), on one goroutine.
+// The first block of the range overwrites C unless accumulate is set.
+func (c *CPU) gemmTask(transB bool, m, n, k int, ap, b []float32, ldb int, cm []float32, ldc int, accumulate bool, j0, j1, i0, i1, k0, k1 int) {
 	kernAdd, kernStore := kernGo, kernGoStore
 	if c.simd {
 		kernAdd, kernStore = kernSIMD, kernSIMDStore
 	}
-	c.For(tasks, 1, func(lo, hi int) {
-		s := c.scratch.Get().(*gemmScratch)
-		s.b = grow(s.b, kc*nr*ncPanels)
-		for t := lo; t < hi; t++ {
-			g, r := t/rowSplit, t%rowSplit
-			j0 := g * ncPanels
-			j1 := min(j0+ncPanels, np)
-			i0, i1 := mp*r/rowSplit, mp*(r+1)/rowSplit
-			for pc := 0; pc < k; pc += kc {
-				kb := min(kc, k-pc)
-				// The first k block overwrites C unless accumulating.
-				store := pc == 0 && !accumulate
-				kern := kernAdd
-				if store {
-					kern = kernStore
-				}
-				for j := j0; j < j1; j++ {
-					packB(transB, n, b, ldb, pc, kb, j*nr, s.b[(j-j0)*kb*nr:(j-j0+1)*kb*nr])
-				}
-				for j := j0; j < j1; j++ {
-					bpan := s.b[(j-j0)*kb*nr : (j-j0+1)*kb*nr]
-					col := j * nr
-					for i := i0; i < i1; i++ {
-						apan := ap[(i*k+pc)*mr : (i*k+pc+kb)*mr]
-						row := i * mr
-						if row+mr <= m && col+nr <= n {
-							kern(kb, apan, bpan, cm[row*ldc+col:], ldc)
+	s := c.scratch.Get().(*gemmScratch)
+	defer c.scratch.Put(s)
+	for jb := j0; jb < j1; jb += ncPanels {
+		je := min(jb+ncPanels, j1)
+		for pc := k0; pc < k1; pc += kc {
+			kb := min(kc, k1-pc)
+			s.b = grow(s.b, kb*nr*ncPanels)
+			store := pc == k0 && !accumulate
+			kern := kernAdd
+			if store {
+				kern = kernStore
+			}
+			for j := jb; j < je; j++ {
+				packB(transB, n, b, ldb, pc, kb, j*nr, s.b[(j-jb)*kb*nr:(j-jb+1)*kb*nr])
+			}
+			for j := jb; j < je; j++ {
+				bpan := s.b[(j-jb)*kb*nr : (j-jb+1)*kb*nr]
+				col := j * nr
+				for i := i0; i < i1; i++ {
+					apan := ap[(i*k+pc)*mr : (i*k+pc+kb)*mr]
+					row := i * mr
+					if row+mr <= m && col+nr <= n {
+						kern(kb, apan, bpan, cm[row*ldc+col:], ldc)
+						continue
+					}
+					kernStore(kb, apan, bpan, s.tile[:], nr)
+					for r := 0; r < mr && row+r < m; r++ {
+						dst := cm[(row+r)*ldc+col : (row+r)*ldc+min(col+nr, n)]
+						src := s.tile[r*nr : r*nr+len(dst)]
+						if store {
+							copy(dst, src)
 							continue
 						}
-						kernStore(kb, apan, bpan, s.tile[:], nr)
-						for r := 0; r < mr && row+r < m; r++ {
-							dst := cm[(row+r)*ldc+col : (row+r)*ldc+min(col+nr, n)]
-							src := s.tile[r*nr : r*nr+len(dst)]
-							if store {
-								copy(dst, src)
-								continue
-							}
-							for q := range dst {
-								dst[q] += src[q]
-							}
+						for q := range dst {
+							dst[q] += src[q]
 						}
 					}
 				}
 			}
 		}
-		c.scratch.Put(s)
-	})
-	c.scratch.Put(as)
+	}
 }
 
 // packA writes row panels lo..hi of op(A) (m x k) as mr-wide columns:

@@ -1,0 +1,237 @@
+package integration
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/genius-nas/genius/activities"
+	"github.com/genius-nas/genius/specs/retrain"
+	"github.com/genius-nas/genius/storage"
+	"github.com/genius-nas/genius/storage/storagetest"
+	"github.com/genius-nas/genius/training/checkpoint"
+	"github.com/genius-nas/genius/workflows"
+)
+
+// Environment of the re-executed test binary that acts as a GPU worker.
+const (
+	retrainWorkerEnv = "GENIUS_TEST_RETRAIN_WORKER" // set: run as the worker
+	retrainQueueEnv  = "GENIUS_TEST_RETRAIN_QUEUE"
+	retrainStoreEnv  = "GENIUS_TEST_RETRAIN_STORE"
+	retrainLocalEnv  = "GENIUS_TEST_RETRAIN_LOCAL"
+	retrainAddrEnv   = "GENIUS_TEST_RETRAIN_ADDRESS"
+)
+
+// TestRetrainWorkerProcess is not a test: run by TestRetrainSurvivesWorkerKill
+// as a child process (the test binary itself), it is a GPU worker with a
+// write-back checkpoint store in front of S3, until it is killed.
+func TestRetrainWorkerProcess(t *testing.T) {
+	if os.Getenv(retrainWorkerEnv) == "" {
+		t.Skip("runs only as the retrain worker child process")
+	}
+	ctx := context.Background()
+	st, err := storage.OpenWriteBack(ctx, os.Getenv(retrainStoreEnv), os.Getenv(retrainLocalEnv), storage.S3Options{},
+		storage.WriteBackOptions{MinBackoff: 50 * time.Millisecond, MaxBackoff: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.Dial(client.Options{HostPort: os.Getenv(retrainAddrEnv), Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := worker.New(c, os.Getenv(retrainQueueEnv), worker.Options{MaxConcurrentActivityExecutionSize: 1})
+	w.RegisterActivity(&activities.RetrainActivities{Store: st, FlushTimeout: 10 * time.Second})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	os.Stdout.WriteString("retrain worker ready\n")
+	select {} // until SIGKILL
+}
+
+// startRetrainWorker re-executes the test binary as a GPU worker and waits
+// until it polls.
+func startRetrainWorker(t *testing.T, env []string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRetrainWorkerProcess$", "-test.v")
+	cmd.Env = append(append(os.Environ(), retrainWorkerEnv+"=1"), env...)
+	var log bytes.Buffer
+	cmd.Stderr = &log
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if sc.Text() == "retrain worker ready" {
+			go io.Copy(io.Discard, out)
+			return cmd
+		}
+	}
+	cmd.Wait()
+	t.Fatalf("retrain worker did not start: %s", log.String())
+	return nil
+}
+
+func killedRetrainSpec(t *testing.T, queue string) retrain.Spec {
+	t.Helper()
+	s, err := retrain.Ready("cpu-demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Arch = make([]int, 30) // slot 0 of each stage only: a small network
+	s.Epochs = 3
+	s.ChunkEpochs = 3 // one activity: the kill hits it mid-chunk
+	s.Data.TrainSamples = 160
+	s.Data.ValSamples = 16
+	s.CheckpointEverySteps = 3
+	s.TaskQueue = queue
+	s.HeartbeatTimeoutS = 5 // a killed worker's chunk is retried after 5 s
+	return s
+}
+
+// TestRetrainSurvivesWorkerKill runs GeniusRetrain against the dev server
+// and a real S3 server (versitygw), SIGKILLs the GPU worker in the middle
+// of the second epoch, starts a new worker on another "node" (an empty
+// local directory), and checks that the run resumed from the newest
+// checkpoint in S3 and ended with weights identical to an uninterrupted
+// run's with the same seed.
+func TestRetrainSurvivesWorkerKill(t *testing.T) {
+	s3srv := storagetest.Start(t)
+	c := dial(t)
+	q := queue(t)
+	gq := q + "-gpu"
+	spec := killedRetrainSpec(t, gq)
+	const perEpoch = 20
+
+	// The uninterrupted run, in this process, on a local store.
+	refDir, err := storage.NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := &activities.RetrainActivities{Store: refDir}
+	refRes, err := ref.RetrainChunk(context.Background(), activities.RetrainChunkInput{Spec: spec, Run: "ref", UntilEpoch: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if refRes.Step != 3*perEpoch || !refRes.Done {
+		t.Fatalf("reference run: %+v", refRes)
+	}
+	want := readCheckpoint(t, refDir, refRes.Checkpoint)
+
+	remote := s3srv.Store(t, "genius", nil)
+	storeURL := "s3://" + remote.Bucket() + "/genius"
+	env := append(s3srv.Env(), retrainQueueEnv+"="+gq, retrainStoreEnv+"="+storeURL, retrainAddrEnv+"="+server(t).Address())
+
+	w := worker.New(c, q, worker.Options{})
+	w.RegisterWorkflowWithOptions(workflows.GeniusRetrain, workflow.RegisterOptions{Name: workflows.RetrainName})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+
+	first := startRetrainWorker(t, append(env, retrainLocalEnv+"="+filepath.Join(t.TempDir(), "node1")))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	id := "retrain-kill-" + q
+	spec.Run = id
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: q}, workflows.RetrainName, workflows.RetrainInput{Spec: spec})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Kill once S3 holds a checkpoint from inside the second epoch.
+	steps := func() []int {
+		keys, err := activities.RetrainCheckpointKeys(ctx, remote, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s []int
+		for _, k := range keys {
+			var n int
+			if _, err := fmt.Sscanf(path.Base(k), "step-%09d.ckpt", &n); err == nil {
+				s = append(s, n)
+			}
+		}
+		return s
+	}
+	waitFor(t, 3*time.Minute, "a checkpoint inside epoch 2 in S3", func() bool {
+		return slices.ContainsFunc(steps(), func(n int) bool { return n > perEpoch && n%perEpoch != 0 })
+	})
+	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	first.Wait()
+	inS3 := steps()
+	newest := inS3[len(inS3)-1]
+	if newest >= 2*perEpoch {
+		t.Fatalf("worker got to step %d before the kill: not mid-epoch 2", newest)
+	}
+
+	startRetrainWorker(t, append(env, retrainLocalEnv+"="+filepath.Join(t.TempDir(), "node2")))
+	var res workflows.RetrainResult
+	if err := run.Get(ctx, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Steps != 3*perEpoch || len(res.Epochs) != 3 {
+		t.Fatalf("result %+v", res)
+	}
+	if len(res.Resumes) != 1 {
+		t.Fatalf("resumes %+v, want one", res.Resumes)
+	}
+	r := res.Resumes[0]
+	t.Logf("resumed from %s (step %d, %s); the killed worker had reached step %d: %d steps redone, checkpoint loaded in %.3fs",
+		r.Checkpoint, r.Step, r.Source, r.ReachedStep, r.RedoneSteps, r.LoadSeconds)
+	if r.Step != newest || r.Attempt != 2 {
+		t.Errorf("resumed from step %d (attempt %d), want the newest checkpoint in S3 at the kill, step %d", r.Step, r.Attempt, newest)
+	}
+	// Uploads trail the local writes by at most a checkpoint or two here.
+	if r.ReachedStep > 0 && r.RedoneSteps > 2*spec.CheckpointEverySteps {
+		t.Errorf("%d steps redone, more than two checkpoint intervals (%d)", r.RedoneSteps, spec.CheckpointEverySteps)
+	}
+	got := readCheckpoint(t, remote, res.FinalCheckpoint)
+	if !slices.EqualFunc(got.Values, want.Values, func(a, b []float32) bool { return slices.Equal(a, b) }) {
+		t.Fatal("final weights differ from the uninterrupted run's")
+	}
+	for i, ep := range res.Epochs {
+		if ref := refRes.Epochs[i]; ep.EMATop1 != ref.EMATop1 || ep.Loss != ref.Loss {
+			t.Errorf("epoch %d: %+v, uninterrupted %+v", i+1, ep, ref)
+		}
+	}
+}
+
+func readCheckpoint(t *testing.T, st storage.Store, key string) *checkpoint.Checkpoint {
+	t.Helper()
+	rc, err := st.Get(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := checkpoint.Read(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ck
+}
+
