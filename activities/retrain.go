@@ -191,7 +191,9 @@ func (a *RetrainActivities) RetrainChunk(ctx context.Context, in RetrainChunkInp
 		last++ // the partial final epoch was evaluated too
 	}
 	for e := in.FromEpoch + 1; e <= last; e++ {
+		stop := c.keepAlive(ctx)
 		ep, err := a.readEpoch(ctx, in.Run, e)
+		stop()
 		if err != nil {
 			return res, fmt.Errorf("retrain: epoch %d result: %w", e, err)
 		}
@@ -199,7 +201,9 @@ func (a *RetrainActivities) RetrainChunk(ctx context.Context, in RetrainChunkInp
 		c.consider(ep)
 	}
 	res.Best = c.best
+	stop := c.keepAlive(ctx)
 	res.PendingUploads = a.prune(ctx, c)
+	stop()
 	return res, nil
 }
 
@@ -225,9 +229,18 @@ func (c *chunkRun) resume(ctx context.Context) (*RetrainResume, error) {
 	if c.in.Resume != "" {
 		cands = append(cands, cand{c.in.Resume, "input"})
 	}
+	stop := c.keepAlive(ctx)
 	objs, err := c.a.Store.List(ctx, "retrain/"+c.in.Run+"/step-")
+	stop()
 	if err != nil {
-		return nil, fmt.Errorf("retrain: listing checkpoints: %w", err)
+		if ctx.Err() != nil || len(cands) == 0 {
+			return nil, fmt.Errorf("retrain: listing checkpoints: %w", err)
+		}
+		// S3 down: the input's and the heartbeat's keys may still be on this
+		// worker's disk (write-back store); training need not wait.
+		if activity.IsActivity(ctx) {
+			activity.GetLogger(ctx).Warn("cannot list checkpoints; resuming from the known keys", "error", err.Error())
+		}
 	}
 	for _, o := range objs {
 		cands = append(cands, cand{o.Key, "store"})
@@ -242,7 +255,9 @@ func (c *chunkRun) resume(ctx context.Context) (*RetrainResume, error) {
 		}
 		seen[cd.key] = true
 		start := time.Now()
+		stop := c.keepAlive(ctx)
 		ck, err := c.a.load(ctx, cd.key)
+		stop()
 		if err == nil {
 			err = c.run.Restore(ck, true)
 		}
@@ -381,13 +396,44 @@ func (c *chunkRun) save(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := c.a.put(ctx, key, ck); err != nil {
+	stop := c.keepAlive(ctx)
+	err = c.a.put(ctx, key, ck)
+	stop()
+	if err != nil {
 		return fmt.Errorf("retrain: saving checkpoint at step %d: %w", c.run.Step, err)
 	}
 	c.lastSave = time.Now()
 	c.hb.Checkpoint, c.hb.CheckpointStep = key, c.run.Step
 	c.beat(ctx, true)
 	return nil
+}
+
+// keepAlive heartbeats the last progress every second while a store call
+// blocks (S3 retrying, a flush waiting for uploads), so a slow store is not
+// mistaken for a dead worker. Call the returned stop before touching c.hb.
+func (c *chunkRun) keepAlive(ctx context.Context) (stop func()) {
+	if !activity.IsActivity(ctx) {
+		return func() {}
+	}
+	hb := c.hb
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				activity.RecordHeartbeat(ctx, hb)
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 func (c *chunkRun) beat(ctx context.Context, force bool) {

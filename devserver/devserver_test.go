@@ -29,7 +29,10 @@ func TestArgs(t *testing.T) {
 		{
 			name: "headless in memory",
 			opts: devserver.Options{IP: "127.0.0.1", Port: 7233, LogLevel: "warn"},
-			want: []string{"server", "start-dev", "--ip", "127.0.0.1", "--port", "7233", "--log-level", "warn", "--headless"},
+			want: []string{"server", "start-dev", "--ip", "127.0.0.1", "--port", "7233", "--log-level", "warn", "--headless",
+				"--dynamic-config-value", "history.transferProcessorMaxPollRPS=1000",
+				"--dynamic-config-value", "history.timerProcessorMaxPollRPS=1000",
+				"--dynamic-config-value", "history.visibilityProcessorMaxPollRPS=1000"},
 		},
 		{
 			name: "ui, db file, sorted search attributes, dynamic config",
@@ -37,14 +40,17 @@ func TestArgs(t *testing.T) {
 				IP: "0.0.0.0", Port: 1, LogLevel: "error", UI: true, DBFile: "/tmp/x.db",
 				Namespaces:       []string{"audit"},
 				SearchAttributes: map[string]string{"GeniusProposer": "Keyword", "GeniusBenchmark": "Keyword", "GeniusBestAccuracy": "Double"},
-				DynamicConfig:    []string{`limit.historyCount.warn=100`},
+				DynamicConfig:    []string{`limit.historyCount.warn=100`, "history.timerProcessorMaxPollRPS=5"},
 			},
 			want: []string{"server", "start-dev", "--ip", "0.0.0.0", "--port", "1", "--log-level", "error",
 				"--db-filename", "/tmp/x.db", "--namespace", "audit",
 				"--search-attribute", "GeniusBenchmark=Keyword",
 				"--search-attribute", "GeniusBestAccuracy=Double",
 				"--search-attribute", "GeniusProposer=Keyword",
-				"--dynamic-config-value", "limit.historyCount.warn=100"},
+				"--dynamic-config-value", "history.transferProcessorMaxPollRPS=1000",
+				"--dynamic-config-value", "history.visibilityProcessorMaxPollRPS=1000",
+				"--dynamic-config-value", "limit.historyCount.warn=100",
+				"--dynamic-config-value", "history.timerProcessorMaxPollRPS=5"},
 		},
 	}
 	for _, tt := range tests {

@@ -235,3 +235,100 @@ func readCheckpoint(t *testing.T, st storage.Store, key string) *checkpoint.Chec
 	return ck
 }
 
+// TestRetrainSurvivesS3Outage stops the S3 server during GeniusRetrain:
+// training goes on from the worker's local copies (each chunk waits at most
+// the flush timeout for uploads), and once S3 is back the uploads catch up;
+// the final weights are the uninterrupted run's.
+func TestRetrainSurvivesS3Outage(t *testing.T) {
+	s3srv := storagetest.Start(t)
+	c := dial(t)
+	q := queue(t)
+	gq := q + "-gpu"
+	spec := killedRetrainSpec(t, gq)
+	spec.ChunkEpochs = 1
+	const perEpoch = 20
+
+	refDir, err := storage.NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := &activities.RetrainActivities{Store: refDir}
+	refRes, err := ref.RetrainChunk(context.Background(), activities.RetrainChunkInput{Spec: spec, Run: "ref", UntilEpoch: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := readCheckpoint(t, refDir, refRes.Checkpoint)
+
+	remote := s3srv.Store(t, "genius", nil)
+	env := append(s3srv.Env(), retrainQueueEnv+"="+gq, retrainStoreEnv+"=s3://"+remote.Bucket()+"/genius",
+		retrainAddrEnv+"="+server(t).Address(), retrainLocalEnv+"="+filepath.Join(t.TempDir(), "node1"))
+	w := worker.New(c, q, worker.Options{})
+	w.RegisterWorkflowWithOptions(workflows.GeniusRetrain, workflow.RegisterOptions{Name: workflows.RetrainName})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	startRetrainWorker(t, env)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	id := "retrain-s3-" + q
+	spec.Run = id
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: q}, workflows.RetrainName, workflows.RetrainInput{Spec: spec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 3*time.Minute, "a first checkpoint in S3", func() bool {
+		keys, err := activities.RetrainCheckpointKeys(ctx, remote, id)
+		return err == nil && len(keys) > 0
+	})
+	s3srv.Stop()
+	progress := func() workflows.RetrainProgress {
+		v, err := c.QueryWorkflow(ctx, id, "", workflows.ProgressQuery)
+		var p workflows.RetrainProgress
+		if err == nil {
+			err = v.Get(&p)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// Training goes on without S3: epoch 2 ends with its uploads pending.
+	var during workflows.RetrainProgress
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		d, err := c.DescribeWorkflowExecution(context.Background(), id, "")
+		if err != nil {
+			return
+		}
+		for _, pa := range d.PendingActivities {
+			t.Logf("pending %s attempt %d state %v last failure: %v", pa.ActivityType.GetName(), pa.Attempt, pa.State, pa.LastFailure)
+		}
+	})
+	waitFor(t, 3*time.Minute, "epoch 2 done while S3 is down", func() bool {
+		during = progress()
+		return during.EpochsDone >= 2
+	})
+	if during.PendingUploads == 0 {
+		t.Errorf("progress while S3 is down: %+v, want pending uploads", during)
+	}
+	s3srv.Restart()
+	var res workflows.RetrainResult
+	if err := run.Get(ctx, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Steps != 3*perEpoch || len(res.Resumes) != 0 {
+		t.Fatalf("result %+v", res)
+	}
+	got := readCheckpoint(t, remote, res.FinalCheckpoint)
+	if !slices.EqualFunc(got.Values, want.Values, func(a, b []float32) bool { return slices.Equal(a, b) }) {
+		t.Fatal("final weights differ from the uninterrupted run's")
+	}
+	// The epoch-2 result written while S3 was down reached it too.
+	if _, err := remote.Stat(ctx, "retrain/"+id+"/epochs/epoch-00002.json"); err != nil {
+		t.Errorf("epoch 2 result in S3: %v", err)
+	}
+}

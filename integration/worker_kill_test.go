@@ -105,7 +105,7 @@ func TestWorkerKilledMidSearch(t *testing.T) {
 		Name: "kill-test", Space: "nas-bench-macro", Benchmark: "nas-bench-macro", Iterations: 10,
 		// A short LLM timeout so the call lost with the worker is retried
 		// on the new one within seconds.
-		Proposer: specs.Proposer{Kind: specs.ProposerLLM, Model: "gpt-4", TimeoutS: 3},
+		Proposer: specs.Proposer{Kind: specs.ProposerLLM, Model: "gpt-4", TimeoutS: 5},
 	}
 	run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: "kill-" + q, TaskQueue: q},
 		workflows.SearchName, workflows.SearchInput{Spec: spec})

@@ -49,6 +49,11 @@ type Config struct {
 	CropFraction float64 `json:"crop_fraction,omitempty"`
 	// Seed fixes initialisation, data order, augmentation and dropout.
 	Seed uint64 `json:"seed,omitempty"`
+	// Replicas is the number of data-parallel replicas on CPU: each
+	// trains on its share of the batch on its own core, with synchronised
+	// batch norm. Default: one per CPU worker when the batch splits into
+	// shares that are multiples of 16; 1 splits each operation instead.
+	Replicas int `json:"replicas,omitempty"`
 	// NB201Cells and NB201Channels size the NAS-Bench-201 network
 	// (defaults 5 and 16).
 	NB201Cells    int `json:"nb201_cells,omitempty"`

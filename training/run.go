@@ -29,6 +29,7 @@ type Run struct {
 
 	be      tensor.Backend
 	dlogits *tensor.Tensor
+	reps    *replicas // nil without data parallelism
 }
 
 // NewRun builds the network of cfg (defaults applied) for a dataset of
@@ -44,8 +45,23 @@ func NewRun(be tensor.Backend, cfg Config, classes, stepsPerEpoch int) (*Run, er
 	if classes > 0 && cfg.Classes != classes {
 		return nil, fmt.Errorf("training: config says %d classes but the data has %d: fix --classes", cfg.Classes, classes)
 	}
-	net, err := networks.Build(be, cfg.Space, cfg.Arch, networks.Options{Classes: cfg.Classes, Dropout: cfg.Dropout, Seed: cfg.Seed,
-		NB201Cells: cfg.NB201Cells, NB201Channels: cfg.NB201Channels})
+	build := func(be tensor.Backend) (*networks.Network, error) {
+		return networks.Build(be, cfg.Space, cfg.Arch, networks.Options{Classes: cfg.Classes, Dropout: cfg.Dropout, Seed: cfg.Seed,
+			NB201Cells: cfg.NB201Cells, NB201Channels: cfg.NB201Channels})
+	}
+	var (
+		net  *networks.Network
+		reps *replicas
+		err  error
+	)
+	if cpu, ok := be.(*tensor.CPU); ok && replicaCount(cfg, cpu) > 1 {
+		reps, err = newReplicas(cpu, replicaCount(cfg, cpu), build)
+		if reps != nil {
+			net = reps.nets[0]
+		}
+	} else {
+		net, err = build(be)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +69,7 @@ func NewRun(be tensor.Backend, cfg Config, classes, stepsPerEpoch int) (*Run, er
 	if total <= 0 {
 		total = cfg.Epochs * stepsPerEpoch
 	}
-	r := &Run{Config: cfg, Net: net, be: be,
+	r := &Run{Config: cfg, Net: net, be: be, reps: reps,
 		Opt: optim.NewSGD(be, net.Params(), optim.SGDOptions{Momentum: cfg.Momentum, Nesterov: cfg.Nesterov,
 			WeightDecay: cfg.WeightDecay, ClipNorm: cfg.ClipNorm}),
 		Sched: optim.Schedule{BaseLR: cfg.LR, WarmupSteps: int(math.Round(cfg.WarmupEpochs * float64(stepsPerEpoch))), TotalSteps: total}}
@@ -63,19 +79,49 @@ func NewRun(be tensor.Backend, cfg Config, classes, stepsPerEpoch int) (*Run, er
 	return r, nil
 }
 
+// replicaCount is the number of data-parallel replicas for cfg.
+func replicaCount(cfg Config, cpu *tensor.CPU) int {
+	if cfg.Replicas > 0 {
+		return cfg.Replicas
+	}
+	w := cpu.Workers()
+	if w > 1 && cfg.Batch%(16*w) == 0 {
+		return w
+	}
+	return 1
+}
+
 // TrainStep runs forward, loss, backward and one optimiser step on a batch
 // and returns the batch's mean loss.
 func (r *Run) TrainStep(x *tensor.Tensor, labels []int) (float64, error) {
-	logits := r.Net.Forward(x, true)
-	r.dlogits = tensor.Ensure(r.dlogits, logits.C, logits.N, 1, 1)
-	loss, err := nn.SoftmaxCrossEntropy(logits, labels, r.Config.LabelSmoothing, r.dlogits)
-	if err != nil {
-		return 0, err
+	for _, l := range labels {
+		if l < 0 || l >= r.Net.Classes {
+			return 0, fmt.Errorf("training: label %d outside the network's %d classes", l, r.Net.Classes)
+		}
+	}
+	if len(labels) != x.N {
+		return 0, fmt.Errorf("training: %d labels for a batch of %d", len(labels), x.N)
+	}
+	var loss float64
+	if r.reps != nil && x.N >= len(r.reps.nets) {
+		loss = r.reps.step(x, labels, r.Config.LabelSmoothing)
+	} else {
+		if r.reps != nil {
+			r.reps.group.solo = true
+			defer func() { r.reps.group.solo = false }()
+		}
+		logits := r.Net.Forward(x, true)
+		r.dlogits = tensor.Ensure(r.dlogits, logits.C, logits.N, 1, 1)
+		var err error
+		loss, err = nn.SoftmaxCrossEntropy(logits, labels, r.Config.LabelSmoothing, r.dlogits)
+		if err != nil {
+			return 0, err
+		}
+		r.Net.Backward(r.dlogits)
 	}
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return loss, fmt.Errorf("training: loss is %v at step %d: lower the learning rate (%v) or enable gradient clipping", loss, r.Step, r.Config.LR)
 	}
-	r.Net.Backward(r.dlogits)
 	r.Opt.Step(r.Sched.LR(r.Step))
 	r.Step++
 	r.StepInEpoch++
@@ -96,7 +142,15 @@ type Metrics struct {
 func (r *Run) Evaluate(ctx context.Context, l *data.Loader) (Metrics, error) {
 	if r.EMA != nil {
 		r.EMA.Swap(r.Net.Params(), r.Net.Buffers())
-		defer r.EMA.Swap(r.Net.Params(), r.Net.Buffers())
+		defer func() {
+			r.EMA.Swap(r.Net.Params(), r.Net.Buffers())
+			if r.reps != nil {
+				r.reps.tie()
+			}
+		}()
+		if r.reps != nil {
+			r.reps.tie()
+		}
 	}
 	ep := l.Start(ctx, 0, 0)
 	defer ep.Close()
@@ -113,15 +167,25 @@ func (r *Run) Evaluate(ctx context.Context, l *data.Loader) (Metrics, error) {
 		if b == nil {
 			break
 		}
-		logits := r.Net.Forward(b.X, false)
-		loss, err := nn.SoftmaxCrossEntropy(logits, b.Labels, 0, nil)
-		if err != nil {
-			return m, err
+		var parts []*tensor.Tensor
+		if r.reps != nil && b.X.N >= len(r.reps.nets) {
+			parts = r.reps.forward(b.X)
+		} else {
+			parts = []*tensor.Tensor{r.Net.Forward(b.X, false)}
 		}
-		m.Loss += loss * float64(len(b.Labels))
-		h1 += nn.TopK(logits, b.Labels, 1)
-		h5 += nn.TopK(logits, b.Labels, 5)
-		m.Samples += len(b.Labels)
+		lo := 0
+		for _, logits := range parts {
+			labels := b.Labels[lo : lo+logits.N]
+			lo += logits.N
+			loss, err := nn.SoftmaxCrossEntropy(logits, labels, 0, nil)
+			if err != nil {
+				return m, err
+			}
+			m.Loss += loss * float64(len(labels))
+			h1 += nn.TopK(logits, labels, 1)
+			h5 += nn.TopK(logits, labels, 5)
+			m.Samples += len(labels)
+		}
 	}
 	if m.Samples == 0 {
 		return m, fmt.Errorf("training: no samples to evaluate")

@@ -3,6 +3,7 @@ package training
 import (
 	"bytes"
 	"context"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -126,5 +127,63 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	}
 	if err := run.Restore(a, false); err == nil || !strings.Contains(err.Error(), "architecture it was trained with") {
 		t.Errorf("mismatched restore: %v", err)
+	}
+}
+
+// Data-parallel replicas with synchronised batch norm compute the same
+// step as one network on the whole batch (up to float rounding).
+func TestReplicasMatchSingleNetwork(t *testing.T) {
+	be := tensor.NewCPU(tensor.CPUOptions{Workers: 2})
+	cfg := smallConfig()
+	cfg.Batch = 32
+	ds := quadrants{n: 64, seed: 4}
+	x := tensor.New(3, 32, 8, 8)
+	labels := make([]int, 32)
+	tr := data.Transform{Size: 8, CropFraction: 1}
+	for i := range labels {
+		img, _ := ds.Image(i)
+		tr.Apply(img, nil, x, i)
+		labels[i] = ds.Label(i)
+	}
+	runs := map[int]*Run{}
+	for _, reps := range []int{1, 2} {
+		c := cfg
+		c.Replicas = reps
+		r, err := NewRun(be, c, 4, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (r.reps != nil) != (reps > 1) {
+			t.Fatalf("replicas %d: data parallel %v", reps, r.reps != nil)
+		}
+		for s := 0; s < 3; s++ {
+			if _, err := r.TrainStep(x, labels); err != nil {
+				t.Fatal(err)
+			}
+		}
+		runs[reps] = r
+	}
+	a, b := runs[1].Net, runs[2].Net
+	for i, p := range a.Params() {
+		q := b.Params()[i]
+		for j := range p.W {
+			if d := math.Abs(float64(p.W[j] - q.W[j])); d > 1e-4*(1+math.Abs(float64(p.W[j]))) {
+				t.Fatalf("%s[%d]: single %v, replicas %v", p.Name, j, p.W[j], q.W[j])
+			}
+		}
+	}
+	for i, buf := range a.Buffers() {
+		for j, v := range buf.Data {
+			if d := math.Abs(float64(v - b.Buffers()[i].Data[j])); d > 1e-4*(1+math.Abs(float64(v))) {
+				t.Fatalf("%s[%d]: single %v, replicas %v", buf.Name, j, v, b.Buffers()[i].Data[j])
+			}
+		}
+	}
+	// A batch too small to split still trains (the leader alone).
+	if _, err := runs[2].TrainStep(tensor.New(3, 1, 8, 8), []int{1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runs[2].TrainStep(x, append([]int{9}, labels[1:]...)); err == nil {
+		t.Error("out-of-range label accepted")
 	}
 }

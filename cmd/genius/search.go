@@ -244,7 +244,10 @@ func (v *progressView) update(p workflows.Progress) {
 		if p.Iterations > 0 && p.Iterations != v.bar.GetMax() {
 			v.bar.ChangeMax(p.Iterations)
 		}
-		desc := fmt.Sprintf("%s (attempt %d)", p.Phase, max(p.Attempt, 1))
+		desc := p.Phase
+		if p.Attempt > 1 {
+			desc += fmt.Sprintf(" (attempt %d)", p.Attempt)
+		}
 		if p.Best != nil {
 			desc += fmt.Sprintf(" · best %.2f", p.Best.Accuracy)
 			if p.Best.Rank > 0 {

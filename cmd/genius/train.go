@@ -99,6 +99,7 @@ Without --data it trains on random images for --steps steps (throughput).`,
 	f.Float64Var(&cfg.WarmupEpochs, "warmup-epochs", 0, "epochs of linear learning-rate warm-up")
 	f.Float64Var(&cfg.LabelSmoothing, "label-smoothing", 0, "label smoothing of the loss")
 	f.Float64Var(&cfg.EMADecay, "ema", 0, "EMA decay of the weights (0: off); the EMA network is evaluated")
+	f.Float64Var(&cfg.MinScale, "min-scale", 0.08, "smallest area share of random-resized-crop (0.08 as for ImageNet; about 0.35 suits CIFAR)")
 	f.Uint64Var(&cfg.Seed, "seed", 0, "seed for initialisation, data order and augmentation")
 	f.Float64Var(&valFraction, "val-fraction", 0.01, "share of training images held out when the data has no evaluation split")
 	f.StringVar(&saveTo, "checkpoint", "", "write the final checkpoint to this file")

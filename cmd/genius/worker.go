@@ -122,6 +122,7 @@ func runWorker(ctx context.Context, f workerFlags) error {
 	}
 	var w worker.Worker
 	queue := f.taskQueue
+	describe := cfg.Describe()
 	switch f.kind {
 	case kindCPU:
 		if queue == "" {
@@ -135,6 +136,7 @@ func runWorker(ctx context.Context, f workerFlags) error {
 		var tr *activities.TrainingActivities
 		if tr, err = newTrainer(f.checkpointStore); err == nil {
 			w, err = workers.NewGPUWorker(c, cfg, tr)
+			describe = fmt.Sprintf("queue %s, checkpoints in %s, max concurrent activities %d (0 = 1)", queue, tr.CheckpointDir, f.maxActivities)
 		}
 	}
 	if err != nil {
@@ -156,7 +158,7 @@ func runWorker(ctx context.Context, f workerFlags) error {
 	}
 	hh.SetReady(true)
 	logger.Info("worker started", "kind", f.kind, "task_queue", queue, "address", f.client.Address,
-		"namespace", f.client.Namespace, "config", cfg.Describe())
+		"namespace", f.client.Namespace, "config", describe)
 	select {
 	case <-ctx.Done():
 		logger.Info("stopping worker: interrupted; activities in flight get the worker's stop timeout to finish")

@@ -7,7 +7,6 @@ package devservertest
 import (
 	"context"
 	"os"
-	"strings"
 	"testing"
 
 	"github.com/genius-nas/genius/devserver"
@@ -43,27 +42,4 @@ func Start(t testing.TB, opts devserver.Options) *devserver.Server {
 		}
 	})
 	return s
-}
-
-// StartMain is Start for TestMain, where there is no *testing.T yet: it
-// returns (nil, reason) when the binary is missing outside CI so that tests
-// can skip, and exits the process when it is missing under CI.
-func StartMain(opts devserver.Options) (*devserver.Server, string) {
-	if opts.Bin == "" {
-		bin, err := devserver.FindBinary()
-		if err != nil {
-			if os.Getenv("CI") == "true" {
-				os.Stderr.WriteString("FAIL: " + err.Error() + "\n")
-				os.Exit(1)
-			}
-			return nil, strings.TrimSpace(err.Error())
-		}
-		opts.Bin = bin
-	}
-	s, err := devserver.Start(context.Background(), opts)
-	if err != nil {
-		os.Stderr.WriteString("FAIL: start dev server: " + err.Error() + "\n")
-		os.Exit(1)
-	}
-	return s, ""
 }

@@ -2,7 +2,9 @@ package bench
 
 import (
 	"math/rand/v2"
+	"os"
 	"runtime"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -31,7 +33,7 @@ func cpuSeconds() float64 {
 // between the first and last timed step.
 func BenchmarkGenius329(b *testing.B) {
 	const batch, input, classes = 64, 32, 10
-	be := tensor.NewCPU(tensor.CPUOptions{})
+	be := tensor.NewCPU(tensor.CPUOptions{Workers: benchWorkers()})
 	run, err := training.NewRun(be, training.Config{Space: space.ImageNetName, Arch: genius329, Classes: classes, Input: input,
 		Batch: batch, LR: 0.05, WeightDecay: 1e-4}, classes, 1000)
 	if err != nil {
@@ -97,4 +99,10 @@ func BenchmarkPeak(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.ReportMetric(MeasurePeakGFLOPS(runtime.GOMAXPROCS(0), 200*time.Millisecond), "peak-GFLOP/s")
 	}
+}
+
+// benchWorkers reads GENIUS_BENCH_WORKERS (default: every core).
+func benchWorkers() int {
+	n, _ := strconv.Atoi(os.Getenv("GENIUS_BENCH_WORKERS"))
+	return n
 }

@@ -3,6 +3,12 @@
 // GFLOP/s against this CPU's peak, and memory; torch_ref.py trains the same
 // network definition with PyTorch; run.sh runs both back to back.
 //
+//	go test -run '^$' -bench Genius329 -benchtime 20x ./training/bench/
+//	training/bench/run.sh   # side by side with PyTorch (python3-torch)
+//
+// GENIUS_BENCH_WORKERS=1 runs the engine on one core (no data-parallel
+// replicas) for comparison.
+//
 // FLOP convention: a training step costs 3x the forward multiply-
 // accumulates (forward, input gradient, weight gradient) as counted by
 // package flops (thop rules), times 2 FLOPs per multiply-accumulate.

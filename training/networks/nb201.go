@@ -161,3 +161,14 @@ func buildNB201(be tensor.Backend, r *rand.Rand, arch []int, classes, cells, c i
 	net.Layers = append(net.Layers, head(be, r, w, classes)...)
 	return net, nil
 }
+
+// Children implements nn.Container.
+func (c *Cell) Children() []nn.Layer {
+	var ls []nn.Layer
+	for _, l := range c.edges {
+		if l != nil {
+			ls = append(ls, l)
+		}
+	}
+	return ls
+}

@@ -163,3 +163,14 @@ func firstConv(l nn.Layer) {
 		}
 	}
 }
+
+// BatchNorms lists the network's batch-norm layers in a fixed order.
+func (n *Network) BatchNorms() []*nn.BatchNorm {
+	var bns []*nn.BatchNorm
+	nn.Walk(n.Body, func(l nn.Layer) {
+		if b, ok := l.(*nn.BatchNorm); ok {
+			bns = append(bns, b)
+		}
+	})
+	return bns
+}

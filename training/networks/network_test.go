@@ -124,3 +124,27 @@ func TestCellGradient(t *testing.T) {
 		}
 	}
 }
+
+func TestBatchNormsFoundEverywhere(t *testing.T) {
+	be := tensor.NewCPU(tensor.CPUOptions{})
+	for _, tc := range []struct {
+		space string
+		arch  []int
+		want  int
+	}{
+		{space.ImageNetName, genius329, 2*1 + 3 + 5*0 + 0},
+		{space.NB201Name, []int{3, 3, 3, 3, 3, 3}, 1 + 5*6*3 + 2*2 + 1},
+	} {
+		n, err := Build(be, tc.space, tc.arch, Options{Classes: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := len(n.BatchNorms())
+		if 2*got != len(n.Buffers()) {
+			t.Errorf("%s: %d batch norms for %d buffers", tc.space, got, len(n.Buffers()))
+		}
+		if tc.space == space.NB201Name && got != tc.want {
+			t.Errorf("%s: %d batch norms, want %d", tc.space, got, tc.want)
+		}
+	}
+}

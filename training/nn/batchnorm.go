@@ -21,12 +21,30 @@ type BatchNorm struct {
 	Act    ActKind
 	HasAct bool
 
+	// Sync, when set, sums the batch statistics across the replicas of a
+	// data-parallel step, so each replica normalises with the statistics
+	// of the whole batch (synchronised batch norm).
+	Sync Reducer
+	// Follower replicas leave the running statistics to the leader (they
+	// share its buffers).
+	Follower bool
+
 	be     tensor.Backend
 	train  bool
 	x      *tensor.Tensor
 	y, dx  *tensor.Tensor
 	mu     []float32 // mean used by the last forward pass, per channel
 	invStd []float32
+	shift  []float32 // running mean when the sums were taken
+	stats  []float64 // per channel sum and sum of squares, then the count
+	gstats []float64
+}
+
+// Reducer sums values element-wise across the replicas of a data-parallel
+// step; every replica calls AllReduce the same number of times in the
+// same order, and each gets the same sums back.
+type Reducer interface {
+	AllReduce(vals []float64)
 }
 
 // NewBatchNorm returns batch norm over c channels, scale 1 and shift 0.
@@ -36,7 +54,8 @@ func NewBatchNorm(be tensor.Backend, c int) *BatchNorm {
 		Mean:   &Buffer{Name: "bn.running_mean", Data: make([]float32, c)},
 		Var:    &Buffer{Name: "bn.running_var", Data: make([]float32, c)},
 		mu:     make([]float32, c),
-		invStd: make([]float32, c)}
+		invStd: make([]float32, c),
+		shift:  make([]float32, c)}
 	for i := range b.Gamma.W {
 		b.Gamma.W[i] = 1
 		b.Var.Data[i] = 1
@@ -66,25 +85,40 @@ func (b *BatchNorm) Forward(x *tensor.Tensor, train bool) *tensor.Tensor {
 	b.y = tensor.Ensure(b.y, x.C, x.N, x.H, x.W)
 	m := x.Row()
 	code := b.code()
-	b.be.For(b.C, 1, func(lo, hi int) {
+	if train {
+		// Shifted sums keep the one-pass variance accurate in float32; the
+		// shift (the running mean) is the same in every replica and is
+		// saved in checkpoints, so resumed runs compute the same sums.
+		b.stats = growF64(b.stats, 2*b.C+1)
+		b.be.For(b.C, grain(m), func(lo, hi int) {
+			for c := lo; c < hi; c++ {
+				b.shift[c] = b.Mean.Data[c]
+				b.stats[2*c], b.stats[2*c+1] = b.be.SumShifted(x.Data[c*m:(c+1)*m], b.shift[c])
+			}
+		})
+		b.stats[2*b.C] = float64(m)
+		if b.Sync != nil {
+			b.Sync.AllReduce(b.stats)
+		}
+	}
+	b.be.For(b.C, grain(m), func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			src := x.Data[c*m : (c+1)*m]
 			var mean, variance float64
 			if train {
-				// Shifting by the first value keeps the one-pass variance
-				// accurate in float32.
-				k := src[0]
-				s, ss := b.be.SumShifted(src, k)
-				ms := s / float64(m)
-				mean = float64(k) + ms
-				variance = math.Max(ss/float64(m)-ms*ms, 0)
-				unbiased := variance
-				if m > 1 {
-					unbiased = variance * float64(m) / float64(m-1)
+				total := b.stats[2*b.C]
+				ms := b.stats[2*c] / total
+				mean = float64(b.shift[c]) + ms
+				variance = math.Max(b.stats[2*c+1]/total-ms*ms, 0)
+				if !b.Follower {
+					unbiased := variance
+					if total > 1 {
+						unbiased = variance * total / (total - 1)
+					}
+					mo := b.Momentum
+					b.Mean.Data[c] = (1-mo)*b.Mean.Data[c] + mo*float32(mean)
+					b.Var.Data[c] = (1-mo)*b.Var.Data[c] + mo*float32(unbiased)
 				}
-				mo := b.Momentum
-				b.Mean.Data[c] = (1-mo)*b.Mean.Data[c] + mo*float32(mean)
-				b.Var.Data[c] = (1-mo)*b.Var.Data[c] + mo*float32(unbiased)
 			} else {
 				mean, variance = float64(b.Mean.Data[c]), float64(b.Var.Data[c])
 			}
@@ -98,32 +132,57 @@ func (b *BatchNorm) Forward(x *tensor.Tensor, train bool) *tensor.Tensor {
 	return b.y
 }
 
-// Backward implements Layer.
+// Backward implements Layer. With Sync set, the parameter gradients are
+// this replica's share (the replicas' gradients are summed afterwards),
+// while the input gradient uses the statistics of the whole batch.
 func (b *BatchNorm) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	b.dx = tensor.Ensure(b.dx, dy.C, dy.N, dy.H, dy.W)
 	m := dy.Row()
 	code := b.code()
-	b.be.For(b.C, 1, func(lo, hi int) {
+	b.gstats = growF64(b.gstats, 2*b.C)
+	b.be.For(b.C, grain(m), func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			x := b.x.Data[c*m : (c+1)*m]
 			d := b.dx.Data[c*m : (c+1)*m]
-			mu, inv, gamma := b.mu[c], b.invStd[c], b.Gamma.W[c]
-			a := gamma * inv
+			mu, inv := b.mu[c], b.invStd[c]
+			a := b.Gamma.W[c] * inv
 			// d = g * act'(pre-activation): the gradient at the BN output.
 			sg, sgx := b.be.AffineActGrad(code, x, dy.Data[c*m:(c+1)*m], d, a, b.Beta.W[c]-mu*a, mu)
 			sgh := sgx * float64(inv) // sum(d * h), h = (x-mu)*inv
 			b.Gamma.G[c] = float32(sgh)
 			b.Beta.G[c] = float32(sg)
+			b.gstats[2*c], b.gstats[2*c+1] = sg, sgh
 			if !b.train {
 				b.be.Axpby(d, x, a, 0, 0)
-				continue
 			}
+		}
+	})
+	if !b.train {
+		return b.dx
+	}
+	if b.Sync != nil {
+		b.Sync.AllReduce(b.gstats)
+	}
+	total := b.stats[2*b.C]
+	b.be.For(b.C, grain(m), func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			x := b.x.Data[c*m : (c+1)*m]
+			d := b.dx.Data[c*m : (c+1)*m]
+			mu, inv := b.mu[c], b.invStd[c]
+			a := b.Gamma.W[c] * inv
 			// dx = a*(d - mean(d) - h*mean(d*h)), affine in d and x.
-			mg, mgh := float32(sg/float64(m)), float32(sgh/float64(m))*inv
+			mg, mgh := float32(b.gstats[2*c]/total), float32(b.gstats[2*c+1]/total)*inv
 			b.be.Axpby(d, x, a, -a*mgh, a*(mu*mgh-mg))
 		}
 	})
 	return b.dx
+}
+
+func growF64(s []float64, n int) []float64 {
+	if cap(s) < n {
+		return make([]float64, n)
+	}
+	return s[:n]
 }
 
 // Params implements Layer.

@@ -27,10 +27,9 @@ type Conv struct {
 	// NoInputGrad skips the input gradient (the network's first layer).
 	NoInputGrad bool
 
-	be        tensor.Backend
-	x, y, dx  *tensor.Tensor
-	col, dcol []float32
-	oh, ow    int
+	be       tensor.Backend
+	x, y, dx *tensor.Tensor
+	oh, ow   int
 }
 
 // NewConv returns a convolution initialised for ReLU-family networks.
@@ -74,16 +73,20 @@ func (c *Conv) Forward(x *tensor.Tensor, train bool) *tensor.Tensor {
 		c.be.Gemm(false, false, c.Out, m, c.In, c.Weight.W, c.In, x.Data, m, c.y.Data, m, false)
 	default:
 		rows := c.In * c.K * c.K
-		c.col = growF(c.col, rows*m)
-		c.im2col(x, c.col)
+		// The columns are borrowed, not kept: the backward pass rebuilds
+		// them (one cheap pass) rather than every convolution holding
+		// K*K copies of its input.
+		col := c.be.Scratch(rows * m)
+		c.im2col(x, col)
 		ig, og := rows/c.Groups, c.Out/c.Groups
 		for g := 0; g < c.Groups; g++ {
-			c.be.Gemm(false, false, og, m, ig, c.Weight.W[g*og*ig:], ig, c.col[g*ig*m:], m, c.y.Data[g*og*m:], m, false)
+			c.be.Gemm(false, false, og, m, ig, c.Weight.W[g*og*ig:], ig, col[g*ig*m:], m, c.y.Data[g*og*m:], m, false)
 		}
+		c.be.Release(col)
 	}
 	if c.Bias != nil {
 		y, b := c.y.Data, c.Bias.W
-		c.be.For(c.Out, 1, func(lo, hi int) {
+		c.be.For(c.Out, grain(m), func(lo, hi int) {
 			for o := lo; o < hi; o++ {
 				row := y[o*m : (o+1)*m]
 				for i := range row {
@@ -101,7 +104,7 @@ func (c *Conv) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	m := x.N * c.oh * c.ow
 	if c.Bias != nil {
 		g := c.Bias.G
-		c.be.For(c.Out, 1, func(lo, hi int) {
+		c.be.For(c.Out, grain(m), func(lo, hi int) {
 			for o := lo; o < hi; o++ {
 				var s float32
 				for _, v := range dy.Data[o*m : (o+1)*m] {
@@ -127,16 +130,19 @@ func (c *Conv) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	default:
 		rows := c.In * c.K * c.K
 		ig, og := rows/c.Groups, c.Out/c.Groups
+		col := c.be.Scratch(rows * m)
+		c.im2col(x, col)
 		for g := 0; g < c.Groups; g++ {
-			c.be.Gemm(false, true, og, ig, m, dy.Data[g*og*m:], m, c.col[g*ig*m:], m, c.Weight.G[g*og*ig:], ig, false)
+			c.be.Gemm(false, true, og, ig, m, dy.Data[g*og*m:], m, col[g*ig*m:], m, c.Weight.G[g*og*ig:], ig, false)
 		}
 		if dx != nil {
-			c.dcol = growF(c.dcol, rows*m)
+			// Reuse the columns' buffer for their gradient.
 			for g := 0; g < c.Groups; g++ {
-				c.be.Gemm(true, false, ig, m, og, c.Weight.W[g*og*ig:], ig, dy.Data[g*og*m:], m, c.dcol[g*ig*m:], m, false)
+				c.be.Gemm(true, false, ig, m, og, c.Weight.W[g*og*ig:], ig, dy.Data[g*og*m:], m, col[g*ig*m:], m, false)
 			}
-			c.col2im(c.dcol, c.dx)
+			c.col2im(col, c.dx)
 		}
+		c.be.Release(col)
 	}
 	if c.NoInputGrad {
 		return nil
@@ -153,7 +159,7 @@ func (c *Conv) dwArgs() tensor.DepthwiseArgs {
 func (c *Conv) im2col(x *tensor.Tensor, col []float32) {
 	k, s, p, oh, ow, n := c.K, c.Stride, c.Pad, c.oh, c.ow, x.N
 	m := oh * ow * n
-	c.be.For(x.C, 1, func(lo, hi int) {
+	c.be.For(x.C, grain(m*k*k), func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			plane := x.Data[ch*x.H*x.W*n : (ch+1)*x.H*x.W*n]
 			for kh := 0; kh < k; kh++ {
@@ -186,7 +192,7 @@ func (c *Conv) im2col(x *tensor.Tensor, col []float32) {
 func (c *Conv) col2im(col []float32, dx *tensor.Tensor) {
 	k, s, p, oh, ow, n := c.K, c.Stride, c.Pad, c.oh, c.ow, dx.N
 	m := oh * ow * n
-	c.be.For(dx.C, 1, func(lo, hi int) {
+	c.be.For(dx.C, grain(m*k*k), func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			plane := dx.Data[ch*dx.H*dx.W*n : (ch+1)*dx.H*dx.W*n]
 			clear(plane)

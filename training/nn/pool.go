@@ -30,7 +30,7 @@ func (p *AvgPool) Forward(x *tensor.Tensor, train bool) *tensor.Tensor {
 	ow := (x.W+2*p.Pad-p.K)/p.Stride + 1
 	p.y = tensor.Ensure(p.y, x.C, x.N, oh, ow)
 	n := x.N
-	p.be.For(x.C, 1, func(lo, hi int) {
+	p.be.For(x.C, grain(x.Row()), func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			src := x.Data[c*x.H*x.W*n : (c+1)*x.H*x.W*n]
 			dst := p.y.Data[c*oh*ow*n : (c+1)*oh*ow*n]
@@ -64,7 +64,7 @@ func (p *AvgPool) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	x := p.x
 	p.dx = tensor.Ensure(p.dx, x.C, x.N, x.H, x.W)
 	oh, ow, n := dy.H, dy.W, x.N
-	p.be.For(x.C, 1, func(lo, hi int) {
+	p.be.For(x.C, grain(x.Row()), func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			dst := p.dx.Data[c*x.H*x.W*n : (c+1)*x.H*x.W*n]
 			clear(dst)
@@ -111,7 +111,7 @@ func (p *GlobalAvgPool) Forward(x *tensor.Tensor, train bool) *tensor.Tensor {
 	p.y = tensor.Ensure(p.y, x.C, x.N, 1, 1)
 	hw, n := x.Plane(), x.N
 	inv := 1 / float32(hw)
-	p.be.For(x.C, 16, func(lo, hi int) {
+	p.be.For(x.C, grain(x.Row()), func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			d := p.y.Data[c*n : (c+1)*n]
 			copy(d, x.Data[c*hw*n:(c*hw+1)*n])
@@ -135,7 +135,7 @@ func (p *GlobalAvgPool) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	p.dx = tensor.Ensure(p.dx, x.C, x.N, x.H, x.W)
 	hw, n := x.Plane(), x.N
 	inv := 1 / float32(hw)
-	p.be.For(x.C, 16, func(lo, hi int) {
+	p.be.For(x.C, grain(x.Row()), func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			g := dy.Data[c*n : (c+1)*n]
 			d0 := p.dx.Data[c*hw*n : (c*hw+1)*n]

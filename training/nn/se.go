@@ -38,7 +38,7 @@ func (e *SE) Forward(x *tensor.Tensor, train bool) *tensor.Tensor {
 	e.s = e.gate.Forward(e.pool.Forward(x, train), train)
 	e.y = tensor.Ensure(e.y, x.C, x.N, x.H, x.W)
 	hw, n := x.Plane(), x.N
-	e.be.For(x.C, 4, func(lo, hi int) {
+	e.be.For(x.C, grain(x.Row()), func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			g := e.s.Data[c*n : (c+1)*n]
 			for q := 0; q < hw; q++ {
@@ -57,7 +57,7 @@ func (e *SE) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	x := e.x
 	hw, n := x.Plane(), x.N
 	e.ds = tensor.Ensure(e.ds, x.C, x.N, 1, 1)
-	e.be.For(x.C, 4, func(lo, hi int) {
+	e.be.For(x.C, grain(x.Row()), func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			d := e.ds.Data[c*n : (c+1)*n]
 			clear(d)
@@ -71,7 +71,7 @@ func (e *SE) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	})
 	dpool := e.pool.Backward(e.gate.Backward(e.ds))
 	e.dx = tensor.Ensure(e.dx, x.C, x.N, x.H, x.W)
-	e.be.For(x.C, 4, func(lo, hi int) {
+	e.be.For(x.C, grain(x.Row()), func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			gs := e.s.Data[c*n : (c+1)*n]
 			for q := 0; q < hw; q++ {
@@ -177,3 +177,9 @@ func (d *Dropout) Params() []*Param { return nil }
 
 // Buffers implements Layer.
 func (d *Dropout) Buffers() []*Buffer { return nil }
+
+// Children implements Container.
+func (e *SE) Children() []Layer { return []Layer{e.pool, e.gate} }
+
+// Children implements Container.
+func (l *Linear) Children() []Layer { return []Layer{l.conv} }

@@ -75,3 +75,35 @@ func TestEMA(t *testing.T) {
 		t.Fatalf("swap back gave %v %v", p.W[0], b.Data[0])
 	}
 }
+
+// Work is split across parameters of very different sizes; every element
+// must get exactly one update.
+func TestSGDManyParams(t *testing.T) {
+	be := tensor.NewCPU(tensor.CPUOptions{Workers: 2})
+	sizes := []int{1, 17, 70000, 3, 40000, 5}
+	var ps []*nn.Param
+	for i, n := range sizes {
+		p := &nn.Param{W: make([]float32, n), G: make([]float32, n), Decay: i%2 == 0}
+		for j := range p.W {
+			p.W[j], p.G[j] = float32(j%7), float32(j%5)-2
+		}
+		ps = append(ps, p)
+	}
+	s := NewSGD(be, ps, SGDOptions{Momentum: 0.9, Nesterov: true, WeightDecay: 0.1})
+	s.Step(0.5)
+	for i, p := range ps {
+		wd := 0.0
+		if p.Decay {
+			wd = 0.1
+		}
+		for j := range p.W {
+			w0, g := float64(j%7), float64(j%5)-2
+			d := g + wd*w0
+			v := d
+			want := w0 - 0.5*(d+0.9*v)
+			if math.Abs(float64(p.W[j])-want) > 1e-4 {
+				t.Fatalf("param %d[%d] = %v, want %v", i, j, p.W[j], want)
+			}
+		}
+	}
+}

@@ -2,6 +2,7 @@ package optim
 
 import (
 	"math"
+	"sort"
 
 	"github.com/genius-nas/genius/training/nn"
 	"github.com/genius-nas/genius/training/tensor"
@@ -28,13 +29,16 @@ type SGD struct {
 	params   []*nn.Param
 	Velocity [][]float32
 	be       tensor.Backend
+	offsets  []int // prefix sums of parameter sizes, to split work evenly
 }
 
 // NewSGD returns an optimiser over params with zero momentum buffers.
 func NewSGD(be tensor.Backend, params []*nn.Param, o SGDOptions) *SGD {
 	s := &SGD{Options: o, params: params, be: be, Velocity: make([][]float32, len(params))}
+	s.offsets = make([]int, len(params)+1)
 	for i, p := range params {
 		s.Velocity[i] = make([]float32, len(p.W))
+		s.offsets[i+1] = s.offsets[i] + len(p.W)
 	}
 	return s
 }
@@ -65,14 +69,18 @@ func (s *SGD) Step(lr float64) float64 {
 		}
 	}
 	m, l := float32(o.Momentum), float32(lr)
-	s.be.For(len(s.params), 1, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			p, v := s.params[i], s.Velocity[i]
+	// Split the flattened parameters evenly: sizes range from a few
+	// floats to the head's 400k.
+	s.be.For(s.offsets[len(s.params)], 1<<18, func(lo, hi int) {
+		i := sort.SearchInts(s.offsets, lo+1) - 1
+		for ; i < len(s.params) && s.offsets[i] < hi; i++ {
+			p := s.params[i]
+			a, b := max(lo-s.offsets[i], 0), min(hi-s.offsets[i], len(p.W))
 			wd := float32(0)
 			if p.Decay {
 				wd = float32(o.WeightDecay)
 			}
-			w, g := p.W, p.G
+			w, g, v := p.W[a:b], p.G[a:b], s.Velocity[i][a:b]
 			if m == 0 {
 				for j := range w {
 					w[j] -= l * (g[j]*scale + wd*w[j])

@@ -26,6 +26,12 @@ type Backend interface {
 	// from dy.
 	DepthwiseBackward(a DepthwiseArgs, x, w, dy, dx, dw []float32)
 
+	// Scratch lends a buffer of n floats (contents unspecified) for use
+	// within one layer call; Release gives it back. Layers use it for
+	// large temporaries (im2col columns) so those are not kept per layer.
+	Scratch(n int) []float32
+	Release(buf []float32)
+
 	// Elementwise kernels on one slice (callers split work with For).
 
 	// AffineAct writes act(a*src + b) into dst (which may be src).

@@ -16,6 +16,7 @@ type CPU struct {
 	simd    bool
 	scratch sync.Pool // *gemmScratch
 	dwPool  sync.Pool // *dwScratch
+	lend    sync.Pool // *[]float32, for Scratch
 }
 
 // CPUOptions configures NewCPU.
@@ -36,6 +37,19 @@ func NewCPU(o CPUOptions) *CPU {
 	c.scratch.New = func() any { return &gemmScratch{} }
 	c.dwPool.New = func() any { return &dwScratch{} }
 	return c
+}
+
+// Scratch implements Backend.
+func (c *CPU) Scratch(n int) []float32 {
+	if p, ok := c.lend.Get().(*[]float32); ok && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]float32, n)
+}
+
+// Release implements Backend.
+func (c *CPU) Release(buf []float32) {
+	c.lend.Put(&buf)
 }
 
 // Name implements Backend.
@@ -76,4 +90,13 @@ func (c *CPU) For(n, grain int, f func(lo, hi int)) {
 	}
 	f(0, n/parts)
 	wg.Wait()
+}
+
+// Serial returns a one-worker backend with the same kernels, for a
+// replica of a data-parallel step that already has a core to itself.
+func (c *CPU) Serial() *CPU {
+	s := &CPU{workers: 1, simd: c.simd}
+	s.scratch.New = func() any { return &gemmScratch{} }
+	s.dwPool.New = func() any { return &dwScratch{} }
+	return s
 }

@@ -57,13 +57,17 @@ func (c *CPU) dwScratch(a DepthwiseArgs, backward bool) *dwScratch {
 
 func (a DepthwiseArgs) simdOK() bool { return a.N%16 == 0 }
 
+// grain is the number of channels worth a worker of their own (see
+// minParallelMACs).
+func (a DepthwiseArgs) grain() int { return max(1, minParallelMACs/max(a.OH*a.OW*a.N*a.K*a.K, 1)) }
+
 // DepthwiseForward implements Backend: y (C, OH, OW, N) = x (C, H, W, N)
 // convolved per channel with w (C, K, K).
 func (c *CPU) DepthwiseForward(a DepthwiseArgs, x, w, y []float32) {
 	wp := a.W + 2*a.Pad
 	ip, op, kk := a.H*a.W*a.N, a.OH*a.OW*a.N, a.K*a.K
 	simd := c.simd && a.simdOK()
-	c.For(a.C, 1, func(lo, hi int) {
+	c.For(a.C, a.grain(), func(lo, hi int) {
 		s := c.dwScratch(a, false)
 		defer c.dwPool.Put(s)
 		for ch := lo; ch < hi; ch++ {
@@ -110,7 +114,7 @@ func (c *CPU) DepthwiseBackward(a DepthwiseArgs, x, w, dy, dx, dw []float32) {
 	wp := a.W + 2*a.Pad
 	ip, op, kk := a.H*a.W*a.N, a.OH*a.OW*a.N, a.K*a.K
 	simd := c.simd && a.simdOK()
-	c.For(a.C, 1, func(lo, hi int) {
+	c.For(a.C, a.grain(), func(lo, hi int) {
 		s := c.dwScratch(a, true)
 		defer c.dwPool.Put(s)
 		for ch := lo; ch < hi; ch++ {

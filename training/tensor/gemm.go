@@ -9,6 +9,11 @@ const (
 	nr       = 32
 	kc       = 256
 	ncPanels = 8 // B panels packed together per task
+
+	// minParallelMACs is the least work worth splitting across cores:
+	// below it the hand-over between cores' caches and the goroutine
+	// wake-up cost more than they save.
+	minParallelMACs = 1 << 21
 )
 
 type gemmScratch struct {
@@ -36,13 +41,37 @@ func (c *CPU) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []f
 		}
 		return
 	}
+	// One bounds check for everything the assembly reads and writes.
+	lastA := (m-1)*lda + k - 1
+	if transA {
+		lastA = (k-1)*lda + m - 1
+	}
+	lastB := (k-1)*ldb + n - 1
+	if transB {
+		lastB = (n-1)*ldb + k - 1
+	}
+	if lastA >= len(a) || lastB >= len(b) || (m-1)*ldc+n-1 >= len(cm) {
+		panic("tensor: gemm operands smaller than their dimensions")
+	}
 	mp := (m + mr - 1) / mr
 	np := (n + nr - 1) / nr
 
+	// The SIMD kernels read full row panels of A in place; only a partial
+	// last panel is packed (zero-padded). The portable kernel packs all.
 	as := c.scratch.Get().(*gemmScratch)
-	as.a = grow(as.a, mp*mr*k)
-	ap := as.a
-	c.For(mp, 8, func(lo, hi int) { packA(transA, m, k, a, lda, ap, lo, hi) })
+	src := aSource{trans: transA, a: a, lda: lda, k: k, direct: c.simd, full: m / mr}
+	if c.simd {
+		if src.full < mp {
+			as.a = grow(as.a, mr*k)
+			packA(transA, m, k, a, lda, as.a, src.full, src.full, mp)
+			src.ap = as.a
+		}
+	} else {
+		as.a = grow(as.a, mp*mr*k)
+		src.ap = as.a
+		c.For(mp, 8, func(lo, hi int) { packA(transA, m, k, a, lda, src.ap, 0, lo, hi) })
+		src.full = 0
+	}
 
 	// Tasks: groups of B panels; when there are few, split rows too so both
 	// workers have work; when even that leaves one task (small m and n, long
@@ -53,7 +82,11 @@ func (c *CPU) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []f
 		rowSplit = c.workers
 	}
 	tasks := groups * rowSplit
-	if tasks == 1 && c.workers > 1 && k >= 2*kc {
+	small := m*n*k < minParallelMACs
+	if small {
+		tasks = 1
+	}
+	if tasks == 1 && !small && c.workers > 1 && k >= 2*kc {
 		parts := min(c.workers, k/kc)
 		partial := c.scratch.Get().(*gemmScratch)
 		partial.b = grow(partial.b, (parts-1)*m*n)
@@ -64,16 +97,16 @@ func (c *CPU) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []f
 					k1 = k
 				}
 				if q == 0 {
-					c.gemmTask(transB, m, n, k, ap, b, ldb, cm, ldc, accumulate, 0, np, 0, mp, k0, k1)
+					c.gemmTask(&src, transB, m, n, b, ldb, cm, ldc, accumulate, 0, np, 0, mp, k0, k1)
 				} else {
-					c.gemmTask(transB, m, n, k, ap, b, ldb, partial.b[(q-1)*m*n:q*m*n], n, false, 0, np, 0, mp, k0, k1)
+					c.gemmTask(&src, transB, m, n, b, ldb, partial.b[(q-1)*m*n:q*m*n], n, false, 0, np, 0, mp, k0, k1)
 				}
 			}
 		})
 		for q := 1; q < parts; q++ {
-			src := partial.b[(q-1)*m*n : q*m*n]
+			p := partial.b[(q-1)*m*n : q*m*n]
 			for i := 0; i < m; i++ {
-				d, sr := cm[i*ldc:i*ldc+n], src[i*n:(i+1)*n]
+				d, sr := cm[i*ldc:i*ldc+n], p[i*n:(i+1)*n]
 				for j := range d {
 					d[j] += sr[j]
 				}
@@ -83,24 +116,70 @@ func (c *CPU) Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []f
 		c.scratch.Put(as)
 		return
 	}
+	if small {
+		c.gemmTask(&src, transB, m, n, b, ldb, cm, ldc, accumulate, 0, np, 0, mp, 0, k)
+		c.scratch.Put(as)
+		return
+	}
 	c.For(tasks, 1, func(lo, hi int) {
 		for t := lo; t < hi; t++ {
 			g, r := t/rowSplit, t%rowSplit
 			j0 := g * ncPanels
-			c.gemmTask(transB, m, n, k, ap, b, ldb, cm, ldc, accumulate, j0, min(j0+ncPanels, np), mp*r/rowSplit, mp*(r+1)/rowSplit, 0, k)
+			c.gemmTask(&src, transB, m, n, b, ldb, cm, ldc, accumulate, j0, min(j0+ncPanels, np), mp*r/rowSplit, mp*(r+1)/rowSplit, 0, k)
 		}
 	})
 	c.scratch.Put(as)
 }
 
+// aSource is how the kernels read op(A): panels below full in place
+// (direct), the others from ap, packed starting at panel full.
+type aSource struct {
+	trans  bool
+	a      []float32
+	lda, k int
+	direct bool
+	full   int
+	ap     []float32
+}
+
+// kernel runs the micro-kernel for row panel i over k steps pc..pc+kb.
+func (s *aSource) kernel(i, pc, kb int, bpan, dst []float32, ldd int, store bool) {
+	if s.direct && i < s.full {
+		_ = dst[(mr-1)*ldd+nr-1]
+		if s.trans {
+			p := &s.a[pc*s.lda+i*mr]
+			if store {
+				kern8x32SStore(kb, p, &bpan[0], &dst[0], ldd, s.lda)
+			} else {
+				kern8x32S(kb, p, &bpan[0], &dst[0], ldd, s.lda)
+			}
+			return
+		}
+		p := &s.a[i*mr*s.lda+pc]
+		if store {
+			kern8x32RStore(kb, p, &bpan[0], &dst[0], ldd, s.lda)
+		} else {
+			kern8x32R(kb, p, &bpan[0], &dst[0], ldd, s.lda)
+		}
+		return
+	}
+	apan := s.ap[((i-s.full)*s.k+pc)*mr : ((i-s.full)*s.k+pc+kb)*mr]
+	switch {
+	case s.direct && store:
+		kern8x32Store(kb, &apan[0], &bpan[0], &dst[0], ldd)
+	case s.direct:
+		kern8x32(kb, &apan[0], &bpan[0], &dst[0], ldd)
+	case store:
+		kernGoStore(kb, apan, bpan, dst, ldd)
+	default:
+		kernGo(kb, apan, bpan, dst, ldd)
+	}
+}
+
 // gemmTask computes the B panels j0..j1 and A panels i0..i1 of C over the
 // k range k0..k1 (a multiple of kc apart from the end), on one goroutine.
 // The first block of the range overwrites C unless accumulate is set.
-func (c *CPU) gemmTask(transB bool, m, n, k int, ap, b []float32, ldb int, cm []float32, ldc int, accumulate bool, j0, j1, i0, i1, k0, k1 int) {
-	kernAdd, kernStore := kernGo, kernGoStore
-	if c.simd {
-		kernAdd, kernStore = kernSIMD, kernSIMDStore
-	}
+func (c *CPU) gemmTask(src *aSource, transB bool, m, n int, b []float32, ldb int, cm []float32, ldc int, accumulate bool, j0, j1, i0, i1, k0, k1 int) {
 	s := c.scratch.Get().(*gemmScratch)
 	defer c.scratch.Put(s)
 	for jb := j0; jb < j1; jb += ncPanels {
@@ -109,10 +188,6 @@ func (c *CPU) gemmTask(transB bool, m, n, k int, ap, b []float32, ldb int, cm []
 			kb := min(kc, k1-pc)
 			s.b = grow(s.b, kb*nr*ncPanels)
 			store := pc == k0 && !accumulate
-			kern := kernAdd
-			if store {
-				kern = kernStore
-			}
 			for j := jb; j < je; j++ {
 				packB(transB, n, b, ldb, pc, kb, j*nr, s.b[(j-jb)*kb*nr:(j-jb+1)*kb*nr])
 			}
@@ -120,22 +195,21 @@ func (c *CPU) gemmTask(transB bool, m, n, k int, ap, b []float32, ldb int, cm []
 				bpan := s.b[(j-jb)*kb*nr : (j-jb+1)*kb*nr]
 				col := j * nr
 				for i := i0; i < i1; i++ {
-					apan := ap[(i*k+pc)*mr : (i*k+pc+kb)*mr]
 					row := i * mr
 					if row+mr <= m && col+nr <= n {
-						kern(kb, apan, bpan, cm[row*ldc+col:], ldc)
+						src.kernel(i, pc, kb, bpan, cm[row*ldc+col:], ldc, store)
 						continue
 					}
-					kernStore(kb, apan, bpan, s.tile[:], nr)
+					src.kernel(i, pc, kb, bpan, s.tile[:], nr, true)
 					for r := 0; r < mr && row+r < m; r++ {
 						dst := cm[(row+r)*ldc+col : (row+r)*ldc+min(col+nr, n)]
-						src := s.tile[r*nr : r*nr+len(dst)]
+						t := s.tile[r*nr : r*nr+len(dst)]
 						if store {
-							copy(dst, src)
+							copy(dst, t)
 							continue
 						}
 						for q := range dst {
-							dst[q] += src[q]
+							dst[q] += t[q]
 						}
 					}
 				}
@@ -145,10 +219,10 @@ func (c *CPU) gemmTask(transB bool, m, n, k int, ap, b []float32, ldb int, cm []
 }
 
 // packA writes row panels lo..hi of op(A) (m x k) as mr-wide columns:
-// ap[(panel*k+p)*mr+r] = op(A)[panel*mr+r][p], zero past row m.
-func packA(trans bool, m, k int, a []float32, lda int, ap []float32, lo, hi int) {
+// ap[((panel-base)*k+p)*mr+r] = op(A)[panel*mr+r][p], zero past row m.
+func packA(trans bool, m, k int, a []float32, lda int, ap []float32, base, lo, hi int) {
 	for pi := lo; pi < hi; pi++ {
-		dst := ap[pi*k*mr : (pi+1)*k*mr]
+		dst := ap[(pi-base)*k*mr : (pi-base+1)*k*mr]
 		r0 := pi * mr
 		rows := min(mr, m-r0)
 		if rows < mr {

@@ -47,7 +47,9 @@ func TestGemmMatchesNaive(t *testing.T) {
 		"portable": NewCPU(CPUOptions{Workers: 2, PortableOnly: true}),
 		"serial":   NewCPU(CPUOptions{Workers: 1}),
 	}
-	shapes := [][3]int{{1, 1, 1}, {8, 32, 1}, {7, 33, 5}, {16, 64, 300}, {24, 200, 16}, {65, 9, 513}, {3, 300, 40}, {16, 24, 1100}, {9, 40, 600}}
+	shapes := [][3]int{{1, 1, 1}, {8, 32, 1}, {7, 33, 5}, {16, 64, 300}, {24, 200, 16}, {65, 9, 513}, {3, 300, 40}, {16, 24, 1100}, {9, 40, 600},
+		// Above minParallelMACs: column groups, row split, k split, ragged edges.
+		{64, 700, 100}, {100, 40, 600}, {16, 24, 8000}, {9, 33, 8000}}
 	for name, be := range backends {
 		for _, sh := range shapes {
 			for _, ta := range []bool{false, true} {

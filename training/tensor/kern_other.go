@@ -4,14 +4,17 @@ package tensor
 
 const haveSIMDKernel = false
 
-func kernSIMD(k int, a, b, c []float32, ldc int) { kernGo(k, a, b, c, ldc) }
-
-func kernSIMDStore(k int, a, b, c []float32, ldc int) { kernGoStore(k, a, b, c, ldc) }
+func kern8x32(k int, a, b, c *float32, ldc int)                  { panic("tensor: no SIMD kernels") }
+func kern8x32Store(k int, a, b, c *float32, ldc int)             { panic("tensor: no SIMD kernels") }
+func kern8x32S(k int, a, b, c *float32, ldc int, astep int)      { panic("tensor: no SIMD kernels") }
+func kern8x32SStore(k int, a, b, c *float32, ldc int, astep int) { panic("tensor: no SIMD kernels") }
+func kern8x32R(k int, a, b, c *float32, ldc int, astep int)      { panic("tensor: no SIMD kernels") }
+func kern8x32RStore(k int, a, b, c *float32, ldc int, astep int) { panic("tensor: no SIMD kernels") }
 
 func dwFwdRows(out, xp, w *float32, offs *int, ntaps, nchunks, npix, xstride int) {
-	panic("tensor: no SIMD depthwise kernel on this architecture")
+	panic("tensor: no SIMD kernels")
 }
 
 func dwBwdRows(grad, xp, dxp, w, dwacc *float32, offs *int, ntaps, nchunks, npix, xstride int) {
-	panic("tensor: no SIMD depthwise kernel on this architecture")
+	panic("tensor: no SIMD kernels")
 }
