@@ -286,7 +286,10 @@ func (c *chunkRun) resume(ctx context.Context) (*RetrainResume, error) {
 		// A crash between an epoch's checkpoint and its evaluation leaves the
 		// epoch without a result: evaluate it now, from exactly that state.
 		if c.run.StepInEpoch == 0 && c.run.Epoch > 0 {
-			if _, err := c.a.Store.Stat(ctx, epochKey(c.in.Run, c.run.Epoch)); errors.Is(err, fs.ErrNotExist) {
+			stop := c.keepAlive(ctx)
+			_, err := c.a.Store.Stat(ctx, epochKey(c.in.Run, c.run.Epoch))
+			stop()
+			if errors.Is(err, fs.ErrNotExist) {
 				if err := c.evaluate(ctx, c.run.Epoch, false, 0, 0); err != nil {
 					return nil, err
 				}
@@ -466,7 +469,10 @@ func (c *chunkRun) evaluate(ctx context.Context, epoch int, partial bool, trainL
 		Top1: live.Top1, Top5: live.Top5, Loss: live.Loss, EMATop1: avg.Top1, EMATop5: avg.Top5, EMALoss: avg.Loss,
 		Checkpoint: CheckpointKey(c.in.Run, c.run.Step), ImagesPerS: ips}
 	b, _ := json.Marshal(ep)
-	if err := c.a.Store.Put(ctx, epochKey(c.in.Run, epoch), bytes.NewReader(b), int64(len(b))); err != nil {
+	stop := c.keepAlive(ctx)
+	err = c.a.Store.Put(ctx, epochKey(c.in.Run, epoch), bytes.NewReader(b), int64(len(b)))
+	stop()
+	if err != nil {
 		return fmt.Errorf("retrain: storing epoch %d result: %w", epoch, err)
 	}
 	if activity.IsActivity(ctx) {

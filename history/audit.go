@@ -17,6 +17,7 @@ const (
 	KindActivity       = "activity"
 	KindSignal         = "signal"
 	KindContinuedAsNew = "continued-as-new"
+	KindChild          = "child-workflow"
 )
 
 // Statuses of an activity Step.
@@ -37,8 +38,11 @@ type Step struct {
 	// EventID is the event that opened the step (activity scheduled, signal).
 	EventID int64     `json:"event_id"`
 	Time    time.Time `json:"time"`
-	// Name is the activity type or the signal name.
+	// Name is the activity type, the signal name, the child workflow's
+	// type, or the run continued into.
 	Name string `json:"name"`
+	// WorkflowID is the child workflow's ID (child steps).
+	WorkflowID string `json:"workflow_id,omitempty"`
 	// Attempt is the activity attempt that closed the step (1 = no retry).
 	Attempt int32  `json:"attempt,omitempty"`
 	Status  string `json:"status,omitempty"`
@@ -83,7 +87,7 @@ func Build(runs ...*historypb.History) (*Trail, error) {
 				run, info.RunID, info.Name(), ri, t.RunIDs[ri-1])
 		}
 		t.RunIDs = append(t.RunIDs, info.RunID)
-		open := map[int64]int{} // scheduled event ID -> index in t.Steps
+		open := map[int64]int{} // scheduled/initiated event ID -> index in t.Steps
 		for _, ev := range h.GetEvents() {
 			when := ev.GetEventTime().AsTime()
 			switch ev.GetEventType() {
@@ -126,6 +130,42 @@ func Build(runs ...*historypb.History) (*Trail, error) {
 			case enumspb.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
 				a := ev.GetActivityTaskCanceledEventAttributes()
 				if i, ok := open[a.GetScheduledEventId()]; ok {
+					s := &t.Steps[i]
+					s.Status, s.Duration = StatusCanceled, when.Sub(s.Time)
+				}
+			case enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+				a := ev.GetStartChildWorkflowExecutionInitiatedEventAttributes()
+				open[ev.GetEventId()] = len(t.Steps)
+				t.Steps = append(t.Steps, Step{
+					Kind: KindChild, Run: run, EventID: ev.GetEventId(), Time: when,
+					Name: a.GetWorkflowType().GetName(), WorkflowID: a.GetWorkflowId(), Status: StatusPending,
+					Input: payloadsJSON(dc, a.GetInput()),
+				})
+			case enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED:
+				a := ev.GetChildWorkflowExecutionCompletedEventAttributes()
+				if i, ok := open[a.GetInitiatedEventId()]; ok {
+					s := &t.Steps[i]
+					s.Status, s.Duration = StatusCompleted, when.Sub(s.Time)
+					s.Result = payloadsJSON(dc, a.GetResult())
+				}
+			case enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED:
+				a := ev.GetChildWorkflowExecutionFailedEventAttributes()
+				if i, ok := open[a.GetInitiatedEventId()]; ok {
+					s := &t.Steps[i]
+					s.Status, s.Duration, s.Failure = StatusFailed, when.Sub(s.Time), failureText(a.GetFailure())
+				}
+			case enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT:
+				a := ev.GetChildWorkflowExecutionTimedOutEventAttributes()
+				if i, ok := open[a.GetInitiatedEventId()]; ok {
+					s := &t.Steps[i]
+					s.Status, s.Duration = StatusTimedOut, when.Sub(s.Time)
+				}
+			case enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED, enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED:
+				id := ev.GetChildWorkflowExecutionCanceledEventAttributes().GetInitiatedEventId()
+				if id == 0 {
+					id = ev.GetChildWorkflowExecutionTerminatedEventAttributes().GetInitiatedEventId()
+				}
+				if i, ok := open[id]; ok {
 					s := &t.Steps[i]
 					s.Status, s.Duration = StatusCanceled, when.Sub(s.Time)
 				}

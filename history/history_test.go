@@ -196,3 +196,35 @@ func TestReplay(t *testing.T) {
 		t.Fatalf("nothing registered: error %v", err)
 	}
 }
+
+func TestRenderExperiment(t *testing.T) {
+	h, err := history.Parse(load(t, "experiment-random.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := history.Build(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	children := 0
+	for _, s := range tr.Steps {
+		if s.Kind == history.KindChild {
+			children++
+			if s.Status != history.StatusCompleted || s.Name != workflows.SearchName || !strings.HasPrefix(s.WorkflowID, "golden-experiment-random/") {
+				t.Errorf("child step %+v", s)
+			}
+		}
+	}
+	if children != 2 {
+		t.Errorf("%d child searches, want 2", children)
+	}
+	var out bytes.Buffer
+	if err := history.Render(&out, tr); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"child GeniusSearch golden-experiment-random/", "3 iterations, stopped: budget", "result: 2 trials of random on nas-bench-macro", "random baseline (best of 3 uniform samples)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("rendered experiment lacks %q:\n%s", want, out.String())
+		}
+	}
+}

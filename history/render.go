@@ -82,6 +82,23 @@ func (p *printer) step(s Step) {
 	case KindContinuedAsNew:
 		p.f("\n— run %d continued as new (run %s) —\n", s.Run, s.Name)
 		return
+	case KindChild:
+		p.f("\nchild %s %s", s.Name, s.WorkflowID)
+		if s.Status != StatusCompleted {
+			p.failed(s)
+			return
+		}
+		var r workflows.SearchResult
+		if s.Name == workflows.SearchName && json.Unmarshal(s.Result, &r) == nil && r.Best != nil {
+			p.f(": %d iterations, stopped: %s, best %s accuracy %.2f", len(r.Iterations), r.Stopped, ints(r.Best.Arch), r.Best.Accuracy)
+			if r.Best.Rank > 0 {
+				p.f(" rank %d", r.Best.Rank)
+			}
+			p.f(" (genius audit --workflow-id %s)\n", s.WorkflowID)
+			return
+		}
+		p.f(" → %s\n", compact(s.Result))
+		return
 	}
 	failed := s.Status != StatusCompleted
 	switch s.Name {
@@ -208,6 +225,10 @@ func (p *printer) failed(s Step) {
 }
 
 func (p *printer) result(t *Trail) {
+	if t.WorkflowType == workflows.ExperimentName {
+		p.experiment(t)
+		return
+	}
 	if t.WorkflowType != workflows.SearchName {
 		p.f("result: %s\n", compact(t.Result))
 		return
@@ -265,4 +286,20 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+func (p *printer) experiment(t *Trail) {
+	var r workflows.ExperimentResult
+	if err := json.Unmarshal(t.Result, &r); err != nil {
+		p.f("result: %s\n", compact(t.Result))
+		return
+	}
+	p.f("result: %d trials of %s on %s", len(r.Trials), r.Proposer, orDash(r.Benchmark))
+	if r.Stopped != "" {
+		p.f(", stopped: %s", r.Stopped)
+	}
+	p.f("\nbest per trial: mean %.2f, std %.2f\n", r.Best.AccuracyMean, r.Best.AccuracyStd)
+	if b := r.RandomBaseline; b != nil {
+		p.f("random baseline (best of %d uniform samples): %.2f, expected rank %.0f of %d\n", b.Samples, b.Accuracy, b.Rank, b.Of)
+	}
 }

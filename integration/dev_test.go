@@ -25,7 +25,7 @@ import (
 func startDev(t *testing.T, addr, dir string) (*exec.Cmd, *bytes.Buffer, chan struct{}) {
 	t.Helper()
 	cmd := exec.Command(geniusBinary(t), "dev", "--address", addr, "--state-dir", dir, "--data-dir", dataDir(t), "--gpu-worker=false")
-	cmd.Env = append(os.Environ(), "GENIUS_TEMPORAL_BIN="+devservertest.Binary(t), "OPENAI_API_KEY=", "OPENAI_BASE_URL=")
+	cmd.Env = append(os.Environ(), "GENIUS_TEMPORAL_BIN="+temporalBinary(t), "OPENAI_API_KEY=", "OPENAI_BASE_URL=")
 	out := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -67,7 +67,7 @@ func stopDev(t *testing.T, cmd *exec.Cmd, out *bytes.Buffer, done chan struct{})
 // search on it with `genius search`, stops it with SIGINT (server and
 // worker go away), starts it again and finds the search in the kept state.
 func TestDev(t *testing.T) {
-	devservertest.Binary(t)
+	temporalBinary(t)
 	port, err := devserver.FreePort("127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
@@ -120,4 +120,44 @@ func TestDev(t *testing.T) {
 		t.Errorf("genius audit after restart: %v\n%s", err, audit)
 	}
 	stopDev(t, cmd, out, done)
+}
+
+// TestDevExistingServer points `genius dev` at a server that already
+// answers but lacks genius's search attributes: it must use that server,
+// add the attributes, run searches, and leave the server running on
+// Ctrl-C.
+func TestDevExistingServer(t *testing.T) {
+	temporalBinary(t)
+	srv := devservertest.Start(t, devserver.Options{})
+	cmd, out, done := startDev(t, srv.Address(), t.TempDir())
+	for _, want := range []string{"Using the Temporal server that answers at " + srv.Address(), "Added search attributes to namespace default"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("genius dev output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "Starting the Temporal dev server") {
+		t.Error("genius dev started a second server")
+	}
+	search := exec.Command(geniusBinary(t), "search", "--address", srv.Address(), "--spec", filepath.Join("..", "specs", "nas-bench-macro.json"),
+		"--proposer", "evolution", "--iterations", "2", "--poll", "100ms")
+	stdout, err := search.Output()
+	if err != nil {
+		t.Fatalf("genius search: %v", err)
+	}
+	var r workflows.SearchResult
+	if err := json.Unmarshal(stdout, &r); err != nil {
+		t.Fatal(err)
+	}
+	checkIterations(t, r, 2)
+	stopDev(t, cmd, out, done)
+	c, err := client.NewLazyClient(client.Options{HostPort: srv.Address(), Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := devserver.Ping(ctx, c, "default"); err != nil {
+		t.Errorf("the server genius dev did not start stopped with it: %v", err)
+	}
 }

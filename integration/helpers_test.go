@@ -70,7 +70,7 @@ func runMain(m *testing.M) int {
 // (fails under CI=true).
 func server(t testing.TB) *devserver.Server {
 	t.Helper()
-	bin := devservertest.Binary(t)
+	bin := temporalBinary(t)
 	shared.serverOnce.Do(func() {
 		attrs := map[string]string{}
 		for _, a := range workflows.SearchAttributes() {
@@ -87,6 +87,16 @@ func server(t testing.TB) *devserver.Server {
 		t.Fatalf("dev server: %s", shared.serverErr)
 	}
 	return shared.server
+}
+
+// temporalBinary returns the temporal CLI binary; the test skips in -short
+// mode or without it (and fails without it under CI=true).
+func temporalBinary(t testing.TB) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("skipping: needs the Temporal dev server (-short)")
+	}
+	return devservertest.Binary(t)
 }
 
 // geniusBinary builds cmd/genius once into the package's temp directory.

@@ -20,6 +20,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/genius-nas/genius/activities"
+	"github.com/genius-nas/genius/devserver"
+	"github.com/genius-nas/genius/devserver/devservertest"
 	"github.com/genius-nas/genius/specs/retrain"
 	"github.com/genius-nas/genius/storage"
 	"github.com/genius-nas/genius/storage/storagetest"
@@ -147,7 +149,8 @@ func TestRetrainSurvivesWorkerKill(t *testing.T) {
 	}
 	t.Cleanup(w.Stop)
 
-	first := startRetrainWorker(t, append(env, retrainLocalEnv+"="+filepath.Join(t.TempDir(), "node1")))
+	node1 := filepath.Join(t.TempDir(), "node1")
+	first := startRetrainWorker(t, append(env, retrainLocalEnv+"="+node1))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	id := "retrain-kill-" + q
@@ -199,12 +202,25 @@ func TestRetrainSurvivesWorkerKill(t *testing.T) {
 	r := res.Resumes[0]
 	t.Logf("resumed from %s (step %d, %s); the killed worker had reached step %d: %d steps redone, checkpoint loaded in %.3fs",
 		r.Checkpoint, r.Step, r.Source, r.ReachedStep, r.RedoneSteps, r.LoadSeconds)
-	if r.Step != newest || r.Attempt != 2 {
-		t.Errorf("resumed from step %d (attempt %d), want the newest checkpoint in S3 at the kill, step %d", r.Step, r.Attempt, newest)
+	// An upload in flight at the kill may still complete on the server, so
+	// the resume is from the newest checkpoint in S3 at the kill or later.
+	if r.Step < newest || r.Step >= 2*perEpoch || r.Attempt != 2 {
+		t.Errorf("resumed from step %d (attempt %d), want the newest checkpoint in S3 at the kill (step %d) or one after it in epoch 2", r.Step, r.Attempt, newest)
 	}
-	// Uploads trail the local writes by at most a checkpoint or two here.
-	if r.ReachedStep > 0 && r.RedoneSteps > 2*spec.CheckpointEverySteps {
-		t.Errorf("%d steps redone, more than two checkpoint intervals (%d)", r.RedoneSteps, spec.CheckpointEverySteps)
+	// What the killed worker had written locally bounds the work redone:
+	// steps after its last checkpoint, plus checkpoints not yet uploaded.
+	local, err := storage.NewDir(filepath.Join(node1, "retrain", id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, _ := local.List(ctx, "step-")
+	if n, ok := storage.Newest(objs); ok {
+		var s int
+		fmt.Sscanf(n.Key, "step-%09d.ckpt", &s)
+		t.Logf("killed worker's newest local checkpoint: step %d; resumed from step %d (%d steps behind)", s, r.Step, s-r.Step)
+		if s-r.Step > 2*spec.CheckpointEverySteps {
+			t.Errorf("resumed %d steps behind the killed worker's last checkpoint: uploads lagged more than two intervals", s-r.Step)
+		}
 	}
 	got := readCheckpoint(t, remote, res.FinalCheckpoint)
 	if !slices.EqualFunc(got.Values, want.Values, func(a, b []float32) bool { return slices.Equal(a, b) }) {
@@ -330,5 +346,96 @@ func TestRetrainSurvivesS3Outage(t *testing.T) {
 	// The epoch-2 result written while S3 was down reached it too.
 	if _, err := remote.Stat(ctx, "retrain/"+id+"/epochs/epoch-00002.json"); err != nil {
 		t.Errorf("epoch 2 result in S3: %v", err)
+	}
+}
+
+// TestRetrainSurvivesTemporalRestart stops the Temporal dev server (SQLite
+// file, fixed port) while a chunk trains and starts it again: the worker
+// keeps training while the server is away, and the run ends with the
+// uninterrupted run's weights.
+func TestRetrainSurvivesTemporalRestart(t *testing.T) {
+	bin := devservertest.Binary(t)
+	s3srv := storagetest.Start(t)
+	port, err := devserver.FreePort("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := devserver.Options{Bin: bin, Port: port, DBFile: filepath.Join(t.TempDir(), "temporal.db")}
+	srv, err := devserver.Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Stop() })
+	c, err := client.Dial(client.Options{HostPort: srv.Address(), Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	q := queue(t)
+	gq := q + "-gpu"
+	spec := killedRetrainSpec(t, gq)
+	spec.HeartbeatTimeoutS = 10
+	const perEpoch = 20
+
+	refDir, err := storage.NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := &activities.RetrainActivities{Store: refDir}
+	refRes, err := ref.RetrainChunk(context.Background(), activities.RetrainChunkInput{Spec: spec, Run: "ref", UntilEpoch: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := readCheckpoint(t, refDir, refRes.Checkpoint)
+
+	remote := s3srv.Store(t, "genius", nil)
+	env := append(s3srv.Env(), retrainQueueEnv+"="+gq, retrainStoreEnv+"=s3://"+remote.Bucket()+"/genius",
+		retrainAddrEnv+"="+srv.Address(), retrainLocalEnv+"="+filepath.Join(t.TempDir(), "node1"))
+	w := worker.New(c, q, worker.Options{})
+	w.RegisterWorkflowWithOptions(workflows.GeniusRetrain, workflow.RegisterOptions{Name: workflows.RetrainName})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	startRetrainWorker(t, env)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	id := "retrain-restart-" + q
+	spec.Run = id
+	if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: q}, workflows.RetrainName, workflows.RetrainInput{Spec: spec}); err != nil {
+		t.Fatal(err)
+	}
+	newest := func() int {
+		keys, err := activities.RetrainCheckpointKeys(ctx, remote, id)
+		if err != nil || len(keys) == 0 {
+			return 0
+		}
+		var n int
+		fmt.Sscanf(path.Base(keys[len(keys)-1]), "step-%09d.ckpt", &n)
+		return n
+	}
+	waitFor(t, 3*time.Minute, "a first checkpoint in S3", func() bool { return newest() > 0 })
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	// The worker trains on while the server is away.
+	down := newest()
+	waitFor(t, 3*time.Minute, "training progress while Temporal is down", func() bool { return newest() >= down+2*spec.CheckpointEverySteps })
+	srv, err = devserver.Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res workflows.RetrainResult
+	if err := c.GetWorkflow(ctx, id, "").Get(ctx, &res); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Temporal down from step %d; resumes %+v", down, res.Resumes)
+	if res.Steps != 3*perEpoch || len(res.Epochs) != 3 {
+		t.Fatalf("result %+v", res)
+	}
+	got := readCheckpoint(t, remote, res.FinalCheckpoint)
+	if !slices.EqualFunc(got.Values, want.Values, func(a, b []float32) bool { return slices.Equal(a, b) }) {
+		t.Fatal("final weights differ from the uninterrupted run's")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -35,6 +36,7 @@ func tinyRetrain(t *testing.T) retrain.Spec {
 func TestGeniusRetrain(t *testing.T) {
 	var ts testsuite.WorkflowTestSuite
 	env := ts.NewTestWorkflowEnvironment()
+	env.SetTestTimeout(2 * time.Minute) // real training in the activities
 	env.RegisterWorkflowWithOptions(workflows.GeniusRetrain, workflow.RegisterOptions{Name: workflows.RetrainName})
 	st, err := storage.NewDir(t.TempDir())
 	if err != nil {

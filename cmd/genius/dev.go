@@ -12,12 +12,15 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/genius-nas/genius/activities"
 	"github.com/genius-nas/genius/devserver"
 	"github.com/genius-nas/genius/llm"
+	"github.com/genius-nas/genius/storage"
 	"github.com/genius-nas/genius/workers"
 	"github.com/genius-nas/genius/workflows"
 )
@@ -105,6 +108,12 @@ func runDev(ctx context.Context, f devFlags) error {
 		return fmt.Errorf("connect to Temporal at %s: %w", f.client.Address, err)
 	}
 	defer c.Close()
+	if srv == nil {
+		// A server we did not start may lack genius's search attributes.
+		if err := ensureSearchAttributes(ctx, c, f.client.Namespace); err != nil {
+			fmt.Fprintf(out, "Warning: %v\nSearches upsert these attributes; create them, or set \"search_attributes\": false in the spec.\n", err)
+		}
+	}
 
 	fatal := make(chan error, 2)
 	onFatal := func(err error) {
@@ -129,11 +138,16 @@ func runDev(ctx context.Context, f devFlags) error {
 	}
 	started = append(started, cpu)
 	if f.gpuWorker {
-		tr := &activities.TrainingActivities{CheckpointDir: filepath.Join(f.stateDir, "checkpoints")}
-		gpu, err := workers.NewGPUWorker(c, workers.Config{Options: worker.Options{OnFatalError: onFatal}}, tr)
+		dir := filepath.Join(f.stateDir, "checkpoints")
+		st, err := storage.NewDir(dir)
+		if err != nil {
+			return fmt.Errorf("checkpoint directory: %w", err)
+		}
+		gpu, err := workers.NewGPUWorker(c, workers.Config{Options: worker.Options{OnFatalError: onFatal}}, &activities.TrainingActivities{CheckpointDir: dir})
 		if err != nil {
 			return err
 		}
+		gpu.RegisterActivity(&activities.RetrainActivities{Store: st})
 		if err := gpu.Start(); err != nil {
 			return fmt.Errorf("start training worker: %w", err)
 		}
@@ -274,4 +288,37 @@ func shellJoin(args []string) string {
 		s += a
 	}
 	return s
+}
+
+// ensureSearchAttributes registers the custom search attributes genius's
+// workflows upsert (workflows.SearchAttributes) where the namespace lacks
+// them.
+func ensureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+	have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return fmt.Errorf("list search attributes of namespace %s: %w", namespace, err)
+	}
+	missing := map[string]enumspb.IndexedValueType{}
+	var names []string
+	for _, a := range workflows.SearchAttributes() {
+		if _, ok := have.GetCustomAttributes()[a.Name]; ok {
+			continue
+		}
+		t, err := enumspb.IndexedValueTypeFromString(a.Type)
+		if err != nil {
+			return err
+		}
+		missing[a.Name] = t
+		names = append(names, fmt.Sprintf("temporal operator search-attribute create --namespace %s --name %s --type %s", namespace, a.Name, a.Type))
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if _, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		Namespace: namespace, SearchAttributes: missing,
+	}); err != nil {
+		return fmt.Errorf("namespace %s lacks search attributes and adding them failed (%v); run:\n  %s", namespace, err, strings.Join(names, "\n  "))
+	}
+	fmt.Fprintf(os.Stderr, "Added search attributes to namespace %s.\n", namespace)
+	return nil
 }

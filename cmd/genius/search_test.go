@@ -81,25 +81,17 @@ func TestSearchLLMWithoutKey(t *testing.T) {
 	}
 }
 
-func TestLocalStorePath(t *testing.T) {
-	tests := []struct{ in, want, err string }{
-		{in: "file://./checkpoints", want: "checkpoints"},
-		{in: "file:///var/lib/genius/ckpt", want: "/var/lib/genius/ckpt"},
-		{in: "/data/ckpt/", want: "/data/ckpt"},
-		{in: "s3://bucket/prefix", err: "file:///path"},
-		{in: "file://", err: "names no directory"},
+func TestOpenTraining(t *testing.T) {
+	dir := t.TempDir()
+	st, tr, err := openTraining(context.Background(), "file://"+dir, "")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		got, err := localStorePath(tt.in)
-		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) {
-				t.Errorf("localStorePath(%q) error %v, want %q", tt.in, err, tt.err)
-			}
-			continue
-		}
-		if err != nil || got != tt.want {
-			t.Errorf("localStorePath(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
-		}
+	if tr.CheckpointDir != dir || st.String() != "file://"+dir {
+		t.Errorf("store %s, proxy-training checkpoints in %s; want both in %s", st, tr.CheckpointDir, dir)
+	}
+	if _, _, err := openTraining(context.Background(), "gs://bucket", ""); err == nil || !strings.Contains(err.Error(), "--checkpoint-store") {
+		t.Errorf("unknown scheme: error %v", err)
 	}
 }
 

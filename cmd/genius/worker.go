@@ -7,10 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
-	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,6 +18,7 @@ import (
 	"github.com/genius-nas/genius/health"
 	"github.com/genius-nas/genius/llm"
 	"github.com/genius-nas/genius/metrics"
+	"github.com/genius-nas/genius/storage"
 	"github.com/genius-nas/genius/workers"
 )
 
@@ -40,6 +38,7 @@ type workerFlags struct {
 	healthAddr      string
 	metricsAddr     string
 	checkpointStore string
+	checkpointDir   string
 }
 
 func newWorkerCmd() *cobra.Command {
@@ -73,7 +72,8 @@ frontend answers) on --health-addr; Prometheus metrics of the SDK at
 	addDataDirFlag(fs, &f.dataDir)
 	fs.StringVar(&f.healthAddr, "health-addr", envOr("GENIUS_HEALTH_ADDR", ":8080"), `address of /healthz and /readyz; "" disables (env GENIUS_HEALTH_ADDR)`)
 	fs.StringVar(&f.metricsAddr, "metrics-addr", envOr("GENIUS_METRICS_ADDR", ":9090"), `address of Prometheus /metrics; "" disables (env GENIUS_METRICS_ADDR)`)
-	fs.StringVar(&f.checkpointStore, "checkpoint-store", envOr("GENIUS_CHECKPOINT_STORE", "file://./checkpoints"), "where gpu workers keep training checkpoints, file:///path (env GENIUS_CHECKPOINT_STORE)")
+	fs.StringVar(&f.checkpointStore, "checkpoint-store", envOr("GENIUS_CHECKPOINT_STORE", "file://./checkpoints"), "where gpu workers keep training checkpoints: file:///path or s3://bucket/prefix (env GENIUS_CHECKPOINT_STORE; S3 settings from GENIUS_S3_ENDPOINT, GENIUS_S3_REGION, GENIUS_S3_PATH_STYLE and the AWS credential chain)")
+	fs.StringVar(&f.checkpointDir, "checkpoint-dir", envOr("GENIUS_CHECKPOINT_DIR", ""), "local directory for checkpoints when --checkpoint-store is s3:// (write-back copies; proxy training keeps its checkpoints here) (env GENIUS_CHECKPOINT_DIR)")
 	return cmd
 }
 
@@ -133,11 +133,21 @@ func runWorker(ctx context.Context, f workerFlags) error {
 		if queue == "" {
 			queue = workers.GPUTaskQueue
 		}
+		var st storage.Store
 		var tr *activities.TrainingActivities
-		if tr, err = newTrainer(f.checkpointStore); err == nil {
-			w, err = workers.NewGPUWorker(c, cfg, tr)
-			describe = fmt.Sprintf("queue %s, checkpoints in %s, max concurrent activities %d (0 = 1)", queue, tr.CheckpointDir, f.maxActivities)
+		st, tr, err = openTraining(ctx, f.checkpointStore, f.checkpointDir)
+		if err != nil {
+			return err
 		}
+		defer func() {
+			if err := storage.CloseStore(st); err != nil {
+				logger.Error("close checkpoint store", "error", err)
+			}
+		}()
+		if w, err = workers.NewGPUWorker(c, cfg, tr); err == nil {
+			w.RegisterActivity(&activities.RetrainActivities{Store: st})
+		}
+		describe = fmt.Sprintf("queue %s, checkpoint store %s, proxy-training checkpoints in %s", queue, st, tr.CheckpointDir)
 	}
 	if err != nil {
 		return err
@@ -172,34 +182,20 @@ func runWorker(ctx context.Context, f workerFlags) error {
 	}
 }
 
-// newTrainer builds the GPU worker's training activities from
-// --checkpoint-store (file:// only: the trainer keeps checkpoints in a
-// local directory).
-func newTrainer(store string) (*activities.TrainingActivities, error) {
-	dir, err := localStorePath(store)
+// openTraining opens the checkpoint store (a write-back store in front of
+// S3, with its copies in localDir) and the training activities. Proxy
+// training keeps its checkpoints in a local directory: the store's own for
+// file:// stores, localDir for remote ones.
+func openTraining(ctx context.Context, store, localDir string) (storage.Store, *activities.TrainingActivities, error) {
+	st, err := storage.OpenWriteBack(ctx, store, localDir, storage.S3Options{}, storage.WriteBackOptions{})
 	if err != nil {
-		return nil, err
+		return nil, nil, fmt.Errorf("--checkpoint-store: %w", err)
 	}
-	return &activities.TrainingActivities{CheckpointDir: dir}, nil
-}
-
-// localStorePath turns file://./rel, file:///abs or a bare path into a path.
-func localStorePath(store string) (string, error) {
-	if !strings.Contains(store, "://") {
-		return filepath.Clean(store), nil
+	dir := localDir
+	if d, ok := st.(*storage.Dir); ok {
+		dir = d.Root()
 	}
-	u, err := url.Parse(store)
-	if err != nil {
-		return "", fmt.Errorf("--checkpoint-store %q is not a URL: %w", store, err)
-	}
-	if u.Scheme != "file" {
-		return "", fmt.Errorf("--checkpoint-store %q: the training activities keep checkpoints in a local directory; give file:///path (env GENIUS_CHECKPOINT_STORE)", store)
-	}
-	p := u.Host + u.Path // file://./checkpoints parses "." as the host
-	if p == "" {
-		return "", fmt.Errorf("--checkpoint-store %q names no directory: give file:///path", store)
-	}
-	return filepath.Clean(p), nil
+	return st, &activities.TrainingActivities{CheckpointDir: dir}, nil
 }
 
 // serveHTTP serves the probes and the metrics (on one server when the
