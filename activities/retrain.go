@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -120,7 +121,7 @@ type chunkRun struct {
 	perEpoch int
 	total    int
 	hb       RetrainHeartbeat
-	lastBeat time.Time
+	beats    heartbeater
 	lastSave time.Time
 	best     *RetrainBest
 }
@@ -168,6 +169,12 @@ func (a *RetrainActivities) RetrainChunk(ctx context.Context, in RetrainChunkInp
 	c := &chunkRun{a: a, in: in, spec: spec, run: run, newRun: newRun, val: val, perEpoch: perEpoch, total: run.Sched.TotalSteps, best: in.Best}
 	res := RetrainChunkResult{TotalSteps: c.total, Deviations: deviations(spec)}
 
+	if activity.IsActivity(ctx) {
+		hctx, stopBeats := context.WithCancel(ctx)
+		beating := make(chan struct{})
+		go func() { defer close(beating); c.beats.run(hctx) }()
+		defer func() { stopBeats(); <-beating }()
+	}
 	resumed, err := c.resume(ctx)
 	if err != nil {
 		return res, err
@@ -191,7 +198,7 @@ func (a *RetrainActivities) RetrainChunk(ctx context.Context, in RetrainChunkInp
 		last++ // the partial final epoch was evaluated too
 	}
 	for e := in.FromEpoch + 1; e <= last; e++ {
-		stop := c.keepAlive(ctx)
+		stop := c.keepAlive()
 		ep, err := a.readEpoch(ctx, in.Run, e)
 		stop()
 		if err != nil {
@@ -201,7 +208,7 @@ func (a *RetrainActivities) RetrainChunk(ctx context.Context, in RetrainChunkInp
 		c.consider(ep)
 	}
 	res.Best = c.best
-	stop := c.keepAlive(ctx)
+	stop := c.keepAlive()
 	res.PendingUploads = a.prune(ctx, c)
 	stop()
 	return res, nil
@@ -229,7 +236,7 @@ func (c *chunkRun) resume(ctx context.Context) (*RetrainResume, error) {
 	if c.in.Resume != "" {
 		cands = append(cands, cand{c.in.Resume, "input"})
 	}
-	stop := c.keepAlive(ctx)
+	stop := c.keepAlive()
 	objs, err := c.a.Store.List(ctx, "retrain/"+c.in.Run+"/step-")
 	stop()
 	if err != nil {
@@ -255,7 +262,7 @@ func (c *chunkRun) resume(ctx context.Context) (*RetrainResume, error) {
 		}
 		seen[cd.key] = true
 		start := time.Now()
-		stop := c.keepAlive(ctx)
+		stop := c.keepAlive()
 		ck, err := c.a.load(ctx, cd.key)
 		stop()
 		if err == nil {
@@ -286,7 +293,7 @@ func (c *chunkRun) resume(ctx context.Context) (*RetrainResume, error) {
 		// A crash between an epoch's checkpoint and its evaluation leaves the
 		// epoch without a result: evaluate it now, from exactly that state.
 		if c.run.StepInEpoch == 0 && c.run.Epoch > 0 {
-			stop := c.keepAlive(ctx)
+			stop := c.keepAlive()
 			_, err := c.a.Store.Stat(ctx, epochKey(c.in.Run, c.run.Epoch))
 			stop()
 			if errors.Is(err, fs.ErrNotExist) {
@@ -360,7 +367,7 @@ func (c *chunkRun) trainUntil(ctx context.Context, loader *data.Loader, untilSte
 					return err
 				}
 			}
-			c.beat(ctx, false)
+			c.publish()
 		}
 		ep.Close()
 		endOfEpoch := run.StepInEpoch >= c.perEpoch
@@ -399,7 +406,7 @@ func (c *chunkRun) save(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	stop := c.keepAlive(ctx)
+	stop := c.keepAlive()
 	err = c.a.put(ctx, key, ck)
 	stop()
 	if err != nil {
@@ -407,44 +414,60 @@ func (c *chunkRun) save(ctx context.Context) error {
 	}
 	c.lastSave = time.Now()
 	c.hb.Checkpoint, c.hb.CheckpointStep = key, c.run.Step
-	c.beat(ctx, true)
+	c.publish()
 	return nil
 }
 
-// keepAlive heartbeats the last progress every second while a store call
-// blocks (S3 retrying, a flush waiting for uploads), so a slow store is not
-// mistaken for a dead worker. Call the returned stop before touching c.hb.
-func (c *chunkRun) keepAlive(ctx context.Context) (stop func()) {
-	if !activity.IsActivity(ctx) {
-		return func() {}
-	}
-	hb := c.hb
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				activity.RecordHeartbeat(ctx, hb)
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
+// heartbeater sends heartbeats from its own goroutine: RecordHeartbeat can
+// block while the Temporal server is unreachable, and training must go on
+// meanwhile. It sends the newest progress once a second when it changed, or
+// while a store call is in flight (S3 retrying, a flush waiting for
+// uploads), so a slow store is not mistaken for a dead worker while a hung
+// training loop still is.
+type heartbeater struct {
+	mu      sync.Mutex
+	hb      RetrainHeartbeat
+	changed bool
+	busy    int
 }
 
-func (c *chunkRun) beat(ctx context.Context, force bool) {
-	if !activity.IsActivity(ctx) || (!force && time.Since(c.lastBeat) < time.Second) {
-		return
+func (h *heartbeater) run(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+		h.mu.Lock()
+		send, hb := h.changed || h.busy > 0, h.hb
+		h.changed = false
+		h.mu.Unlock()
+		if send {
+			activity.RecordHeartbeat(ctx, hb)
+		}
 	}
-	activity.RecordHeartbeat(ctx, c.hb)
-	c.lastBeat = time.Now()
+}
+
+// keepAlive marks a store call in flight; call the returned stop after it.
+func (c *chunkRun) keepAlive() (stop func()) {
+	c.beats.mu.Lock()
+	c.beats.busy++
+	c.beats.mu.Unlock()
+	return func() {
+		c.beats.mu.Lock()
+		c.beats.busy--
+		c.beats.mu.Unlock()
+	}
+}
+
+// publish hands the progress in c.hb to the heartbeater.
+func (c *chunkRun) publish() {
+	c.beats.mu.Lock()
+	c.beats.hb = c.hb
+	c.beats.changed = true
+	c.beats.mu.Unlock()
 }
 
 // evaluate measures the live and the EMA network on the validation data and
@@ -469,7 +492,7 @@ func (c *chunkRun) evaluate(ctx context.Context, epoch int, partial bool, trainL
 		Top1: live.Top1, Top5: live.Top5, Loss: live.Loss, EMATop1: avg.Top1, EMATop5: avg.Top5, EMALoss: avg.Loss,
 		Checkpoint: CheckpointKey(c.in.Run, c.run.Step), ImagesPerS: ips}
 	b, _ := json.Marshal(ep)
-	stop := c.keepAlive(ctx)
+	stop := c.keepAlive()
 	err = c.a.Store.Put(ctx, epochKey(c.in.Run, epoch), bytes.NewReader(b), int64(len(b)))
 	stop()
 	if err != nil {
