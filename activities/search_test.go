@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/genius-nas/genius/bench/benchtest"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -27,21 +27,7 @@ var (
 	genius401 = []int{1, 0, 1, 0, 1, 1, 1, 1, 0, 0, 1, 1, 4, 4, 0, 4, 0, 4, 4, 5, 0, 5, 0, 5, 6, 5, 0, 6, 0, 5}
 )
 
-func dataDir(t testing.TB) string {
-	t.Helper()
-	if d := os.Getenv("GENIUS_DATA_DIR"); d != "" {
-		return d
-	}
-	wd, _ := os.Getwd()
-	for d := wd; filepath.Dir(d) != d; d = filepath.Dir(d) {
-		c := filepath.Join(d, "shared", "data", "bench")
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c
-		}
-	}
-	t.Fatal("benchmark tables not found: set GENIUS_DATA_DIR")
-	return ""
-}
+func dataDir(t testing.TB) string { return benchtest.DataDir(t) }
 
 func mustSpace(t *testing.T, name string) space.Space {
 	t.Helper()

@@ -9,34 +9,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/genius-nas/genius/bench/benchtest"
 )
 
-// dataDir finds the benchmark tables: $GENIUS_DATA_DIR, else the shared
-// folder beside the repository root.
-func dataDir(t testing.TB) string {
-	t.Helper()
-	if d := os.Getenv("GENIUS_DATA_DIR"); d != "" {
-		return d
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for d := wd; ; d = filepath.Dir(d) {
-		p := filepath.Join(d, "shared", "data", "bench")
-		if _, err := os.Stat(filepath.Join(p, "nas-bench-macro")); err == nil {
-			return p
-		}
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("benchmark tables not found: set GENIUS_DATA_DIR")
-	}
-	t.Skip("benchmark tables not found: set GENIUS_DATA_DIR or run `genius data fetch`")
-	return ""
-}
+func dataDir(t testing.TB) string { return benchtest.DataDir(t) }
 
 func open(t testing.TB, benchmark, dataset string) *Table {
 	t.Helper()

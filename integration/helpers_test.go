@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/genius-nas/genius/bench/benchtest"
+
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
@@ -122,26 +124,7 @@ func geniusBinary(t testing.TB) string {
 	return shared.genius
 }
 
-// dataDir finds the benchmark tables: $GENIUS_DATA_DIR, else
-// shared/data/bench in a parent directory of the package.
-func dataDir(t testing.TB) string {
-	t.Helper()
-	if d := os.Getenv("GENIUS_DATA_DIR"); d != "" {
-		return d
-	}
-	dir, _ := os.Getwd()
-	for {
-		d := filepath.Join(dir, "shared", "data", "bench")
-		if st, err := os.Stat(d); err == nil && st.IsDir() {
-			return d
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("benchmark tables not found: set GENIUS_DATA_DIR")
-		}
-		dir = parent
-	}
-}
+func dataDir(t testing.TB) string { return benchtest.DataDir(t) }
 
 func dial(t testing.TB) client.Client {
 	t.Helper()

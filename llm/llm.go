@@ -160,8 +160,9 @@ func (c *Client) Chat(ctx context.Context, req Request) (Response, error) {
 		Model:       req.Model,
 		Messages:    msgs,
 		Temperature: temp,
-		MaxTokens:   req.MaxTokens,
-		Seed:        req.Seed,
+		//lint:ignore SA1019 max_tokens is what OpenAI-compatible servers (vLLM, llama.cpp, Ollama) understand; max_completion_tokens is OpenAI-only.
+		MaxTokens: req.MaxTokens,
+		Seed:      req.Seed,
 	})
 	latency := time.Since(start)
 	if err != nil {

@@ -3,34 +3,14 @@ package space
 import (
 	"errors"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/genius-nas/genius/bench/benchtest"
 )
 
-// dataDir finds the benchmark tables: $GENIUS_DATA_DIR, else the shared
-// folder next to the repository root.
-func dataDir(t testing.TB) string {
-	t.Helper()
-	if d := os.Getenv("GENIUS_DATA_DIR"); d != "" {
-		return d
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		cand := filepath.Join(dir, "shared", "data", "bench")
-		if st, err := os.Stat(cand); err == nil && st.IsDir() {
-			return cand
-		}
-		if filepath.Dir(dir) == dir {
-			t.Skip("benchmark tables not found: set GENIUS_DATA_DIR")
-		}
-	}
-}
+func dataDir(t testing.TB) string { return benchtest.DataDir(t) }
 
 func mustNew(t testing.TB, name string) Space {
 	t.Helper()

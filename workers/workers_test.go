@@ -1,10 +1,10 @@
 package workers
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/genius-nas/genius/bench/benchtest"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
@@ -15,21 +15,7 @@ import (
 	"github.com/genius-nas/genius/workflows"
 )
 
-func dataDir(t testing.TB) string {
-	t.Helper()
-	if d := os.Getenv("GENIUS_DATA_DIR"); d != "" {
-		return d
-	}
-	wd, _ := os.Getwd()
-	for d := wd; filepath.Dir(d) != d; d = filepath.Dir(d) {
-		c := filepath.Join(d, "shared", "data", "bench")
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c
-		}
-	}
-	t.Fatal("benchmark tables not found: set GENIUS_DATA_DIR")
-	return ""
-}
+func dataDir(t testing.TB) string { return benchtest.DataDir(t) }
 
 func TestNewSearchActivities(t *testing.T) {
 	if a := NewSearchActivities(Config{}); a.LLM != nil || a.Catalog == nil || a.Catalog.Dir() != DefaultDataDir {

@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/genius-nas/genius/bench/benchtest"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
@@ -26,27 +26,7 @@ import (
 
 const apiKey = "sk-workflow-test-key-5f3c9a1e"
 
-// dataDir finds the benchmark tables: $GENIUS_DATA_DIR, or shared/data/bench
-// next to the repository.
-func dataDir(t testing.TB) string {
-	t.Helper()
-	if d := os.Getenv("GENIUS_DATA_DIR"); d != "" {
-		return d
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for d := wd; ; d = filepath.Dir(d) {
-		c := filepath.Join(d, "shared", "data", "bench")
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c
-		}
-		if filepath.Dir(d) == d {
-			t.Fatal("benchmark tables not found: set GENIUS_DATA_DIR")
-		}
-	}
-}
+func dataDir(t testing.TB) string { return benchtest.DataDir(t) }
 
 // catalog is shared by the tests of this package: tables load once.
 var catalog *bench.Catalog

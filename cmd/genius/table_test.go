@@ -3,35 +3,13 @@ package main
 import (
 	"encoding/json"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/genius-nas/genius/bench/benchtest"
 )
 
-// benchDataDir finds the benchmark tables for command tests:
-// $GENIUS_DATA_DIR, else the shared folder beside the repository root.
-func benchDataDir(t *testing.T) string {
-	t.Helper()
-	if d := os.Getenv("GENIUS_DATA_DIR"); d != "" {
-		return d
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for d := wd; filepath.Dir(d) != d; d = filepath.Dir(d) {
-		p := filepath.Join(d, "shared", "data", "bench")
-		if _, err := os.Stat(filepath.Join(p, "nas-bench-macro")); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("benchmark tables not found: set GENIUS_DATA_DIR")
-	}
-	t.Skip("benchmark tables not found: set GENIUS_DATA_DIR or run `genius data fetch`")
-	return ""
-}
+func benchDataDir(t *testing.T) string { return benchtest.DataDir(t) }
 
 func r2(v float64) float64 { return math.Round(v*100) / 100 }
 

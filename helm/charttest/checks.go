@@ -151,7 +151,7 @@ func CheckReferences(docs []Document) error {
 		}
 		scaled[name] = id
 		if dep.Spec.Replicas != nil {
-			errs = append(errs, fmt.Errorf("Deployment/%s: sets replicas while %s scales it; leave replicas unset", name, id))
+			errs = append(errs, fmt.Errorf("deployment %s: sets replicas while %s scales it; leave replicas unset", name, id))
 		}
 	}
 	for _, d := range docs {
