@@ -13,14 +13,14 @@ export GENIUS_TEMPORAL_BIN := $(BIN)/temporal
 export GENIUS_VERSITYGW_BIN := $(BIN)/versitygw
 export GENIUS_HELM_BIN := $(BIN)/helm
 
-.PHONY: all build tools test vet bench clean
+.PHONY: all build tools test vet bench golden clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN)/genius ./cmd/genius
 
-tools: $(BIN)/temporal $(BIN)/versitygw $(BIN)/helm
+tools: $(BIN)/temporal $(BIN)/versitygw $(BIN)/helm $(BIN)/staticcheck
 
 $(BIN)/temporal:
 	GOBIN=$(BIN) $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
@@ -34,13 +34,19 @@ $(BIN)/helm:
 $(BIN)/staticcheck:
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
-vet:
+vet: $(BIN)/staticcheck
 	test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)
 	$(GO) vet ./...
+	$(BIN)/staticcheck ./...
 
 # The test command the README gives; needs `make tools` first.
 test: tools
 	$(GO) test -count=1 -timeout 40m ./...
+
+# Re-record the golden histories after an intended workflow change (it needs
+# workflow.GetVersion for runs already in flight).
+golden: tools
+	$(GO) test -count=1 ./integration -run TestGoldenHistories -update
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
