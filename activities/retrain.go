@@ -121,7 +121,7 @@ type chunkRun struct {
 	perEpoch int
 	total    int
 	hb       RetrainHeartbeat
-	beats    heartbeater
+	beats    *heartbeater
 	lastSave time.Time
 	best     *RetrainBest
 }
@@ -146,6 +146,15 @@ func (a *RetrainActivities) RetrainChunk(ctx context.Context, in RetrainChunkInp
 	if in.UntilEpoch <= in.FromEpoch || in.UntilEpoch > spec.Epochs {
 		return RetrainChunkResult{}, badSpec(fmt.Errorf("chunk (%d, %d] is not within 1..%d epochs", in.FromEpoch, in.UntilEpoch, spec.Epochs))
 	}
+	// Heartbeat from the start: opening a large image folder and building
+	// the network can outlast the heartbeat timeout.
+	beats := &heartbeater{busy: 1}
+	if activity.IsActivity(ctx) {
+		hctx, stopBeats := context.WithCancel(ctx)
+		beating := make(chan struct{})
+		go func() { defer close(beating); beats.run(hctx) }()
+		defer func() { stopBeats(); <-beating }()
+	}
 	train, val, err := retrainData(spec)
 	if err != nil {
 		return RetrainChunkResult{}, err
@@ -166,20 +175,15 @@ func (a *RetrainActivities) RetrainChunk(ctx context.Context, in RetrainChunkInp
 	if err != nil {
 		return RetrainChunkResult{}, badSpec(err)
 	}
-	c := &chunkRun{a: a, in: in, spec: spec, run: run, newRun: newRun, val: val, perEpoch: perEpoch, total: run.Sched.TotalSteps, best: in.Best}
+	c := &chunkRun{a: a, in: in, spec: spec, run: run, newRun: newRun, val: val, perEpoch: perEpoch, total: run.Sched.TotalSteps,
+		best: in.Best, beats: beats}
 	res := RetrainChunkResult{TotalSteps: c.total, Deviations: deviations(spec)}
-
-	if activity.IsActivity(ctx) {
-		hctx, stopBeats := context.WithCancel(ctx)
-		beating := make(chan struct{})
-		go func() { defer close(beating); c.beats.run(hctx) }()
-		defer func() { stopBeats(); <-beating }()
-	}
 	resumed, err := c.resume(ctx)
+	beats.done() // setup over: from now on silence means a hung loop
 	if err != nil {
 		return res, err
 	}
-	if resumed != nil && resumed.Step > in.FromEpoch*perEpoch {
+	if resumed != nil && (resumed.Step > in.FromEpoch*perEpoch || len(resumed.Skipped) > 0) {
 		res.Resumed = resumed
 	}
 	run = c.run
@@ -254,6 +258,10 @@ func (c *chunkRun) resume(ctx context.Context) (*RetrainResume, error) {
 	}
 	// Newest first; on a tie the first named source wins.
 	sort.SliceStable(cands, func(i, j int) bool { return checkpointStep(cands[i].key) > checkpointStep(cands[j].key) })
+	wantConfig, err := json.Marshal(c.run.Config)
+	if err != nil {
+		return nil, err
+	}
 	var skipped []string
 	seen := map[string]bool{}
 	for _, cd := range cands {
@@ -265,6 +273,9 @@ func (c *chunkRun) resume(ctx context.Context) (*RetrainResume, error) {
 		stop := c.keepAlive()
 		ck, err := c.a.load(ctx, cd.key)
 		stop()
+		if err == nil && !bytes.Equal(ck.Header.Config, wantConfig) {
+			err = fmt.Errorf("it was written with another recipe (%s): a run name is reused; give the spec a new run", ck.Header.Config)
+		}
 		if err == nil {
 			err = c.run.Restore(ck, true)
 		}
@@ -448,6 +459,13 @@ func (h *heartbeater) run(ctx context.Context) {
 			activity.RecordHeartbeat(ctx, hb)
 		}
 	}
+}
+
+// done ends the setup phase, during which heartbeats are sent regardless.
+func (h *heartbeater) done() {
+	h.mu.Lock()
+	h.busy--
+	h.mu.Unlock()
 }
 
 // keepAlive marks a store call in flight; call the returned stop after it.

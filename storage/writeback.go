@@ -40,9 +40,12 @@ type WriteBack struct {
 	remote Store
 	opts   WriteBackOptions
 
-	mu       sync.Mutex
-	queue    []string        // keys waiting, oldest first
-	queued   map[string]bool // set of queue
+	mu     sync.Mutex
+	queue  []string        // keys waiting, oldest first
+	queued map[string]bool // set of queue
+	// requeued marks keys found on disk at start: the remote may already
+	// hold them, so their upload checks first.
+	requeued map[string]bool
 	inflight string
 	changed  chan struct{} // closed and replaced on every state change
 	status   WriteBackStatus
@@ -83,14 +86,15 @@ func NewWriteBack(local *Dir, remote Store, opts WriteBackOptions) (*WriteBack, 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &WriteBack{
-		local:   local,
-		remote:  remote,
-		opts:    opts,
-		queued:  map[string]bool{},
-		changed: make(chan struct{}),
-		kick:    make(chan struct{}, 1),
-		cancel:  cancel,
-		done:    make(chan struct{}),
+		local:    local,
+		remote:   remote,
+		opts:     opts,
+		queued:   map[string]bool{},
+		requeued: map[string]bool{},
+		changed:  make(chan struct{}),
+		kick:     make(chan struct{}, 1),
+		cancel:   cancel,
+		done:     make(chan struct{}),
 	}
 	// Requeue what a previous process left before anyone can Flush.
 	objs, err := local.List(ctx, "")
@@ -99,6 +103,7 @@ func NewWriteBack(local *Dir, remote Store, opts WriteBackOptions) (*WriteBack, 
 		return nil, fmt.Errorf("write-back store: %w", err)
 	}
 	for _, o := range objs {
+		w.requeued[o.Key] = true
 		w.enqueue(o.Key)
 	}
 	go w.run(ctx)
@@ -124,6 +129,9 @@ func (w *WriteBack) Put(ctx context.Context, key string, r io.Reader, size int64
 	if err := w.local.Put(ctx, key, r, size); err != nil {
 		return err
 	}
+	w.mu.Lock()
+	delete(w.requeued, key)
+	w.mu.Unlock()
 	w.enqueue(key)
 	return nil
 }
@@ -219,6 +227,7 @@ func (w *WriteBack) run(ctx context.Context) {
 			// Done, or deleted locally meanwhile: drop from the queue.
 			w.queue = w.queue[1:]
 			delete(w.queued, key)
+			delete(w.requeued, key)
 			w.status.Pending = removeKey(w.status.Pending, key)
 			if err == nil {
 				w.status.Uploaded++
@@ -270,8 +279,13 @@ func (w *WriteBack) upload(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	if ro, err := w.remote.Stat(ctx, key); err == nil && ro.SHA256 == lo.SHA256 && ro.Size == lo.Size {
-		return nil
+	w.mu.Lock()
+	check := w.requeued[key]
+	w.mu.Unlock()
+	if check {
+		if ro, err := w.remote.Stat(ctx, key); err == nil && ro.SHA256 == lo.SHA256 && ro.Size == lo.Size {
+			return nil
+		}
 	}
 	p, err := w.local.Path(key)
 	if err != nil {

@@ -39,9 +39,21 @@ type workerFlags struct {
 	metricsAddr     string
 	checkpointStore string
 	checkpointDir   string
+	// stopTimeout is how long Stop waits for activities in flight; 0 means
+	// the kind's default (gpuStopTimeout on gpu).
+	stopTimeout time.Duration
 }
 
-func newWorkerCmd() *cobra.Command {
+// gpuStopTimeout is a GPU worker's default stop timeout: long enough for a
+// training step to end, checkpoint and heartbeat, and under the chart's
+// one-hour terminationGracePeriodSeconds.
+const gpuStopTimeout = 55 * time.Minute
+
+func newWorkerCmd() *cobra.Command { return newWorkerCmdRun(runWorker) }
+
+// newWorkerCmdRun builds the command around run, so tests can see the
+// parsed flags without a Temporal server.
+func newWorkerCmdRun(run func(context.Context, workerFlags) error) *cobra.Command {
 	var f workerFlags
 	cmd := &cobra.Command{
 		Use:   "worker",
@@ -60,9 +72,14 @@ Probes: GET /healthz (alive) and /readyz (worker started and the Temporal
 frontend answers) on --health-addr; Prometheus metrics of the SDK at
 /metrics on --metrics-addr.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runWorker(cmd.Context(), f)
-		},
+	}
+	stopEnv, stopEnvErr := envDuration("GENIUS_WORKER_STOP_TIMEOUT")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		// A bad env value matters only when the flag does not override it.
+		if stopEnvErr != nil && !cmd.Flags().Changed("stop-timeout") {
+			return stopEnvErr
+		}
+		return run(cmd.Context(), f)
 	}
 	fs := cmd.Flags()
 	addClientFlags(fs, &f.client)
@@ -74,7 +91,35 @@ frontend answers) on --health-addr; Prometheus metrics of the SDK at
 	fs.StringVar(&f.metricsAddr, "metrics-addr", envOr("GENIUS_METRICS_ADDR", ":9090"), `address of Prometheus /metrics; "" disables (env GENIUS_METRICS_ADDR)`)
 	fs.StringVar(&f.checkpointStore, "checkpoint-store", envOr("GENIUS_CHECKPOINT_STORE", "file://./checkpoints"), "where gpu workers keep training checkpoints: file:///path or s3://bucket/prefix (env GENIUS_CHECKPOINT_STORE; S3 settings from GENIUS_S3_ENDPOINT, GENIUS_S3_REGION, GENIUS_S3_PATH_STYLE and the AWS credential chain)")
 	fs.StringVar(&f.checkpointDir, "checkpoint-dir", envOr("GENIUS_CHECKPOINT_DIR", ""), "local directory for checkpoints when --checkpoint-store is s3:// (write-back copies; proxy training keeps its checkpoints here) (env GENIUS_CHECKPOINT_DIR)")
+	fs.DurationVar(&f.stopTimeout, "stop-timeout", stopEnv, "how long a stopping worker (SIGTERM) waits for activities in flight, e.g. 55m; 0 = SDK default on cpu (no wait: activities are cancelled at once), 55m on gpu; keep it under the pod's terminationGracePeriodSeconds (env GENIUS_WORKER_STOP_TIMEOUT)")
 	return cmd
+}
+
+// envDuration reads a Go duration ("3540s", "55m") from the environment;
+// 0 when unset.
+func envDuration(name string) (time.Duration, error) {
+	v := envOr(name, "")
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q is not a duration: use a Go duration such as 3540s or 55m", name, v)
+	}
+	return d, nil
+}
+
+// workerOptions are the SDK options the flags set; onFatal receives a
+// worker's fatal error.
+func (f workerFlags) workerOptions(onFatal func(error)) (worker.Options, error) {
+	if f.stopTimeout < 0 {
+		return worker.Options{}, fmt.Errorf("--stop-timeout is %s: use 0 (the default) or a positive duration (env GENIUS_WORKER_STOP_TIMEOUT)", f.stopTimeout)
+	}
+	stop := f.stopTimeout
+	if stop == 0 && f.kind == kindGPU {
+		stop = gpuStopTimeout
+	}
+	return worker.Options{OnFatalError: onFatal, WorkerStopTimeout: stop}, nil
 }
 
 // envInt reads an integer environment variable, def when unset or bad.
@@ -89,6 +134,16 @@ func runWorker(ctx context.Context, f workerFlags) error {
 	logger := newLogger(slog.LevelInfo)
 	if f.kind != kindCPU && f.kind != kindGPU {
 		return fmt.Errorf("--kind is %q: use cpu or gpu", f.kind)
+	}
+	fatal := make(chan error, 1)
+	wopts, err := f.workerOptions(func(err error) {
+		select {
+		case fatal <- err:
+		default:
+		}
+	})
+	if err != nil {
+		return err
 	}
 	var reg *metrics.Registry
 	if f.metricsAddr != "" {
@@ -107,18 +162,12 @@ func runWorker(ctx context.Context, f workerFlags) error {
 	}
 	defer c.Close()
 
-	fatal := make(chan error, 1)
 	cfg := workers.Config{
 		TaskQueue:               f.taskQueue,
 		DataDir:                 f.dataDir,
 		LLM:                     llm.ConfigFromEnv(),
 		MaxConcurrentActivities: f.maxActivities,
-		Options: worker.Options{OnFatalError: func(err error) {
-			select {
-			case fatal <- err:
-			default:
-			}
-		}},
+		Options:                 wopts,
 	}
 	var w worker.Worker
 	queue := f.taskQueue
@@ -171,7 +220,7 @@ func runWorker(ctx context.Context, f workerFlags) error {
 		"namespace", f.client.Namespace, "config", describe)
 	select {
 	case <-ctx.Done():
-		logger.Info("stopping worker: interrupted; activities in flight get the worker's stop timeout to finish")
+		logger.Info("stopping worker: interrupted; activities in flight get the worker's stop timeout to finish", "stop_timeout", wopts.WorkerStopTimeout)
 		hh.SetReady(false)
 		w.Stop()
 		return nil

@@ -296,6 +296,83 @@ func TestGPUWorker(t *testing.T) {
 	}
 }
 
+// Each worker stops before the kubelet kills it (GENIUS_WORKER_STOP_TIMEOUT
+// under terminationGracePeriodSeconds), and a GPU worker with an s3 store
+// keeps its local checkpoints (GENIUS_CHECKPOINT_DIR) on a mounted emptyDir.
+func TestStopTimeoutAndCheckpointDir(t *testing.T) {
+	h := newHelm(t)
+	cases := []struct {
+		name     string
+		args     []string
+		stop     map[string]string // kind -> GENIUS_WORKER_STOP_TIMEOUT
+		dir      string            // GPU GENIUS_CHECKPOINT_DIR; "" = unset
+		dirLimit string
+	}{
+		{"all options", []string{"-f", allOptionsFile},
+			map[string]string{"cpu": "60s", "gpu": "7140s"}, "/scratch/checkpoints", "50Gi"},
+		{"gpu defaults, s3", []string{"--set", "gpu.enabled=true,checkpoints.store=s3,checkpoints.s3.bucket=b"},
+			map[string]string{"cpu": "10s", "gpu": "3540s"}, "/var/lib/genius/checkpoints", "20Gi"},
+		{"gpu, file store", []string{"--set", "gpu.enabled=true"},
+			map[string]string{"gpu": "3540s"}, "", ""},
+		{"short grace, no size limit", []string{"--set", "gpu.enabled=true,gpu.terminationGracePeriodSeconds=30,cpu.terminationGracePeriodSeconds=5,checkpoints.store=s3,checkpoints.s3.bucket=b,checkpoints.localDir.sizeLimit="},
+			map[string]string{"cpu": "2s", "gpu": "10s"}, "/var/lib/genius/checkpoints", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			docs := render(t, h, tc.args...)
+			for kind, want := range tc.stop {
+				dep := worker(t, docs, kind)
+				c := container(t, dep)
+				wantEnv(t, c, "GENIUS_WORKER_STOP_TIMEOUT", want)
+				e, _ := envOf(c, "GENIUS_WORKER_STOP_TIMEOUT")
+				d, err := time.ParseDuration(e.Value)
+				if err != nil {
+					t.Fatalf("%s: GENIUS_WORKER_STOP_TIMEOUT %q is not a Go duration: %v", kind, e.Value, err)
+				}
+				grace := dep.Spec.Template.Spec.TerminationGracePeriodSeconds
+				if grace == nil || d <= 0 || d >= time.Duration(*grace)*time.Second {
+					t.Errorf("%s: stop timeout %s not in (0, terminationGracePeriodSeconds %v)", kind, d, grace)
+				}
+				if kind == "cpu" {
+					if _, ok := envOf(c, "GENIUS_CHECKPOINT_DIR"); ok {
+						t.Error("CPU worker gets GENIUS_CHECKPOINT_DIR; it trains nothing")
+					}
+				}
+			}
+
+			gpu := worker(t, docs, "gpu")
+			c := container(t, gpu)
+			e, ok := envOf(c, "GENIUS_CHECKPOINT_DIR")
+			if tc.dir == "" {
+				if ok {
+					t.Errorf("GENIUS_CHECKPOINT_DIR = %q with a file store, which keeps checkpoints itself", e.Value)
+				}
+				return
+			}
+			wantEnv(t, c, "GENIUS_CHECKPOINT_DIR", tc.dir)
+			i := slices.IndexFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool { return m.MountPath == tc.dir })
+			if i < 0 {
+				t.Fatalf("no volume mounted at GENIUS_CHECKPOINT_DIR %s: %+v", tc.dir, c.VolumeMounts)
+			}
+			if c.VolumeMounts[i].ReadOnly {
+				t.Error("checkpoint directory mounted read-only")
+			}
+			vols := gpu.Spec.Template.Spec.Volumes
+			j := slices.IndexFunc(vols, func(v corev1.Volume) bool { return v.Name == c.VolumeMounts[i].Name })
+			if j < 0 || vols[j].EmptyDir == nil {
+				t.Fatalf("checkpoint mount %q is not an emptyDir volume: %+v", c.VolumeMounts[i].Name, vols)
+			}
+			got := ""
+			if l := vols[j].EmptyDir.SizeLimit; l != nil {
+				got = l.String()
+			}
+			if got != tc.dirLimit {
+				t.Errorf("checkpoint emptyDir sizeLimit = %q, want %q", got, tc.dirLimit)
+			}
+		})
+	}
+}
+
 func TestCPUWorker(t *testing.T) {
 	h := newHelm(t)
 	docs := render(t, h, "-f", allOptionsFile)
@@ -447,6 +524,9 @@ func TestBadValues(t *testing.T) {
 			[]string{"cpu.additionalEnv[0] (MY_API_KEY)", "secretKeyRef"}},
 		{"hpa to zero", "cpu:\n  autoscaling:\n    enabled: true\n    kind: hpa\n    minReplicas: 0\n", []string{"cpu.autoscaling.minReplicas", "at least 1"}},
 		{"no worker", "cpu:\n  enabled: false\n", []string{"run no worker"}},
+		{"checkpoint dir inside the data volume", "gpu:\n  enabled: true\ncheckpoints:\n  store: s3\n  s3:\n    bucket: b\n  localDir:\n    mountPath: /data/ckpt\n",
+			[]string{"checkpoints.localDir.mountPath (/data/ckpt)", "dataDir.mountPath (/data) overlap"}},
+		{"relative checkpoint dir", "checkpoints:\n  localDir:\n    mountPath: ckpt\n", []string{"/checkpoints/localDir/mountPath"}},
 		{"client cert without key", "temporal:\n  tls:\n    enabled: true\n    existingSecret: t\n    keyKey: \"\"\n", []string{"certKey and temporal.tls.keyKey go together"}},
 		{"tls without files", "temporal:\n  tls:\n    enabled: true\n    existingSecret: t\n    certKey: \"\"\n    keyKey: \"\"\n    caKey: \"\"\n", []string{"all empty"}},
 	}

@@ -91,6 +91,31 @@ app.kubernetes.io/component: {{ .kind }}-worker
 {{- end -}}
 {{- end -}}
 
+{{/*
+"true" when a worker needs a local checkpoint directory: a GPU worker with an
+s3 store (write-back copies and proxy-training checkpoints); "" otherwise.
+Call like genius.env.
+*/}}
+{{- define "genius.checkpointScratch" -}}
+{{- if and (eq .kind "gpu") (eq .root.Values.checkpoints.store "s3") -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/*
+GENIUS_WORKER_STOP_TIMEOUT of a worker (call with its values, .c): the grace
+period less 60s for uploads and exit, at least 10s, and always under the
+grace period so the worker stops before the kubelet kills it.
+*/}}
+{{- define "genius.stopTimeout" -}}
+{{- $grace := int .terminationGracePeriodSeconds -}}
+{{- $t := max (sub $grace 60) 10 -}}
+{{- if ge (int $t) $grace -}}
+{{- $t = max (div $grace 2) 1 -}}
+{{- end -}}
+{{- printf "%ds" (int $t) -}}
+{{- end -}}
+
 {{/* Activities a GPU pod runs at once: the explicit value, else one per GPU. */}}
 {{- define "genius.gpuConcurrency" -}}
 {{- if gt (int .Values.gpu.maxConcurrentActivities) 0 -}}
@@ -129,6 +154,13 @@ the value and the fix.
 {{- end -}}
 {{- if ne (empty $tls.certKey) (empty $tls.keyKey) -}}
 {{- fail "temporal.tls.certKey and temporal.tls.keyKey go together: set both (a client certificate) or clear both (server-only TLS)" -}}
+{{- end -}}
+{{- end -}}
+{{- if and .Values.gpu.enabled (eq .Values.checkpoints.store "s3") -}}
+{{- $scratch := trimSuffix "/" .Values.checkpoints.localDir.mountPath -}}
+{{- $data := trimSuffix "/" .Values.dataDir.mountPath -}}
+{{- if or (eq $scratch $data) (hasPrefix (printf "%s/" $data) $scratch) (hasPrefix (printf "%s/" $scratch) $data) -}}
+{{- fail (printf "checkpoints.localDir.mountPath (%s) and dataDir.mountPath (%s) overlap: give the local checkpoint directory a path of its own, e.g. /scratch/checkpoints" .Values.checkpoints.localDir.mountPath .Values.dataDir.mountPath) -}}
 {{- end -}}
 {{- end -}}
 {{- if and (not .Values.cpu.enabled) (not .Values.gpu.enabled) -}}

@@ -15,6 +15,8 @@ from secretKeyRef or files of a Secret volume. Call with
   {{- else }}
   value: {{ .c.maxConcurrentActivities | quote }}
   {{- end }}
+- name: GENIUS_WORKER_STOP_TIMEOUT
+  value: {{ include "genius.stopTimeout" .c | quote }}
 - name: GENIUS_DATA_DIR
   value: {{ $v.dataDir.mountPath | quote }}
 - name: GENIUS_HEALTH_ADDR
@@ -66,6 +68,10 @@ from secretKeyRef or files of a Secret volume. Call with
 {{- end }}
 - name: GENIUS_CHECKPOINT_STORE
   value: {{ include "genius.checkpointStore" .root | quote }}
+{{- if include "genius.checkpointScratch" . }}
+- name: GENIUS_CHECKPOINT_DIR
+  value: {{ $v.checkpoints.localDir.mountPath | quote }}
+{{- end }}
 {{- if eq $v.checkpoints.store "s3" }}
 {{- $s3 := $v.checkpoints.s3 }}
 {{- with $s3.endpoint }}
@@ -129,6 +135,14 @@ from secretKeyRef or files of a Secret volume. Call with
     medium: Memory
     sizeLimit: {{ .c.shmSize | quote }}
 {{- end }}
+{{- if include "genius.checkpointScratch" . }}
+- name: checkpoints
+  emptyDir:
+    {{- with $v.checkpoints.localDir.sizeLimit }}
+    sizeLimit: {{ . | quote }}
+    {{- else }} {}
+    {{- end }}
+{{- end }}
 {{- with .c.additionalVolumes }}
 {{ toYaml . }}
 {{- end }}
@@ -148,6 +162,10 @@ from secretKeyRef or files of a Secret volume. Call with
 {{- if and (eq .kind "gpu") .c.shmSize }}
 - name: dshm
   mountPath: /dev/shm
+{{- end }}
+{{- if include "genius.checkpointScratch" . }}
+- name: checkpoints
+  mountPath: {{ $v.checkpoints.localDir.mountPath | quote }}
 {{- end }}
 {{- with .c.additionalVolumeMounts }}
 {{ toYaml . }}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestWorkerStopTimeout checks --stop-timeout and GENIUS_WORKER_STOP_TIMEOUT
+// reach worker.Options, with the per-kind default and the flag winning.
+func TestWorkerStopTimeout(t *testing.T) {
+	tests := []struct {
+		name string
+		env  string
+		args []string
+		want time.Duration
+	}{
+		{"cpu default is the SDK's", "", nil, 0},
+		{"gpu default", "", []string{"--kind", "gpu"}, 55 * time.Minute},
+		{"flag", "", []string{"--kind", "gpu", "--stop-timeout", "3540s"}, 3540 * time.Second},
+		{"env", "90s", []string{"--kind", "cpu"}, 90 * time.Second},
+		{"env on gpu", "3540s", []string{"--kind", "gpu"}, 3540 * time.Second},
+		{"flag wins over env", "90s", []string{"--stop-timeout", "2m"}, 2 * time.Minute},
+		{"flag wins over a bad env", "soon", []string{"--stop-timeout", "2m"}, 2 * time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("GENIUS_WORKER_KIND", "")
+			t.Setenv("GENIUS_WORKER_STOP_TIMEOUT", tt.env)
+			var got workerFlags
+			ran := false
+			cmd := newWorkerCmdRun(func(_ context.Context, f workerFlags) error {
+				got, ran = f, true
+				return nil
+			})
+			cmd.SetArgs(tt.args)
+			if err := cmd.Execute(); err != nil {
+				t.Fatal(err)
+			}
+			if !ran {
+				t.Fatal("run not called")
+			}
+			opts, err := got.workerOptions(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if opts.WorkerStopTimeout != tt.want {
+				t.Errorf("WorkerStopTimeout = %s, want %s", opts.WorkerStopTimeout, tt.want)
+			}
+		})
+	}
+}
+
+// TestWorkerStopTimeoutErrors runs the real command: bad values fail
+// before any connection, naming the setting to fix.
+func TestWorkerStopTimeoutErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		env  string
+		args []string
+		want string
+	}{
+		{"bad env", "soon", nil, "GENIUS_WORKER_STOP_TIMEOUT"},
+		{"bad flag", "", []string{"--stop-timeout", "soon"}, "stop-timeout"},
+		{"negative", "", []string{"--stop-timeout=-1s"}, "--stop-timeout is -1s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("GENIUS_WORKER_STOP_TIMEOUT", tt.env)
+			// An unreachable address: reaching the dial would be a failure too.
+			out, err := runGenius(t, append([]string{"worker", "--address", "127.0.0.1:1", "--health-addr", "", "--metrics-addr", ""}, tt.args...)...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want one naming %q (output %q)", err, tt.want, out)
+			}
+			if strings.Contains(err.Error(), "connect to Temporal") {
+				t.Errorf("dialled Temporal before checking the stop timeout: %v", err)
+			}
+		})
+	}
+}
