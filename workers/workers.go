@@ -97,6 +97,7 @@ func RegisterSearch(r worker.Registry, acts *activities.SearchActivities) {
 func RegisterWorkflows(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.GeniusSearch, workflow.RegisterOptions{Name: workflows.SearchName})
 	r.RegisterWorkflowWithOptions(workflows.GeniusExperiment, workflow.RegisterOptions{Name: workflows.ExperimentName})
+	r.RegisterWorkflowWithOptions(workflows.GeniusRetrain, workflow.RegisterOptions{Name: workflows.RetrainName})
 }
 
 // NewCPUWorker returns a worker (not yet started) on cfg.TaskQueue,
