@@ -2,7 +2,7 @@ package activities
 
 import "github.com/genius-nas/genius/specs/retrain"
 
-// RetrainChunkName is the registered name of RetrainActivities.RetrainChunk
+// RetrainChunkName is the registered name of trainact.RetrainActivities.RetrainChunk
 // (task queue genius-gpu).
 const RetrainChunkName = "RetrainChunk"
 
@@ -95,8 +95,6 @@ type RetrainChunkResult struct {
 	// Resumed is set when this attempt continued from a checkpoint written
 	// by an attempt that did not finish the chunk.
 	Resumed *RetrainResume `json:"resumed,omitempty"`
-	// Deviations lists recipe settings the training engine could not apply.
-	Deviations []string `json:"deviations,omitempty"`
 	// PendingUploads counts checkpoints not yet in the remote store when the
 	// chunk ended (a write-back store with S3 down); they upload later.
 	PendingUploads int `json:"pending_uploads,omitempty"`

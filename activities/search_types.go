@@ -1,7 +1,7 @@
 package activities
 
 import (
-	"github.com/genius-nas/genius/llm"
+	"github.com/genius-nas/genius/llm/chat"
 	"github.com/genius-nas/genius/specs"
 )
 
@@ -71,10 +71,10 @@ type ProposeInput struct {
 	Attempt   int                `json:"attempt"`   // 1-based within the iteration
 	Total     int                `json:"total"`     // T
 	History   []Measured         `json:"history"`
-	// Messages is the conversation so far (llm); empty starts a new chat
+	// Messages is the conversation so far; empty starts a new chat
 	// with the system prompt.
-	Messages []llm.Message `json:"messages,omitempty"`
-	Next     Next          `json:"next"`
+	Messages []chat.Message `json:"messages,omitempty"`
+	Next     Next           `json:"next"`
 }
 
 // ProposeResult is one turn of the conversation. System and Prompt are the

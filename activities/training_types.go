@@ -8,6 +8,11 @@ const (
 	ValidateName   = "Validate"
 )
 
+// ErrWorkerStopping is the retryable error type of a training activity
+// that stopped early because its worker is shutting down; it wrote a
+// checkpoint first, so the retry resumes there.
+const ErrWorkerStopping = "WorkerStopping"
+
 // DataSpec says where a training dataset is and how it is stored.
 type DataSpec struct {
 	// Dir is the dataset directory on the worker. Empty means random tensors

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/genius-nas/genius/activities"
+	"github.com/genius-nas/genius/activities/searchact"
 	"github.com/genius-nas/genius/llm"
 	"github.com/genius-nas/genius/llm/llmtest"
 	"github.com/genius-nas/genius/specs"
@@ -45,7 +46,7 @@ func benchSpec() specs.Spec {
 // directSearch is the search loop as plain function calls in one process:
 // the same activity methods the workflow schedules, with the same inputs,
 // without Temporal.
-func directSearch(ctx context.Context, a *activities.SearchActivities, spec specs.Spec) (int, error) {
+func directSearch(ctx context.Context, a *searchact.SearchActivities, spec specs.Spec) (int, error) {
 	s := spec.WithDefaults()
 	var measured []activities.Measured
 	for i := 1; i <= s.Iterations; i++ {

@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/genius-nas/genius/activities"
+	"github.com/genius-nas/genius/activities/trainact"
 	"github.com/genius-nas/genius/devserver"
 	"github.com/genius-nas/genius/devserver/devservertest"
 	"github.com/genius-nas/genius/specs/retrain"
@@ -56,7 +57,7 @@ func TestRetrainWorkerProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := worker.New(c, os.Getenv(retrainQueueEnv), worker.Options{MaxConcurrentActivityExecutionSize: 1})
-	w.RegisterActivity(&activities.RetrainActivities{Store: st, FlushTimeout: 10 * time.Second})
+	w.RegisterActivity(&trainact.RetrainActivities{Store: st, FlushTimeout: 10 * time.Second})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +141,7 @@ func testRetrainWorkerKill(t *testing.T, sameNode bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := &activities.RetrainActivities{Store: refDir}
+	ref := &trainact.RetrainActivities{Store: refDir}
 	refRes, err := ref.RetrainChunk(context.Background(), activities.RetrainChunkInput{Spec: spec, Run: "ref", UntilEpoch: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +175,7 @@ func testRetrainWorkerKill(t *testing.T, sameNode bool) {
 
 	// Kill once S3 holds a checkpoint from inside the second epoch.
 	steps := func() []int {
-		keys, err := activities.RetrainCheckpointKeys(ctx, remote, id)
+		keys, err := trainact.RetrainCheckpointKeys(ctx, remote, id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -283,7 +284,7 @@ func TestRetrainSurvivesS3Outage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := &activities.RetrainActivities{Store: refDir}
+	ref := &trainact.RetrainActivities{Store: refDir}
 	refRes, err := ref.RetrainChunk(context.Background(), activities.RetrainChunkInput{Spec: spec, Run: "ref", UntilEpoch: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -310,7 +311,7 @@ func TestRetrainSurvivesS3Outage(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 3*time.Minute, "a first checkpoint in S3", func() bool {
-		keys, err := activities.RetrainCheckpointKeys(ctx, remote, id)
+		keys, err := trainact.RetrainCheckpointKeys(ctx, remote, id)
 		return err == nil && len(keys) > 0
 	})
 	s3srv.Stop()
@@ -331,11 +332,11 @@ func TestRetrainSurvivesS3Outage(t *testing.T) {
 		if !t.Failed() {
 			return
 		}
-		d, err := c.DescribeWorkflowExecution(context.Background(), id, "")
+		d, err := c.DescribeWorkflow(context.Background(), id, "")
 		if err != nil {
 			return
 		}
-		for _, pa := range d.PendingActivities {
+		for _, pa := range d.RawResponse.GetPendingActivities() {
 			t.Logf("pending %s attempt %d state %v last failure: %v", pa.ActivityType.GetName(), pa.Attempt, pa.State, pa.LastFailure)
 		}
 	})
@@ -398,7 +399,7 @@ func TestRetrainSurvivesTemporalRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := &activities.RetrainActivities{Store: refDir}
+	ref := &trainact.RetrainActivities{Store: refDir}
 	refRes, err := ref.RetrainChunk(context.Background(), activities.RetrainChunkInput{Spec: spec, Run: "ref", UntilEpoch: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -424,7 +425,7 @@ func TestRetrainSurvivesTemporalRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	newest := func() int {
-		keys, err := activities.RetrainCheckpointKeys(ctx, remote, id)
+		keys, err := trainact.RetrainCheckpointKeys(ctx, remote, id)
 		if err != nil || len(keys) == 0 {
 			return 0
 		}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/genius-nas/genius/llm/chat"
 )
 
 // Environment variables read by ConfigFromEnv.
@@ -72,18 +74,16 @@ func (c Config) timeout() time.Duration {
 	return DefaultTimeout
 }
 
-// Role of a chat message.
+// Role of a chat message (package chat holds them so workflows need not
+// import this client).
 const (
-	RoleSystem    = "system"
-	RoleUser      = "user"
-	RoleAssistant = "assistant"
+	RoleSystem    = chat.RoleSystem
+	RoleUser      = chat.RoleUser
+	RoleAssistant = chat.RoleAssistant
 )
 
 // Message is one turn of a chat.
-type Message struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
-}
+type Message = chat.Message
 
 // Request is one chat completion.
 type Request struct {

@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/genius-nas/genius/space"
+	"github.com/genius-nas/genius/specs/retrain"
 )
 
 // Proposer kinds.
@@ -118,6 +121,98 @@ type Spec struct {
 	// PromptDir, when set, is a directory on the worker holding template
 	// overrides (see package prompt).
 	PromptDir string `json:"prompt_dir,omitempty"`
+	// Retrain, when set, hands the best architecture to workflow
+	// GeniusRetrain when the search ends (GeniusSearch only).
+	Retrain *Retrain `json:"retrain,omitempty"`
+}
+
+// Retrain makes a search start the final retraining of its winner: workflow
+// GeniusRetrain as a child with workflow ID "<search ID>-retrain" and the
+// recipe given here, its arch replaced by the best architecture. Give
+// exactly one of Ready and Spec.
+type Retrain struct {
+	// Ready names a ready retrain spec (package specs/retrain: "paper",
+	// "cpu-demo"). Both train mobilenetv2-imagenet.
+	Ready string `json:"ready,omitempty"`
+	// Spec is a whole retrain spec (the fields of specs/retrain/*.json). Its
+	// arch is replaced by the winner; its space, when set, must be the
+	// search's.
+	Spec *retrain.Spec `json:"spec,omitempty"`
+	// Wait, default false, starts the retraining and ends the search at
+	// once: the retraining outlives it (parent close policy abandon). True
+	// keeps the search open until the retraining ends and puts its result
+	// in the search result; a stop signal then cancels the retraining.
+	Wait bool `json:"wait,omitempty"`
+}
+
+// Resolve returns the retraining recipe for a search in searchSpace: the
+// ready spec or the inline one, with defaults, and its space filled in. The
+// arch is as written; the search replaces it with its winner. Ready specs
+// are embedded, so the same binary always resolves a name the same way.
+func (r Retrain) Resolve(searchSpace string) (retrain.Spec, error) {
+	switch {
+	case r.Ready != "" && r.Spec != nil:
+		return retrain.Spec{}, &FieldError{Field: "retrain", Problem: "sets both ready and spec",
+			Fix: "give one: ready names a recipe (" + strings.Join(retrain.Names(), ", ") + "), spec is a whole retrain spec"}
+	case r.Ready != "":
+		s, err := retrain.Ready(r.Ready)
+		if err != nil {
+			return retrain.Spec{}, &FieldError{Field: "retrain.ready", Problem: fmt.Sprintf("is %q, which is not a ready retrain spec", r.Ready),
+				Fix: "use one of " + strings.Join(retrain.Names(), ", ") + ", or give retrain.spec"}
+		}
+		if s.Space != searchSpace {
+			return retrain.Spec{}, &FieldError{Field: "retrain.ready", Problem: fmt.Sprintf("is %q, a recipe for %s, but the search's space is %s", r.Ready, s.Space, searchSpace),
+				Fix: "give retrain.spec with a recipe for " + searchSpace + ", or remove retrain"}
+		}
+		return s, nil
+	case r.Spec != nil:
+		s := *r.Spec
+		s.Arch = slices.Clone(s.Arch)
+		if s.Space == "" {
+			s.Space = searchSpace
+		}
+		if s.Space != searchSpace {
+			return retrain.Spec{}, &FieldError{Field: "retrain.spec.space", Problem: fmt.Sprintf("is %s, but the search's space is %s", s.Space, searchSpace),
+				Fix: "leave it out (the search's space is used) or set it to " + searchSpace}
+		}
+		return s.WithDefaults(), nil
+	}
+	return retrain.Spec{}, &FieldError{Field: "retrain", Problem: "names no recipe",
+		Fix: "set retrain.ready to one of " + strings.Join(retrain.Names(), ", ") + ", give retrain.spec, or remove retrain"}
+}
+
+// validate checks the option for a search in searchSpace.
+func (r Retrain) validate(searchSpace string) []error {
+	s, err := r.Resolve(searchSpace)
+	if err != nil {
+		return []error{err}
+	}
+	if len(s.Arch) == 0 {
+		s.Arch = []int{0} // the winner's, known when the search ends
+	}
+	err = s.Validate()
+	if err == nil {
+		return nil
+	}
+	var errs []error
+	for _, e := range flattenJoin(err) {
+		// retrain's messages start with the field they are about.
+		field, msg := "retrain.spec", e.Error()
+		if name, _, ok := strings.Cut(msg, " "); ok && retrainField.MatchString(name) {
+			field += "." + name
+		}
+		errs = append(errs, &FieldError{Field: field, Problem: "is invalid", Fix: msg})
+	}
+	return errs
+}
+
+var retrainField = regexp.MustCompile(`^[a-z_.]+$`)
+
+func flattenJoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 // Proposer configures the proposer.
@@ -395,6 +490,9 @@ func (s Spec) Validate() error {
 		if f.Input < 1 || f.Classes < 1 {
 			bad("flops.input", "or flops.classes is not positive", "leave them out for 224 and 1000")
 		}
+	}
+	if r := s.Retrain; r != nil && s.Space != "" {
+		errs = append(errs, r.validate(s.Space)...)
 	}
 	if s.Experiment.Trials < 1 || s.Experiment.Trials > maxTrials {
 		bad("experiment.trials", fmt.Sprintf("is %d", s.Experiment.Trials), fmt.Sprintf("use 1 to %d", maxTrials))

@@ -2,6 +2,8 @@ package training
 
 import (
 	"fmt"
+
+	"github.com/genius-nas/genius/training/data"
 )
 
 // Config is one training run. Zero values take the defaults given.
@@ -47,6 +49,17 @@ type Config struct {
 	// CropFraction of the evaluation centre crop. Default 0.875; set 1 for
 	// CIFAR-size inputs.
 	CropFraction float64 `json:"crop_fraction,omitempty"`
+	// RandAugmentN is the number of RandAugment operations per training
+	// image. Default 0: off.
+	RandAugmentN int `json:"randaugment_n,omitempty"`
+	// RandAugmentM is RandAugment's magnitude, out of RandAugmentMaxM.
+	RandAugmentM int `json:"randaugment_m,omitempty"`
+	// RandAugmentMaxM is the magnitude at full strength. Default 10 (timm;
+	// the paper's m=9 is on this scale); 30 is torchvision's scale.
+	RandAugmentMaxM int `json:"randaugment_max_m,omitempty"`
+	// RandomErasing is the probability of erasing a rectangle of a
+	// training image (torchvision's defaults otherwise). Default 0: off.
+	RandomErasing float64 `json:"random_erasing,omitempty"`
 	// Seed fixes initialisation, data order, augmentation and dropout.
 	Seed uint64 `json:"seed,omitempty"`
 	// Replicas is the number of data-parallel replicas on CPU: each
@@ -95,5 +108,16 @@ func (c Config) validate() error {
 	if c.EMADecay < 0 || c.EMADecay >= 1 {
 		return fmt.Errorf("training: EMA decay %v must be in [0, 1)", c.EMADecay)
 	}
+	if err := c.TrainTransform().Validate(); err != nil {
+		return fmt.Errorf("training: %w", err)
+	}
 	return nil
+}
+
+// TrainTransform is the training data transform the config asks for:
+// random-resized-crop and flip (unless NoAugment), RandAugment and random
+// erasing.
+func (c Config) TrainTransform() data.Transform {
+	return data.Transform{Size: c.withDefaults().Input, Train: !c.NoAugment, MinScale: c.MinScale, CropFraction: c.CropFraction,
+		RandAugmentN: c.RandAugmentN, RandAugmentM: c.RandAugmentM, RandAugmentMaxM: c.RandAugmentMaxM, RandomErasing: c.RandomErasing}
 }

@@ -63,8 +63,7 @@ func Train(ctx context.Context, cfg Config, train, val data.Dataset, o Options) 
 	if train.Len() < cfg.Batch {
 		return Result{}, fmt.Errorf("training: %d training images are fewer than one batch of %d: lower --batch", train.Len(), cfg.Batch)
 	}
-	tr := data.Transform{Size: cfg.Input, Train: !cfg.NoAugment, MinScale: cfg.MinScale, CropFraction: cfg.CropFraction}
-	loader := &data.Loader{Data: train, Batch: cfg.Batch, Transform: tr, Shuffle: true, DropLast: true, Seed: cfg.Seed, Workers: o.LoaderWorkers}
+	loader := &data.Loader{Data: train, Batch: cfg.Batch, Transform: cfg.TrainTransform(), Shuffle: true, DropLast: true, Seed: cfg.Seed, Workers: o.LoaderWorkers}
 	perEpoch := loader.Batches()
 	run, err := NewRun(be, cfg, train.Classes(), perEpoch)
 	if err != nil {

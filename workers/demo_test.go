@@ -5,7 +5,7 @@ import (
 
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/genius-nas/genius/activities"
+	"github.com/genius-nas/genius/activities/trainact"
 	"github.com/genius-nas/genius/specs"
 	"github.com/genius-nas/genius/workflows"
 )
@@ -17,7 +17,7 @@ func TestImageNetCPUDemo(t *testing.T) {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	RegisterSearch(env, NewSearchActivities(Config{DataDir: dataDir(t)}))
-	RegisterTraining(env, &activities.TrainingActivities{CheckpointDir: t.TempDir()})
+	RegisterTraining(env, &trainact.TrainingActivities{CheckpointDir: t.TempDir()})
 	s, err := specs.Ready("imagenet-cpu-demo")
 	if err != nil {
 		t.Fatal(err)

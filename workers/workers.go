@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/genius-nas/genius/activities"
+	"github.com/genius-nas/genius/activities/searchact"
 	"github.com/genius-nas/genius/bench"
 	"github.com/genius-nas/genius/llm"
 	"github.com/genius-nas/genius/workflows"
@@ -69,12 +70,12 @@ func (c Config) workerOptions(defaultActivities int) worker.Options {
 
 // NewSearchActivities builds the search activities from cfg: the LLM client
 // (nil without key and base URL) and the benchmark catalog.
-func NewSearchActivities(cfg Config) *activities.SearchActivities {
+func NewSearchActivities(cfg Config) *searchact.SearchActivities {
 	dir := cfg.DataDir
 	if dir == "" {
 		dir = DefaultDataDir
 	}
-	a := &activities.SearchActivities{Catalog: bench.NewCatalog(dir), LLM: cfg.Chatter}
+	a := &searchact.SearchActivities{Catalog: bench.NewCatalog(dir), LLM: cfg.Chatter}
 	if a.LLM == nil && (cfg.LLM.APIKey != "" || cfg.LLM.BaseURL != "") {
 		a.LLM = llm.New(cfg.LLM)
 	}
@@ -84,7 +85,7 @@ func NewSearchActivities(cfg Config) *activities.SearchActivities {
 // RegisterSearch registers GeniusSearch, GeniusExperiment and the search
 // activities on r (a worker, or a testsuite environment). acts nil builds
 // them with NewSearchActivities(Config{}).
-func RegisterSearch(r worker.Registry, acts *activities.SearchActivities) {
+func RegisterSearch(r worker.Registry, acts *searchact.SearchActivities) {
 	if acts == nil {
 		acts = NewSearchActivities(Config{})
 	}
@@ -115,7 +116,7 @@ func NewCPUWorker(c client.Client, cfg Config) (worker.Worker, error) {
 	return w, nil
 }
 
-// Trainer is what a GPU worker runs: activities.TrainingActivities. Every
+// Trainer is what a GPU worker runs: trainact.TrainingActivities. Every
 // exported method of the value is registered under its name, so ProxyTrain
 // and Validate become activities "ProxyTrain" and "Validate".
 type Trainer interface {

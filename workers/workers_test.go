@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/genius-nas/genius/activities"
+	"github.com/genius-nas/genius/activities/trainact"
 	"github.com/genius-nas/genius/llm"
 	"github.com/genius-nas/genius/specs"
 	"github.com/genius-nas/genius/workflows"
@@ -56,7 +56,7 @@ func TestNewWorkers(t *testing.T) {
 	if _, err := NewGPUWorker(c, Config{}, nil); err == nil {
 		t.Error("GPU worker without training activities")
 	}
-	if w, err := NewGPUWorker(c, Config{}, &activities.TrainingActivities{CheckpointDir: t.TempDir()}); err != nil || w == nil {
+	if w, err := NewGPUWorker(c, Config{}, &trainact.TrainingActivities{CheckpointDir: t.TempDir()}); err != nil || w == nil {
 		t.Errorf("GPU worker: %v", err)
 	}
 }

@@ -5,7 +5,10 @@
 // is an activity called by its registered name (package activities), so the
 // history records each prompt, reply, check and measurement and an auditor
 // can replay the run. GeniusExperiment runs N searches as child workflows
-// and aggregates them beside the table's exact random baseline.
+// and aggregates them beside the table's exact random baseline. With spec
+// option retrain, a search ends by starting GeniusRetrain for its winner as
+// a child workflow "<search ID>-retrain": abandoned to outlive the search,
+// or awaited (retrain.wait) with its result in the search's.
 //
 // The baseline proposers (random, regularized evolution) run in the same
 // Propose activity as the LLM, seeded from (spec seed, iteration, attempt),

@@ -86,6 +86,13 @@ func GeniusExperiment(ctx workflow.Context, spec specs.Spec) (*ExperimentResult,
 	if err := spec.Validate(); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError("invalid search spec: "+err.Error(), ErrInvalidSpec, nil)
 	}
+	if spec.Retrain != nil {
+		// Retraining every trial's winner would start one long training
+		// per trial; the user picks the winner to retrain instead.
+		err := &specs.FieldError{Field: "retrain", Problem: "is for GeniusSearch, not experiments",
+			Fix: "remove it and retrain the experiment's best with genius retrain --arch, or run a single search with it"}
+		return nil, temporal.NewNonRetryableApplicationError("invalid search spec: "+err.Error(), ErrInvalidSpec, nil)
+	}
 	n, par := spec.Experiment.Trials, spec.Experiment.Parallelism
 	prog := ExperimentProgress{Trials: n}
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (ExperimentProgress, error) { return prog, nil }); err != nil {

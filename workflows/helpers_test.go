@@ -15,7 +15,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/genius-nas/genius/activities"
+	"github.com/genius-nas/genius/activities/searchact"
 	"github.com/genius-nas/genius/bench"
 	"github.com/genius-nas/genius/llm"
 	"github.com/genius-nas/genius/llm/llmtest"
@@ -67,7 +67,7 @@ func build(t *testing.T, withLLM bool, steps ...llmtest.Step) *harness {
 	var suite testsuite.WorkflowTestSuite
 	h := &harness{t: t, env: suite.NewTestWorkflowEnvironment(), srv: llmtest.New(t, steps...)}
 	h.env.SetTestTimeout(time.Minute)
-	acts := &activities.SearchActivities{Catalog: sharedCatalog(t)}
+	acts := &searchact.SearchActivities{Catalog: sharedCatalog(t)}
 	if withLLM {
 		acts.LLM = llm.New(llm.Config{APIKey: apiKey, BaseURL: h.srv.URL, Timeout: llmTimeout})
 	}

@@ -37,7 +37,6 @@ type RetrainState struct {
 	Best       *activities.RetrainBest    `json:"best,omitempty"`
 	Epochs     []activities.RetrainEpoch  `json:"epochs,omitempty"`
 	Resumes    []activities.RetrainResume `json:"resumes,omitempty"`
-	Deviations []string                   `json:"deviations,omitempty"`
 	// PendingUploads is the last chunk's count of checkpoints not yet in
 	// the remote store.
 	PendingUploads int `json:"pending_uploads,omitempty"`
@@ -68,7 +67,6 @@ type RetrainResult struct {
 	Steps           int                        `json:"steps"`
 	Epochs          []activities.RetrainEpoch  `json:"epochs"`
 	Resumes         []activities.RetrainResume `json:"resumes,omitempty"`
-	Deviations      []string                   `json:"deviations,omitempty"`
 }
 
 // retrainRunName derives the checkpoint folder from the workflow ID when the
@@ -154,12 +152,11 @@ func GeniusRetrain(ctx workflow.Context, in RetrainInput) (*RetrainResult, error
 		if res.Resumed != nil {
 			st.Resumes = append(st.Resumes, *res.Resumed)
 		}
-		st.Deviations = res.Deviations
 		st.PendingUploads = res.PendingUploads
 	}
 	phase = "done"
 	out := &RetrainResult{Run: st.Run, FinalCheckpoint: st.Checkpoint, Steps: st.Step, Epochs: st.Epochs,
-		Resumes: st.Resumes, Deviations: st.Deviations}
+		Resumes: st.Resumes}
 	if st.Best != nil {
 		out.BestEMATop1, out.BestEMATop5, out.BestEpoch, out.BestCheckpoint = st.Best.EMATop1, st.Best.EMATop5, st.Best.Epoch, st.Best.Checkpoint
 	}

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/genius-nas/genius/activities"
+	"github.com/genius-nas/genius/activities/trainact"
 	"github.com/genius-nas/genius/specs/retrain"
 	"github.com/genius-nas/genius/storage"
 	"github.com/genius-nas/genius/workflows"
@@ -42,7 +43,7 @@ func TestGeniusRetrain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acts := &activities.RetrainActivities{Store: st}
+	acts := &trainact.RetrainActivities{Store: st}
 	// The second chunk's first attempt fails as a crashed worker's would.
 	var calls atomic.Int32
 	env.RegisterActivityWithOptions(func(ctx context.Context, in activities.RetrainChunkInput) (activities.RetrainChunkResult, error) {
@@ -63,7 +64,7 @@ func TestGeniusRetrain(t *testing.T) {
 	if calls.Load() != 4 {
 		t.Errorf("%d chunk attempts, want 3 chunks + 1 retry", calls.Load())
 	}
-	if res.Steps != 12 || len(res.Epochs) != 3 || res.FinalCheckpoint != activities.CheckpointKey(res.Run, 12) {
+	if res.Steps != 12 || len(res.Epochs) != 3 || res.FinalCheckpoint != trainact.CheckpointKey(res.Run, 12) {
 		t.Fatalf("result %+v", res)
 	}
 	if res.Run != "default-test-workflow-id" {

@@ -2,13 +2,15 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/genius-nas/genius/activities"
-	"github.com/genius-nas/genius/llm"
+	"github.com/genius-nas/genius/llm/chat" // the message types only: workflows must not import the client
 	"github.com/genius-nas/genius/specs"
 )
 
@@ -32,6 +34,17 @@ func GeniusSearch(ctx workflow.Context, in SearchInput) (*SearchResult, error) {
 	}
 	st.Runs++
 	s := &search{spec: spec, input: in.Spec, st: st, phase: PhaseStarting}
+	if r := spec.Retrain; r != nil {
+		// Resolve a ready recipe once (embedded, so replays agree) and
+		// carry it inline, so Continue-As-New keeps the recipe the search
+		// started with.
+		rs, err := r.Resolve(spec.Space)
+		if err != nil {
+			return nil, temporal.NewNonRetryableApplicationError("invalid search spec: "+err.Error(), ErrInvalidSpec, nil)
+		}
+		resolved := &specs.Retrain{Spec: &rs, Wait: r.Wait}
+		s.spec.Retrain, s.input.Retrain = resolved, resolved
+	}
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, s.progress); err != nil {
 		return nil, fmt.Errorf("register progress query: %w", err)
 	}
@@ -47,7 +60,12 @@ func GeniusSearch(ctx workflow.Context, in SearchInput) (*SearchResult, error) {
 	if err := s.upsertAttributes(ctx, true); err != nil {
 		return nil, err
 	}
-	return s.run(ctx)
+	res, err := s.run(ctx)
+	if err != nil || s.spec.Retrain == nil {
+		return res, err
+	}
+	res.Retrain = s.retrain(ctx, res)
+	return res, nil
 }
 
 type search struct {
@@ -64,6 +82,8 @@ type search struct {
 	stopCh     workflow.ReceiveChannel
 	stopReason string
 	stopAsked  bool
+
+	retrainRef *RetrainHandoff // once started, for the progress query
 }
 
 func (s *search) requestStop(v any) {
@@ -98,6 +118,7 @@ func (s *search) progress() (Progress, error) {
 		Failures:   len(s.st.Failures),
 		Stopped:    s.stopped,
 		Run:        s.st.Runs,
+		Retrain:    s.retrainRef,
 	}
 	if s.stopped != "" {
 		p.Iteration = s.st.Done
@@ -238,7 +259,7 @@ func (s *search) measured() []activities.Measured {
 // iteration runs the constraint loop and the evaluation of iteration i.
 func (s *search) iteration(ctx workflow.Context, i int) (iterationOutcome, error) {
 	history := s.measured()
-	var msgs []llm.Message
+	var msgs []chat.Message
 	next := activities.Next{Kind: activities.NextTask}
 	// Chat mode answers the last proposal in the same chat; after a failed
 	// iteration (the chat was reset) or at the start it sends the task.
@@ -261,9 +282,9 @@ func (s *search) iteration(ctx workflow.Context, i int) (iterationOutcome, error
 		s.st.CompletionTokens += p.CompletionTokens
 		if s.isLLM() {
 			if len(msgs) == 0 {
-				msgs = append(msgs, llm.Message{Role: llm.RoleSystem, Content: p.System})
+				msgs = append(msgs, chat.Message{Role: chat.RoleSystem, Content: p.System})
 			}
-			msgs = append(msgs, llm.Message{Role: llm.RoleUser, Content: p.Prompt}, llm.Message{Role: llm.RoleAssistant, Content: p.Reply})
+			msgs = append(msgs, chat.Message{Role: chat.RoleUser, Content: p.Prompt}, chat.Message{Role: chat.RoleAssistant, Content: p.Reply})
 		}
 		s.phase = PhaseChecking
 		c, err := s.check(p.Reply, history)
@@ -301,7 +322,7 @@ func (s *search) iteration(ctx workflow.Context, i int) (iterationOutcome, error
 	return iterationOutcome{result: &r}, nil
 }
 
-func (s *search) propose(i, attempt int, history []activities.Measured, msgs []llm.Message, next activities.Next) (activities.ProposeResult, error) {
+func (s *search) propose(i, attempt int, history []activities.Measured, msgs []chat.Message, next activities.Next) (activities.ProposeResult, error) {
 	p := s.spec.Proposer
 	ctx := workflow.WithActivityOptions(s.actx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Duration(p.TimeoutS) * time.Second,
@@ -398,6 +419,59 @@ func (s *search) evaluate(i int, c activities.CheckResult) (IterationResult, err
 		return r, nil
 	}
 	return r, temporal.NewNonRetryableApplicationError("unknown evaluator kind "+e.Kind, ErrInvalidSpec, nil)
+}
+
+// retrain starts GeniusRetrain for the search's best architecture (spec
+// retrain) and, with retrain.wait, waits for its result. Failures are
+// reported in the handoff: the search's own result stands.
+func (s *search) retrain(ctx workflow.Context, res *SearchResult) *RetrainHandoff {
+	opt := s.spec.Retrain
+	s.drainStop()
+	switch {
+	case s.stopAsked:
+		return &RetrainHandoff{Skipped: "the search was stopped (" + s.stopReason + "): start the retraining with genius retrain --arch if you still want it"}
+	case res.Best == nil:
+		return &RetrainHandoff{Skipped: "no architecture was measured"}
+	}
+	in := RetrainInput{Spec: *opt.Spec}
+	in.Arch = slices.Clone(res.Best.Arch)
+	h := &RetrainHandoff{WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID + RetrainIDSuffix}
+	// Without wait the retraining outlives the search; with wait it is part
+	// of it: a stop signal (s.actx) or closing the search cancels it.
+	base, policy := ctx, enumspb.PARENT_CLOSE_POLICY_ABANDON
+	if opt.Wait {
+		base, policy = s.actx, enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL
+	}
+	cctx := workflow.WithChildOptions(base, workflow.ChildWorkflowOptions{
+		WorkflowID:        h.WorkflowID,
+		ParentClosePolicy: policy,
+	})
+	f := workflow.ExecuteChildWorkflow(cctx, RetrainName, in)
+	// Wait for the start even without wait: an abandoned child must have
+	// started before its parent closes, and the run ID is reported.
+	var exec workflow.Execution
+	if err := f.GetChildWorkflowExecution().Get(ctx, &exec); err != nil {
+		h.Error = fmt.Sprintf("start %s %s: %v", RetrainName, h.WorkflowID, err)
+		return h
+	}
+	h.RunID = exec.RunID
+	s.retrainRef = h
+	if !opt.Wait {
+		return h
+	}
+	s.phase = PhaseRetraining
+	defer func() { s.phase = PhaseDone }()
+	var out RetrainResult
+	if err := f.Get(ctx, &out); err != nil {
+		if s.stopAsked && temporal.IsCanceledError(err) {
+			h.Error = "cancelled by the " + s.stopReason
+		} else {
+			h.Error = fmt.Sprintf("%s %s: %v", RetrainName, h.WorkflowID, err)
+		}
+		return h
+	}
+	h.Result = &out
+	return h
 }
 
 func clip(s string, n int) string {

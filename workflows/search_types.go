@@ -1,7 +1,7 @@
 package workflows
 
 import (
-	"github.com/genius-nas/genius/llm"
+	"github.com/genius-nas/genius/llm/chat"
 	"github.com/genius-nas/genius/specs"
 )
 
@@ -40,9 +40,9 @@ type SearchState struct {
 	Failures   []IterationFailure `json:"failures,omitempty"`
 	Best       *Best              `json:"best,omitempty"`
 	// Conversation is the growing chat (conversation "chat", llm).
-	Conversation     []llm.Message `json:"conversation,omitempty"`
-	PromptTokens     int           `json:"prompt_tokens"`
-	CompletionTokens int           `json:"completion_tokens"`
+	Conversation     []chat.Message `json:"conversation,omitempty"`
+	PromptTokens     int            `json:"prompt_tokens"`
+	CompletionTokens int            `json:"completion_tokens"`
 	// Runs counts workflow runs of this search (1 + Continue-As-News).
 	Runs int `json:"runs"`
 }
@@ -110,6 +110,28 @@ type SearchResult struct {
 	PromptTokens     int    `json:"prompt_tokens"`
 	CompletionTokens int    `json:"completion_tokens"`
 	Runs             int    `json:"runs"`
+
+	// Retrain is the retraining of Best that the search started (spec
+	// retrain); nil when the spec has no retrain.
+	Retrain *RetrainHandoff `json:"retrain,omitempty"`
+}
+
+// RetrainIDSuffix makes the workflow ID of the retraining a search starts:
+// the search's workflow ID plus this suffix.
+const RetrainIDSuffix = "-retrain"
+
+// RetrainHandoff is the GeniusRetrain child a search started for its best
+// architecture (spec retrain).
+type RetrainHandoff struct {
+	WorkflowID string `json:"workflow_id,omitempty"`
+	RunID      string `json:"run_id,omitempty"`
+	// Result is the retraining's result (spec retrain.wait).
+	Result *RetrainResult `json:"result,omitempty"`
+	// Error says why the retraining did not start, or how it failed
+	// (retrain.wait); the search's own result stands.
+	Error string `json:"error,omitempty"`
+	// Skipped says why no retraining was started.
+	Skipped string `json:"skipped,omitempty"`
 }
 
 // Progress is the answer to the progress query.
@@ -118,12 +140,14 @@ type Progress struct {
 	Done       int              `json:"done"`
 	Iterations int              `json:"iterations"` // T
 	Attempt    int              `json:"attempt"`
-	Phase      string           `json:"phase"` // proposing, checking, evaluating, done
+	Phase      string           `json:"phase"` // proposing, checking, evaluating, retraining, done
 	Best       *Best            `json:"best,omitempty"`
 	Last       *IterationResult `json:"last,omitempty"`
 	Failures   int              `json:"failures"`
 	Stopped    string           `json:"stopped,omitempty"`
 	Run        int              `json:"run"`
+	// Retrain is set once the search has started its retraining.
+	Retrain *RetrainHandoff `json:"retrain,omitempty"`
 }
 
 // Phases in Progress.Phase.
@@ -132,5 +156,8 @@ const (
 	PhaseProposing  = "proposing"
 	PhaseChecking   = "checking"
 	PhaseEvaluating = "evaluating"
+	// PhaseRetraining: the search waits for the retraining it started
+	// (spec retrain.wait).
+	PhaseRetraining = "retraining"
 	PhaseDone       = "done"
 )

@@ -17,7 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/genius-nas/genius/activities"
+	"github.com/genius-nas/genius/activities/trainact"
 	"github.com/genius-nas/genius/devserver"
 	"github.com/genius-nas/genius/llm"
 	"github.com/genius-nas/genius/storage"
@@ -143,11 +143,11 @@ func runDev(ctx context.Context, f devFlags) error {
 		if err != nil {
 			return fmt.Errorf("checkpoint directory: %w", err)
 		}
-		gpu, err := workers.NewGPUWorker(c, workers.Config{Options: worker.Options{OnFatalError: onFatal}}, &activities.TrainingActivities{CheckpointDir: dir})
+		gpu, err := workers.NewGPUWorker(c, workers.Config{Options: worker.Options{OnFatalError: onFatal}}, &trainact.TrainingActivities{CheckpointDir: dir})
 		if err != nil {
 			return err
 		}
-		gpu.RegisterActivity(&activities.RetrainActivities{Store: st})
+		gpu.RegisterActivity(&trainact.RetrainActivities{Store: st})
 		if err := gpu.Start(); err != nil {
 			return fmt.Errorf("start training worker: %w", err)
 		}

@@ -152,9 +152,6 @@ func runRetrain(ctx context.Context, f retrainFlags, stdout, stderr io.Writer) e
 				return fmt.Errorf("retraining %s failed: %w", id, o.err)
 			}
 			printEpochs(o.res.Epochs)
-			for _, d := range o.res.Deviations {
-				fmt.Fprintln(stderr, "note:", d)
-			}
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
 			return enc.Encode(o.res)

@@ -14,7 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/genius-nas/genius/activities"
+	"github.com/genius-nas/genius/activities/trainact"
 	"github.com/genius-nas/genius/health"
 	"github.com/genius-nas/genius/llm"
 	"github.com/genius-nas/genius/metrics"
@@ -183,7 +183,7 @@ func runWorker(ctx context.Context, f workerFlags) error {
 			queue = workers.GPUTaskQueue
 		}
 		var st storage.Store
-		var tr *activities.TrainingActivities
+		var tr *trainact.TrainingActivities
 		st, tr, err = openTraining(ctx, f.checkpointStore, f.checkpointDir)
 		if err != nil {
 			return err
@@ -194,7 +194,7 @@ func runWorker(ctx context.Context, f workerFlags) error {
 			}
 		}()
 		if w, err = workers.NewGPUWorker(c, cfg, tr); err == nil {
-			w.RegisterActivity(&activities.RetrainActivities{Store: st})
+			w.RegisterActivity(&trainact.RetrainActivities{Store: st})
 		}
 		describe = fmt.Sprintf("queue %s, checkpoint store %s, proxy-training checkpoints in %s", queue, st, tr.CheckpointDir)
 	}
@@ -235,7 +235,7 @@ func runWorker(ctx context.Context, f workerFlags) error {
 // S3, with its copies in localDir) and the training activities. Proxy
 // training keeps its checkpoints in a local directory: the store's own for
 // file:// stores, localDir for remote ones.
-func openTraining(ctx context.Context, store, localDir string) (storage.Store, *activities.TrainingActivities, error) {
+func openTraining(ctx context.Context, store, localDir string) (storage.Store, *trainact.TrainingActivities, error) {
 	st, err := storage.OpenWriteBack(ctx, store, localDir, storage.S3Options{}, storage.WriteBackOptions{})
 	if err != nil {
 		return nil, nil, fmt.Errorf("--checkpoint-store: %w", err)
@@ -244,7 +244,7 @@ func openTraining(ctx context.Context, store, localDir string) (storage.Store, *
 	if d, ok := st.(*storage.Dir); ok {
 		dir = d.Root()
 	}
-	return st, &activities.TrainingActivities{CheckpointDir: dir}, nil
+	return st, &trainact.TrainingActivities{CheckpointDir: dir}, nil
 }
 
 // serveHTTP serves the probes and the metrics (on one server when the

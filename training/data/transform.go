@@ -1,6 +1,7 @@
 package data
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 
@@ -23,6 +24,41 @@ type Transform struct {
 	// Mean and Std normalise each channel after scaling to [0,1]. Default:
 	// the ImageNet statistics.
 	Mean, Std [3]float32
+
+	// The augmentations below apply only when Train is set; zero turns
+	// each off (no extra random draws, so the output is what it was
+	// without them). Their randomness comes from Apply's r, after the crop
+	// and flip, so a sample's augmentation depends only on the loader's
+	// seed, the epoch and the sample index.
+
+	// RandAugmentN is the number of RandAugment operations per image
+	// (randaugment.go lists them), applied to the 8-bit crop before
+	// normalisation. Default 0: off.
+	RandAugmentN int
+	// RandAugmentM is their magnitude, as a share M/RandAugmentMaxM of
+	// each operation's range (clamped to 1). Default 0.
+	RandAugmentM int
+	// RandAugmentMaxM is the magnitude at full strength. Default 10 (timm,
+	// and recipes written "m=9"); 30 gives torchvision's 31 magnitude
+	// bins.
+	RandAugmentMaxM int
+	// RandomErasing is the probability of erasing one rectangle of the
+	// normalised image (torchvision's RandomErasing defaults: area 2%-33%
+	// of the image, aspect ratio 0.3-3.3, value 0, the mean colour after
+	// normalisation). Default 0: off.
+	RandomErasing float64
+}
+
+// Validate checks the augmentation settings.
+func (t Transform) Validate() error {
+	if t.RandAugmentN < 0 || t.RandAugmentM < 0 || t.RandAugmentMaxM < 0 {
+		return fmt.Errorf("data: RandAugment n=%d m=%d max_m=%d: set them to zero or more (the paper's recipe: n=2, m=9)",
+			t.RandAugmentN, t.RandAugmentM, t.RandAugmentMaxM)
+	}
+	if t.RandomErasing < 0 || t.RandomErasing > 1 || math.IsNaN(t.RandomErasing) {
+		return fmt.Errorf("data: random erasing %v is a probability: set it within [0, 1] (the paper's recipe: 0.2)", t.RandomErasing)
+	}
+	return nil
 }
 
 func (t Transform) withDefaults() Transform {
@@ -35,6 +71,9 @@ func (t Transform) withDefaults() Transform {
 	if t.Std == [3]float32{} {
 		t.Mean = [3]float32{0.485, 0.456, 0.406}
 		t.Std = [3]float32{0.229, 0.224, 0.225}
+	}
+	if t.RandAugmentMaxM <= 0 {
+		t.RandAugmentMaxM = DefaultRandAugmentMaxM
 	}
 	return t
 }
@@ -62,10 +101,26 @@ func (t Transform) crop(img Image, r *rand.Rand) (x, y, w, h float64, flip bool)
 }
 
 // Apply writes the transformed image as sample n of out (3 channels of
-// Size x Size, CHWN layout), drawing randomness from r.
+// Size x Size, CHWN layout), drawing randomness from r (nil is fine when
+// Train is not set).
 func (t Transform) Apply(img Image, r *rand.Rand, out *tensor.Tensor, n int) {
 	t = t.withDefaults()
 	cx, cy, cw, ch, flip := t.crop(img, r)
+	if t.Train && t.RandAugmentN > 0 {
+		a := t.resample(img, cx, cy, cw, ch, flip)
+		a.randAugment(r, t.RandAugmentN, min(float64(t.RandAugmentM)/float64(t.RandAugmentMaxM), 1))
+		t.normalise(a, out, n)
+	} else {
+		t.resampleNormalise(img, cx, cy, cw, ch, flip, out, n)
+	}
+	if t.Train && t.RandomErasing > 0 {
+		erase(r, t.RandomErasing, out, n)
+	}
+}
+
+// resampleNormalise crops, scales (bilinear), flips and normalises in one
+// pass: the path without RandAugment.
+func (t Transform) resampleNormalise(img Image, cx, cy, cw, ch float64, flip bool, out *tensor.Tensor, n int) {
 	s := t.Size
 	sx, sy := cw/float64(s), ch/float64(s)
 	for oy := 0; oy < s; oy++ {
@@ -90,6 +145,55 @@ func (t Transform) Apply(img Image, r *rand.Rand, out *tensor.Tensor, n int) {
 				p11 := float32(img.Pix[(y1c*img.W+x1c)*3+c])
 				v := (p00*(1-wx)+p01*wx)*(1-wy) + (p10*(1-wx)+p11*wx)*wy
 				out.Data[((c*s+oy)*s+dx)*out.N+n] = (v/255 - t.Mean[c]) / t.Std[c]
+			}
+		}
+	}
+}
+
+// resample is resampleNormalise's crop, scale and flip into an 8-bit
+// image (rounded, as PIL's resize), for RandAugment.
+func (t Transform) resample(img Image, cx, cy, cw, ch float64, flip bool) *augImage {
+	s := t.Size
+	var fill [3]uint8 // what geometric operations uncover: the mean colour, as timm
+	for c := range fill {
+		fill[c] = uint8(min(max(t.Mean[c]*255+0.5, 0), 255))
+	}
+	a := newAugImage(s, s, fill)
+	sx, sy := cw/float64(s), ch/float64(s)
+	for oy := 0; oy < s; oy++ {
+		fy := cy + (float64(oy)+0.5)*sy - 0.5
+		y0 := int(math.Floor(fy))
+		wy := float32(fy - float64(y0))
+		y0c, y1c := clampInt(y0, img.H), clampInt(y0+1, img.H)
+		for ox := 0; ox < s; ox++ {
+			fx := cx + (float64(ox)+0.5)*sx - 0.5
+			x0 := int(math.Floor(fx))
+			wx := float32(fx - float64(x0))
+			x0c, x1c := clampInt(x0, img.W), clampInt(x0+1, img.W)
+			dx := ox
+			if flip {
+				dx = s - 1 - ox
+			}
+			for c := 0; c < 3; c++ {
+				p00 := float32(img.Pix[(y0c*img.W+x0c)*3+c])
+				p01 := float32(img.Pix[(y0c*img.W+x1c)*3+c])
+				p10 := float32(img.Pix[(y1c*img.W+x0c)*3+c])
+				p11 := float32(img.Pix[(y1c*img.W+x1c)*3+c])
+				v := (p00*(1-wx)+p01*wx)*(1-wy) + (p10*(1-wx)+p11*wx)*wy
+				a.Pix[(oy*s+dx)*3+c] = uint8(min(max(v+0.5, 0), 255))
+			}
+		}
+	}
+	return a
+}
+
+// normalise writes a (Size x Size) as sample n of out.
+func (t Transform) normalise(a *augImage, out *tensor.Tensor, n int) {
+	s := t.Size
+	for c := 0; c < 3; c++ {
+		for y := 0; y < s; y++ {
+			for x := 0; x < s; x++ {
+				out.Data[((c*s+y)*s+x)*out.N+n] = (float32(a.Pix[(y*s+x)*3+c])/255 - t.Mean[c]) / t.Std[c]
 			}
 		}
 	}

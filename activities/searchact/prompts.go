@@ -1,9 +1,10 @@
-package activities
+package searchact
 
 import (
 	"fmt"
 	"sync"
 
+	"github.com/genius-nas/genius/activities"
 	"github.com/genius-nas/genius/flops"
 	"github.com/genius-nas/genius/prompt"
 	"github.com/genius-nas/genius/space"
@@ -42,7 +43,7 @@ type templates struct {
 
 func (p templates) System() string { return p.t.System() }
 
-func (p templates) Task(in ProposeInput) (string, error) {
+func (p templates) Task(in activities.ProposeInput) (string, error) {
 	d, err := p.data(in)
 	if err != nil {
 		return "", err
@@ -50,7 +51,7 @@ func (p templates) Task(in ProposeInput) (string, error) {
 	return p.t.Task(d)
 }
 
-func (p templates) Feedback(last Measured, in ProposeInput) (string, error) {
+func (p templates) Feedback(last activities.Measured, in activities.ProposeInput) (string, error) {
 	d, err := p.data(in)
 	if err != nil {
 		return "", err
@@ -58,11 +59,11 @@ func (p templates) Feedback(last Measured, in ProposeInput) (string, error) {
 	return p.t.Feedback(p.experiment(last), d)
 }
 
-func (p templates) experiment(m Measured) prompt.Experiment {
+func (p templates) experiment(m activities.Measured) prompt.Experiment {
 	return prompt.Experiment{Arch: p.sp.Format(m.Arch), Accuracy: m.Accuracy, FLOPsM: m.FLOPsM}
 }
 
-func (p templates) data(in ProposeInput) (prompt.Data, error) {
+func (p templates) data(in activities.ProposeInput) (prompt.Data, error) {
 	d := prompt.Data{Dataset: in.Dataset}
 	for _, m := range in.History {
 		d.History = append(d.History, p.experiment(m))

@@ -1,4 +1,4 @@
-package activities
+package trainact
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/genius-nas/genius/activities"
 	"github.com/genius-nas/genius/specs/retrain"
 	"github.com/genius-nas/genius/storage"
 )
@@ -31,13 +32,13 @@ func tinyRetrainSpec(t *testing.T) retrain.Spec {
 
 // runChunks runs every chunk in order as the workflow would, and returns the
 // final chunk's result.
-func runChunks(t *testing.T, a *RetrainActivities, s retrain.Spec, run string) []RetrainChunkResult {
+func runChunks(t *testing.T, a *RetrainActivities, s retrain.Spec, run string) []activities.RetrainChunkResult {
 	t.Helper()
-	var out []RetrainChunkResult
+	var out []activities.RetrainChunkResult
 	var resume string
-	var best *RetrainBest
+	var best *activities.RetrainBest
 	for e := 0; e < s.Epochs; e += s.ChunkEpochs {
-		res, err := a.RetrainChunk(context.Background(), RetrainChunkInput{Spec: s, Run: run, FromEpoch: e, UntilEpoch: e + s.ChunkEpochs, Resume: resume, Best: best})
+		res, err := a.RetrainChunk(context.Background(), activities.RetrainChunkInput{Spec: s, Run: run, FromEpoch: e, UntilEpoch: e + s.ChunkEpochs, Resume: resume, Best: best})
 		if err != nil {
 			t.Fatalf("chunk (%d, %d]: %v", e, e+s.ChunkEpochs, err)
 		}
@@ -82,7 +83,7 @@ func TestRetrainChunkResumesExactly(t *testing.T) {
 	// step 6), then retried.
 	st, _ := storage.NewDir(t.TempDir())
 	a := &RetrainActivities{Store: st}
-	r1, err := a.RetrainChunk(ctx, RetrainChunkInput{Spec: s, Run: "killed", FromEpoch: 0, UntilEpoch: 1})
+	r1, err := a.RetrainChunk(ctx, activities.RetrainChunkInput{Spec: s, Run: "killed", FromEpoch: 0, UntilEpoch: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,12 +93,12 @@ func TestRetrainChunkResumesExactly(t *testing.T) {
 			kill()
 		}
 	}
-	_, err = a.RetrainChunk(kctx, RetrainChunkInput{Spec: s, Run: "killed", FromEpoch: 1, UntilEpoch: 2, Resume: r1.Checkpoint, Best: r1.Best})
+	_, err = a.RetrainChunk(kctx, activities.RetrainChunkInput{Spec: s, Run: "killed", FromEpoch: 1, UntilEpoch: 2, Resume: r1.Checkpoint, Best: r1.Best})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("killed chunk: %v", err)
 	}
 	a.afterStep = nil
-	r2, err := a.RetrainChunk(ctx, RetrainChunkInput{Spec: s, Run: "killed", FromEpoch: 1, UntilEpoch: 2, Resume: r1.Checkpoint, Best: r1.Best})
+	r2, err := a.RetrainChunk(ctx, activities.RetrainChunkInput{Spec: s, Run: "killed", FromEpoch: 1, UntilEpoch: 2, Resume: r1.Checkpoint, Best: r1.Best})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +117,7 @@ func TestRetrainChunkResumesExactly(t *testing.T) {
 			kill()
 		}
 	}
-	if _, err := a.RetrainChunk(kctx, RetrainChunkInput{Spec: s, Run: "killed", FromEpoch: 2, UntilEpoch: 3, Resume: r2.Checkpoint, Best: r2.Best}); !errors.Is(err, context.Canceled) {
+	if _, err := a.RetrainChunk(kctx, activities.RetrainChunkInput{Spec: s, Run: "killed", FromEpoch: 2, UntilEpoch: 3, Resume: r2.Checkpoint, Best: r2.Best}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("killed chunk: %v", err)
 	}
 	a.afterStep = nil
@@ -127,7 +128,7 @@ func TestRetrainChunkResumesExactly(t *testing.T) {
 	}
 	f.WriteAt([]byte{0xde, 0xad}, 1000)
 	f.Close()
-	r3, err := a.RetrainChunk(ctx, RetrainChunkInput{Spec: s, Run: "killed", FromEpoch: 2, UntilEpoch: 3, Resume: r2.Checkpoint, Best: r2.Best})
+	r3, err := a.RetrainChunk(ctx, activities.RetrainChunkInput{Spec: s, Run: "killed", FromEpoch: 2, UntilEpoch: 3, Resume: r2.Checkpoint, Best: r2.Best})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +144,7 @@ func TestRetrainChunkResumesExactly(t *testing.T) {
 		t.Fatal("final weights after two kills differ from the uninterrupted run's")
 	}
 	for i := range refRes {
-		rEp, kEp := refRes[i].Epochs, []RetrainEpoch{r1.Epochs[0], r2.Epochs[0], r3.Epochs[0]}[i]
+		rEp, kEp := refRes[i].Epochs, []activities.RetrainEpoch{r1.Epochs[0], r2.Epochs[0], r3.Epochs[0]}[i]
 		if rEp[0].EMATop1 != kEp.EMATop1 || rEp[0].Loss != kEp.Loss {
 			t.Errorf("epoch %d: uninterrupted %+v, killed %+v", i+1, rEp[0], kEp)
 		}
@@ -159,14 +160,14 @@ func TestRetrainChunkRejectsBadInput(t *testing.T) {
 	tests := []struct {
 		name string
 		a    *RetrainActivities
-		in   RetrainChunkInput
+		in   activities.RetrainChunkInput
 		want string
 	}{
-		{"no store", &RetrainActivities{}, RetrainChunkInput{Spec: s, Run: "r", UntilEpoch: 1}, "--checkpoint-store"},
-		{"bad run", &RetrainActivities{Store: st}, RetrainChunkInput{Spec: s, Run: "../x", UntilEpoch: 1}, "run"},
-		{"bad chunk", &RetrainActivities{Store: st}, RetrainChunkInput{Spec: s, Run: "r", FromEpoch: 2, UntilEpoch: 9}, "chunk"},
-		{"no checkpoint", &RetrainActivities{Store: st}, RetrainChunkInput{Spec: s, Run: "r", FromEpoch: 1, UntilEpoch: 2}, "no checkpoint"},
-		{"bad spec", &RetrainActivities{Store: st}, RetrainChunkInput{Spec: retrain.Spec{Space: "x"}, Run: "r", UntilEpoch: 1}, "arch"},
+		{"no store", &RetrainActivities{}, activities.RetrainChunkInput{Spec: s, Run: "r", UntilEpoch: 1}, "--checkpoint-store"},
+		{"bad run", &RetrainActivities{Store: st}, activities.RetrainChunkInput{Spec: s, Run: "../x", UntilEpoch: 1}, "run"},
+		{"bad chunk", &RetrainActivities{Store: st}, activities.RetrainChunkInput{Spec: s, Run: "r", FromEpoch: 2, UntilEpoch: 9}, "chunk"},
+		{"no checkpoint", &RetrainActivities{Store: st}, activities.RetrainChunkInput{Spec: s, Run: "r", FromEpoch: 1, UntilEpoch: 2}, "no checkpoint"},
+		{"bad spec", &RetrainActivities{Store: st}, activities.RetrainChunkInput{Spec: retrain.Spec{Space: "x"}, Run: "r", UntilEpoch: 1}, "arch"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -178,16 +179,18 @@ func TestRetrainChunkRejectsBadInput(t *testing.T) {
 	}
 }
 
-func TestRetrainDeviations(t *testing.T) {
+func TestRetrainPaperRecipe(t *testing.T) {
 	s, err := retrain.Ready("paper")
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := deviations(s)
-	if len(d) != 2 || !strings.Contains(d[0], "randaugment n=2 m=9") || !strings.Contains(d[1], "random_erasing 0.2") {
-		t.Fatalf("deviations %v", d)
-	}
 	cfg := retrainConfig(s)
+	if cfg.RandAugmentN != 2 || cfg.RandAugmentM != 9 || cfg.RandomErasing != 0.2 {
+		t.Fatalf("paper augmentation not passed to the engine: %+v", cfg)
+	}
+	if tr := cfg.TrainTransform(); tr.RandAugmentN != 2 || tr.RandAugmentM != 9 || tr.RandomErasing != 0.2 || !tr.Train {
+		t.Fatalf("training transform %+v", tr)
+	}
 	if !cfg.Nesterov || cfg.WeightDecay != 4e-5 || cfg.LabelSmoothing != 0.1 || cfg.WarmupEpochs != 5 || cfg.Dropout != 0.2 ||
 		cfg.EMADecay != 0.9999 || cfg.LR != 0.8 || cfg.Batch != 2048 || cfg.Epochs != 500 {
 		t.Fatalf("paper config %+v", cfg)

@@ -1,8 +1,9 @@
-package activities
+package searchact
 
 import (
 	"math/rand/v2"
 
+	"github.com/genius-nas/genius/activities"
 	"github.com/genius-nas/genius/flops"
 	"github.com/genius-nas/genius/space"
 	"github.com/genius-nas/genius/specs"
@@ -15,7 +16,7 @@ const maxDraws = 100000
 // baselineRNG seeds a generator from (seed, iteration, attempt) so that a
 // retried or replayed Propose returns the same proposal and every attempt a
 // different one.
-func baselineRNG(in ProposeInput) *rand.Rand {
+func baselineRNG(in activities.ProposeInput) *rand.Rand {
 	return rand.New(rand.NewPCG(uint64(in.Seed), uint64(in.Iteration)<<32|uint64(uint32(in.Attempt))))
 }
 
@@ -23,7 +24,7 @@ func baselineRNG(in ProposeInput) *rand.Rand {
 // architectures already measured and, with a FLOPs window, architectures
 // outside it, so they rarely need the constraint loop; what they cannot
 // avoid (no candidate left) the loop still catches.
-func baseline(sp space.Space, in ProposeInput) space.Arch {
+func baseline(sp space.Space, in activities.ProposeInput) space.Arch {
 	r := baselineRNG(in)
 	seen := make(map[string]bool, len(in.History))
 	for _, h := range in.History {
@@ -61,7 +62,7 @@ func sample(sp space.Space, r *rand.Rand, win *window, ok func(space.Arch) bool)
 // parent, and the child is a random unmeasured neighbour (one position
 // changed). It returns nil while the population is still being filled with
 // random samples or when the parent has no acceptable neighbour.
-func evolve(sp space.Space, in ProposeInput, r *rand.Rand, ok func(space.Arch) bool) space.Arch {
+func evolve(sp space.Space, in activities.ProposeInput, r *rand.Rand, ok func(space.Arch) bool) space.Arch {
 	p, s := in.Proposer.Population, in.Proposer.Sample
 	if p < 1 || len(in.History) < p {
 		return nil

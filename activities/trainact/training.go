@@ -1,4 +1,4 @@
-package activities
+package trainact
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/genius-nas/genius/activities"
 	"github.com/genius-nas/genius/training"
 	"github.com/genius-nas/genius/training/checkpoint"
 	"github.com/genius-nas/genius/training/data"
@@ -51,8 +52,12 @@ type TrainingHeartbeat struct {
 	CheckpointStep int `json:"checkpoint_step,omitempty"`
 }
 
+// errStopping ends training early when the worker stops (or the activity
+// is cancelled) right after a checkpoint was written.
+var errStopping = errors.New("worker stopping")
+
 // proxyDefaults fills the paper's proxy-training recipe (DESIGN.md).
-func proxyDefaults(in ProxyTrainInput) ProxyTrainInput {
+func proxyDefaults(in activities.ProxyTrainInput) activities.ProxyTrainInput {
 	if in.Input <= 0 {
 		in.Input = 196
 	}
@@ -82,7 +87,7 @@ func proxyDefaults(in ProxyTrainInput) ProxyTrainInput {
 
 // checkpointKey names a run's checkpoint after everything that determines
 // it, so a retry of the same activity finds its own checkpoint.
-func checkpointKey(in ProxyTrainInput) string {
+func checkpointKey(in activities.ProxyTrainInput) string {
 	b, _ := json.Marshal(in)
 	sum := sha256.Sum256(b)
 	return "proxy-" + in.Space + "-" + hex.EncodeToString(sum[:8])
@@ -90,7 +95,7 @@ func checkpointKey(in ProxyTrainInput) string {
 
 // openData opens a dataset: its training split (train) or its evaluation
 // split. Without a directory it is random images (throughput runs).
-func openData(d DataSpec, train bool, classes, size, n int, seed uint64) (data.Dataset, error) {
+func openData(d activities.DataSpec, train bool, classes, size, n int, seed uint64) (data.Dataset, error) {
 	if d.Dir == "" {
 		if classes <= 0 {
 			classes = 1000
@@ -176,18 +181,20 @@ func heartbeat(ctx context.Context, hb TrainingHeartbeat) {
 // in ProxyTrainInput), holding out ValFraction of the training data, and
 // reports top-1/top-5/loss on it. It heartbeats progress and checkpoints
 // every CheckpointEvery steps; a retry resumes from the stored checkpoint.
-func (a *TrainingActivities) ProxyTrain(ctx context.Context, in ProxyTrainInput) (TrainResult, error) {
+// When the worker stops it checkpoints after the step in flight,
+// heartbeats the key and fails with the retryable ErrWorkerStopping.
+func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.ProxyTrainInput) (activities.TrainResult, error) {
 	in = proxyDefaults(in)
 	key := checkpointKey(in)
 	seed := uint64(in.Seed)
 	n := in.Batch * max(in.Steps, 1) * 2
 	ds, err := openData(in.Data, true, in.Classes, in.Input, n, seed)
 	if err != nil {
-		return TrainResult{}, err
+		return activities.TrainResult{}, err
 	}
 	train, val, err := data.Split(ds, in.ValFraction, seed)
 	if err != nil {
-		return TrainResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadInput", err)
+		return activities.TrainResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadInput", err)
 	}
 	cfg := training.Config{Space: in.Space, Arch: in.Arch, Classes: in.Classes, Input: in.Input, Epochs: in.Epochs, Steps: in.Steps,
 		Batch: min(in.Batch, train.Len()), LR: in.LR, Momentum: in.Momentum, WeightDecay: in.WeightDecay, Seed: seed}
@@ -198,7 +205,24 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in ProxyTrainInput)
 	if every <= 0 {
 		every = 200
 	}
-	opts := training.Options{Backend: a.backend(), CheckpointEvery: every, LoaderWorkers: a.LoaderWorkers}
+	// Save is offered a checkpoint after every step (it shares memory with
+	// the run, so that costs no copy) and writes every `every` steps, or at
+	// once when the worker is stopping, so the retry loses no step.
+	opts := training.Options{Backend: a.backend(), CheckpointEvery: 1, LoaderWorkers: a.LoaderWorkers}
+	var stopCh <-chan struct{} // nil outside an activity: never ready
+	if activity.IsActivity(ctx) {
+		stopCh = activity.GetWorkerStopChannel(ctx)
+	}
+	stopping := func() bool {
+		select {
+		case <-stopCh:
+			return true
+		case <-ctx.Done():
+			return true
+		default:
+			return false
+		}
+	}
 	// The store is the source of truth: resume from the newest checkpoint
 	// under this run's key, whatever the heartbeat said.
 	if c, err := a.readCheckpoint(key); err == nil {
@@ -210,12 +234,21 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in ProxyTrainInput)
 	if opts.Resume != nil {
 		last.Checkpoint, last.CheckpointStep = key, opts.Resume.Header.Step
 	}
+	var stoppedAt int // step of the checkpoint written because of a stop
 	opts.Save = func(ctx context.Context, c *checkpoint.Checkpoint) error {
+		stop := stopping() && c.Header.Step < last.TotalSteps // the last step's save finishes the run
+		if !stop && c.Header.Step%every != 0 && c.Header.Step < last.TotalSteps {
+			return nil
+		}
 		if err := a.writeCheckpoint(key, c); err != nil {
 			return err
 		}
 		last.Checkpoint, last.CheckpointStep = key, c.Header.Step
 		heartbeat(ctx, last)
+		if stop {
+			stoppedAt = c.Header.Step
+			return errStopping
+		}
 		return nil
 	}
 	lastBeat := time.Time{}
@@ -227,10 +260,18 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in ProxyTrainInput)
 		}
 	}
 	res, err := training.Train(ctx, cfg, train, val, opts)
-	if err != nil {
-		return TrainResult{}, fmt.Errorf("proxy training %s %v: %w", in.Space, in.Arch, err)
+	if errors.Is(err, errStopping) {
+		if ctx.Err() != nil {
+			return activities.TrainResult{}, ctx.Err()
+		}
+		return activities.TrainResult{}, temporal.NewApplicationError(
+			fmt.Sprintf("proxy training %s %v: the worker is stopping; checkpoint %s holds step %d and the retry resumes there", in.Space, in.Arch, key, stoppedAt),
+			activities.ErrWorkerStopping)
 	}
-	return TrainResult{Top1: res.Top1, Top5: res.Top5, Loss: res.Loss, ImagesPerS: res.ImagesPerS, ParamsM: res.ParamsM,
+	if err != nil {
+		return activities.TrainResult{}, fmt.Errorf("proxy training %s %v: %w", in.Space, in.Arch, err)
+	}
+	return activities.TrainResult{Top1: res.Top1, Top5: res.Top5, Loss: res.Loss, ImagesPerS: res.ImagesPerS, ParamsM: res.ParamsM,
 		Steps: res.Steps, Epochs: res.Epochs, Checkpoint: key, PeakMemoryB: res.PeakMemoryB}, nil
 }
 
@@ -238,13 +279,13 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in ProxyTrainInput)
 // weights when the checkpoint has them) on the evaluation split of a
 // dataset: the CIFAR test file, or an image folder's val/ sub-folder (the
 // folder itself when it has none).
-func (a *TrainingActivities) Validate(ctx context.Context, in ValidateInput) (TrainResult, error) {
+func (a *TrainingActivities) Validate(ctx context.Context, in activities.ValidateInput) (activities.TrainResult, error) {
 	if in.Checkpoint == "" {
-		return TrainResult{}, temporal.NewNonRetryableApplicationError("validate: no checkpoint key: set checkpoint to the key ProxyTrain returned", "BadInput", nil)
+		return activities.TrainResult{}, temporal.NewNonRetryableApplicationError("validate: no checkpoint key: set checkpoint to the key ProxyTrain returned", "BadInput", nil)
 	}
 	c, err := a.readCheckpoint(in.Checkpoint)
 	if err != nil {
-		return TrainResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("validate: checkpoint %s: %v", in.Checkpoint, err), "BadCheckpoint", err)
+		return activities.TrainResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("validate: checkpoint %s: %v", in.Checkpoint, err), "BadCheckpoint", err)
 	}
 	classes := in.Classes
 	if classes <= 0 {
@@ -263,7 +304,7 @@ func (a *TrainingActivities) Validate(ctx context.Context, in ValidateInput) (Tr
 	}
 	ds, err := openData(in.Data, false, classes, input, batch, c.Header.Seed+1)
 	if err != nil {
-		return TrainResult{}, err
+		return activities.TrainResult{}, err
 	}
 	cfg := training.Config{Space: in.Space, Arch: in.Arch, Classes: classes, Input: input, Batch: batch}
 	if input <= 64 {
@@ -272,19 +313,19 @@ func (a *TrainingActivities) Validate(ctx context.Context, in ValidateInput) (Tr
 	be := a.backend()
 	run, err := training.NewRun(be, cfg, ds.Classes(), 1)
 	if err != nil {
-		return TrainResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadInput", err)
+		return activities.TrainResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadInput", err)
 	}
 	if err := run.Restore(c, false); err != nil {
-		return TrainResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadCheckpoint", err)
+		return activities.TrainResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadCheckpoint", err)
 	}
 	start := time.Now()
 	l := &data.Loader{Data: ds, Batch: batch, Transform: data.Transform{Size: input, CropFraction: cfg.CropFraction}, Workers: a.LoaderWorkers}
 	m, err := run.Evaluate(ctx, l)
 	if err != nil {
-		return TrainResult{}, fmt.Errorf("validate %s %v: %w", in.Space, in.Arch, err)
+		return activities.TrainResult{}, fmt.Errorf("validate %s %v: %w", in.Space, in.Arch, err)
 	}
 	heartbeat(ctx, TrainingHeartbeat{Step: l.Batches(), TotalSteps: l.Batches(), Checkpoint: in.Checkpoint})
-	return TrainResult{Top1: m.Top1, Top5: m.Top5, Loss: m.Loss, ImagesPerS: float64(m.Samples) / time.Since(start).Seconds(),
+	return activities.TrainResult{Top1: m.Top1, Top5: m.Top5, Loss: m.Loss, ImagesPerS: float64(m.Samples) / time.Since(start).Seconds(),
 		ParamsM: float64(run.Net.NumParams()) / 1e6, Steps: c.Header.Step, Epochs: c.Header.Epoch, Checkpoint: in.Checkpoint,
 		PeakMemoryB: training.PeakRSS()}, nil
 }

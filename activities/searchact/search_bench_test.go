@@ -1,9 +1,10 @@
-package activities
+package searchact
 
 import (
 	"context"
 	"testing"
 
+	"github.com/genius-nas/genius/activities"
 	"github.com/genius-nas/genius/bench"
 	"github.com/genius-nas/genius/space"
 	"github.com/genius-nas/genius/specs"
@@ -15,20 +16,20 @@ import (
 func BenchmarkSearchStep(b *testing.B) {
 	a := &SearchActivities{Catalog: bench.NewCatalog(dataDir(b))}
 	ctx := context.Background()
-	if _, err := a.RandomBaseline(ctx, BaselineInput{Benchmark: "nas-bench-macro"}); err != nil {
+	if _, err := a.RandomBaseline(ctx, activities.BaselineInput{Benchmark: "nas-bench-macro"}); err != nil {
 		b.Fatal(err) // loads the table outside the timer
 	}
 	b.ResetTimer()
 	for i := range b.N {
-		p, err := a.Propose(ctx, ProposeInput{Space: "nas-bench-macro", Proposer: specs.Proposer{Kind: specs.ProposerRandom}, Iteration: i, Attempt: 1})
+		p, err := a.Propose(ctx, activities.ProposeInput{Space: "nas-bench-macro", Proposer: specs.Proposer{Kind: specs.ProposerRandom}, Iteration: i, Attempt: 1})
 		if err != nil {
 			b.Fatal(err)
 		}
-		c, err := a.CheckProposal(ctx, CheckInput{Space: "nas-bench-macro", Reply: p.Reply})
-		if err != nil || c.Outcome != OutcomeOK {
+		c, err := a.CheckProposal(ctx, activities.CheckInput{Space: "nas-bench-macro", Reply: p.Reply})
+		if err != nil || c.Outcome != activities.OutcomeOK {
 			b.Fatal(err, c.Outcome)
 		}
-		if _, err := a.Evaluate(ctx, EvaluateInput{Benchmark: "nas-bench-macro", Key: c.Key}); err != nil {
+		if _, err := a.Evaluate(ctx, activities.EvaluateInput{Benchmark: "nas-bench-macro", Key: c.Key}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -40,7 +41,7 @@ func BenchmarkRandomInFLOPsWindow(b *testing.B) {
 	a := &SearchActivities{}
 	w := &specs.FLOPsWindow{MinM: 280, MaxM: 330, Input: 224, Classes: 1000}
 	for i := range b.N {
-		if _, err := a.Propose(context.Background(), ProposeInput{Space: space.ImageNetName, Proposer: specs.Proposer{Kind: specs.ProposerRandom}, FLOPs: w, Iteration: i, Attempt: 1}); err != nil {
+		if _, err := a.Propose(context.Background(), activities.ProposeInput{Space: space.ImageNetName, Proposer: specs.Proposer{Kind: specs.ProposerRandom}, FLOPs: w, Iteration: i, Attempt: 1}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -50,9 +51,9 @@ func BenchmarkRandomInFLOPsWindow(b *testing.B) {
 func BenchmarkCheckImageNet(b *testing.B) {
 	a := &SearchActivities{}
 	sp, _ := space.New(space.ImageNetName)
-	in := CheckInput{Space: space.ImageNetName, Reply: sp.Format(genius329), FLOPs: &specs.FLOPsWindow{MinM: 280, MaxM: 330, Input: 224, Classes: 1000}}
+	in := activities.CheckInput{Space: space.ImageNetName, Reply: sp.Format(genius329), FLOPs: &specs.FLOPsWindow{MinM: 280, MaxM: 330, Input: 224, Classes: 1000}}
 	for range b.N {
-		if c, err := a.CheckProposal(context.Background(), in); err != nil || c.Outcome != OutcomeOK {
+		if c, err := a.CheckProposal(context.Background(), in); err != nil || c.Outcome != activities.OutcomeOK {
 			b.Fatal(err, c.Outcome)
 		}
 	}

@@ -1,4 +1,4 @@
-package activities
+package trainact
 
 import (
 	"bufio"
@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/genius-nas/genius/activities"
 	"github.com/genius-nas/genius/specs/retrain"
 	"github.com/genius-nas/genius/storage"
 	"github.com/genius-nas/genius/training"
@@ -66,23 +67,12 @@ func checkpointStep(key string) int {
 	return step
 }
 
-// deviations lists the recipe settings the training engine cannot apply yet.
-func deviations(s retrain.Spec) []string {
-	var d []string
-	if s.RandAugmentN > 0 {
-		d = append(d, fmt.Sprintf("randaugment n=%d m=%d not applied: the training engine has no RandAugment yet", s.RandAugmentN, s.RandAugmentM))
-	}
-	if s.RandomErasing > 0 {
-		d = append(d, fmt.Sprintf("random_erasing %.2g not applied: the training engine has no random erasing yet", s.RandomErasing))
-	}
-	return d
-}
-
 // retrainConfig maps a spec onto the training engine's configuration.
 func retrainConfig(s retrain.Spec) training.Config {
 	cfg := training.Config{Space: s.Space, Arch: s.Arch, Classes: s.Classes, Input: s.Input, Epochs: s.Epochs, Steps: s.Steps,
 		Batch: s.Batch, LR: s.LR, Momentum: s.Momentum, Nesterov: s.Nesterov, WeightDecay: s.WeightDecay,
-		LabelSmoothing: s.LabelSmoothing, WarmupEpochs: s.WarmupEpochs, EMADecay: s.EMADecay, Seed: s.Seed, Dropout: s.Dropout}
+		LabelSmoothing: s.LabelSmoothing, WarmupEpochs: s.WarmupEpochs, EMADecay: s.EMADecay, Seed: s.Seed, Dropout: s.Dropout,
+		RandAugmentN: s.RandAugmentN, RandAugmentM: s.RandAugmentM, RandomErasing: s.RandomErasing}
 	if s.Dropout == 0 {
 		cfg.Dropout = -1 // the engine's zero means its default 0.2; the spec's zero means none
 	}
@@ -93,12 +83,12 @@ func retrainConfig(s retrain.Spec) training.Config {
 }
 
 func badSpec(err error) error {
-	return temporal.NewNonRetryableApplicationError("retrain spec: "+err.Error(), ErrRetrainBadSpec, nil)
+	return temporal.NewNonRetryableApplicationError("retrain spec: "+err.Error(), activities.ErrRetrainBadSpec, nil)
 }
 
 // retrainData opens the training and validation sets.
 func retrainData(s retrain.Spec) (train, val data.Dataset, err error) {
-	d := DataSpec{Dir: s.Data.Dir, Format: s.Data.Format}
+	d := activities.DataSpec{Dir: s.Data.Dir, Format: s.Data.Format}
 	train, err = openData(d, true, s.Classes, s.Input, s.Data.TrainSamples, s.Seed)
 	if err != nil {
 		return nil, nil, err
@@ -113,17 +103,17 @@ func retrainData(s retrain.Spec) (train, val data.Dataset, err error) {
 // chunkRun is one attempt at a chunk.
 type chunkRun struct {
 	a        *RetrainActivities
-	in       RetrainChunkInput
+	in       activities.RetrainChunkInput
 	spec     retrain.Spec
 	run      *training.Run
 	newRun   func() (*training.Run, error)
 	val      data.Dataset
 	perEpoch int
 	total    int
-	hb       RetrainHeartbeat
+	hb       activities.RetrainHeartbeat
 	beats    *heartbeater
 	lastSave time.Time
-	best     *RetrainBest
+	best     *activities.RetrainBest
 }
 
 // RetrainChunk trains the epochs (FromEpoch, UntilEpoch] of a retraining
@@ -131,20 +121,20 @@ type chunkRun struct {
 // CheckpointEveryMinutes minutes and at each epoch's end, then heartbeats the
 // key; each epoch's evaluation (live and EMA network) goes to the store too.
 // A retried attempt resumes from the newest checkpoint that verifies.
-func (a *RetrainActivities) RetrainChunk(ctx context.Context, in RetrainChunkInput) (RetrainChunkResult, error) {
+func (a *RetrainActivities) RetrainChunk(ctx context.Context, in activities.RetrainChunkInput) (activities.RetrainChunkResult, error) {
 	if a.Store == nil {
-		return RetrainChunkResult{}, temporal.NewNonRetryableApplicationError(
-			"retrain: the worker has no checkpoint store: start it with --checkpoint-store (GENIUS_CHECKPOINT_STORE)", ErrRetrainNoStore, nil)
+		return activities.RetrainChunkResult{}, temporal.NewNonRetryableApplicationError(
+			"retrain: the worker has no checkpoint store: start it with --checkpoint-store (GENIUS_CHECKPOINT_STORE)", activities.ErrRetrainNoStore, nil)
 	}
 	spec := in.Spec.WithDefaults()
 	if err := spec.Validate(); err != nil {
-		return RetrainChunkResult{}, badSpec(err)
+		return activities.RetrainChunkResult{}, badSpec(err)
 	}
 	if !retrain.ValidRunName(in.Run) {
-		return RetrainChunkResult{}, badSpec(fmt.Errorf("run %q is not a valid run name", in.Run))
+		return activities.RetrainChunkResult{}, badSpec(fmt.Errorf("run %q is not a valid run name", in.Run))
 	}
 	if in.UntilEpoch <= in.FromEpoch || in.UntilEpoch > spec.Epochs {
-		return RetrainChunkResult{}, badSpec(fmt.Errorf("chunk (%d, %d] is not within 1..%d epochs", in.FromEpoch, in.UntilEpoch, spec.Epochs))
+		return activities.RetrainChunkResult{}, badSpec(fmt.Errorf("chunk (%d, %d] is not within 1..%d epochs", in.FromEpoch, in.UntilEpoch, spec.Epochs))
 	}
 	// Heartbeat from the start: opening a large image folder and building
 	// the network can outlast the heartbeat timeout.
@@ -157,14 +147,14 @@ func (a *RetrainActivities) RetrainChunk(ctx context.Context, in RetrainChunkInp
 	}
 	train, val, err := retrainData(spec)
 	if err != nil {
-		return RetrainChunkResult{}, err
+		return activities.RetrainChunkResult{}, err
 	}
 	cfg := retrainConfig(spec)
 	if train.Len() < cfg.Batch {
-		return RetrainChunkResult{}, badSpec(fmt.Errorf("%d training images are fewer than one batch of %d: lower batch", train.Len(), cfg.Batch))
+		return activities.RetrainChunkResult{}, badSpec(fmt.Errorf("%d training images are fewer than one batch of %d: lower batch", train.Len(), cfg.Batch))
 	}
 	loader := &data.Loader{Data: train, Batch: cfg.Batch, Shuffle: true, DropLast: true, Seed: cfg.Seed, Workers: a.LoaderWorkers,
-		Transform: data.Transform{Size: cfg.Input, Train: true, CropFraction: cfg.CropFraction}}
+		Transform: cfg.TrainTransform()}
 	be := a.Backend
 	if be == nil {
 		be = tensor.NewCPU(tensor.CPUOptions{})
@@ -173,11 +163,11 @@ func (a *RetrainActivities) RetrainChunk(ctx context.Context, in RetrainChunkInp
 	newRun := func() (*training.Run, error) { return training.NewRun(be, cfg, train.Classes(), perEpoch) }
 	run, err := newRun()
 	if err != nil {
-		return RetrainChunkResult{}, badSpec(err)
+		return activities.RetrainChunkResult{}, badSpec(err)
 	}
 	c := &chunkRun{a: a, in: in, spec: spec, run: run, newRun: newRun, val: val, perEpoch: perEpoch, total: run.Sched.TotalSteps,
 		best: in.Best, beats: beats}
-	res := RetrainChunkResult{TotalSteps: c.total, Deviations: deviations(spec)}
+	res := activities.RetrainChunkResult{TotalSteps: c.total}
 	resumed, err := c.resume(ctx)
 	beats.done() // setup over: from now on silence means a hung loop
 	if err != nil {
@@ -220,7 +210,7 @@ func (a *RetrainActivities) RetrainChunk(ctx context.Context, in RetrainChunkInp
 
 // resume restores the newest checkpoint that verifies among the heartbeat's,
 // the input's and the store's.
-func (c *chunkRun) resume(ctx context.Context) (*RetrainResume, error) {
+func (c *chunkRun) resume(ctx context.Context) (*activities.RetrainResume, error) {
 	type cand struct {
 		key, source string
 	}
@@ -229,7 +219,7 @@ func (c *chunkRun) resume(ctx context.Context) (*RetrainResume, error) {
 	attempt := 1
 	if activity.IsActivity(ctx) {
 		attempt = int(activity.GetInfo(ctx).Attempt)
-		var hb RetrainHeartbeat
+		var hb activities.RetrainHeartbeat
 		if activity.HasHeartbeatDetails(ctx) && activity.GetHeartbeatDetails(ctx, &hb) == nil {
 			reached = hb.Step
 			if hb.Checkpoint != "" {
@@ -295,7 +285,7 @@ func (c *chunkRun) resume(ctx context.Context) (*RetrainResume, error) {
 			c.run.Epoch++
 			c.run.StepInEpoch = 0
 		}
-		r := &RetrainResume{Attempt: attempt, Checkpoint: cd.key, Step: c.run.Step, Source: cd.source, ReachedStep: reached,
+		r := &activities.RetrainResume{Attempt: attempt, Checkpoint: cd.key, Step: c.run.Step, Source: cd.source, ReachedStep: reached,
 			Skipped: skipped, LoadSeconds: time.Since(start).Seconds()}
 		if reached > r.Step {
 			r.RedoneSteps = reached - r.Step
@@ -437,7 +427,7 @@ func (c *chunkRun) save(ctx context.Context) error {
 // training loop still is.
 type heartbeater struct {
 	mu      sync.Mutex
-	hb      RetrainHeartbeat
+	hb      activities.RetrainHeartbeat
 	changed bool
 	busy    int
 }
@@ -506,7 +496,7 @@ func (c *chunkRun) evaluate(ctx context.Context, epoch int, partial bool, trainL
 			return fmt.Errorf("retrain: evaluating the EMA network at epoch %d: %w", epoch, err)
 		}
 	}
-	ep := RetrainEpoch{Epoch: epoch, Step: c.run.Step, Partial: partial, TrainLoss: trainLoss,
+	ep := activities.RetrainEpoch{Epoch: epoch, Step: c.run.Step, Partial: partial, TrainLoss: trainLoss,
 		Top1: live.Top1, Top5: live.Top5, Loss: live.Loss, EMATop1: avg.Top1, EMATop5: avg.Top5, EMALoss: avg.Loss,
 		Checkpoint: CheckpointKey(c.in.Run, c.run.Step), ImagesPerS: ips}
 	b, _ := json.Marshal(ep)
@@ -524,9 +514,9 @@ func (c *chunkRun) evaluate(ctx context.Context, epoch int, partial bool, trainL
 	return nil
 }
 
-func (c *chunkRun) consider(ep RetrainEpoch) {
+func (c *chunkRun) consider(ep activities.RetrainEpoch) {
 	if c.best == nil || ep.EMATop1 > c.best.EMATop1 {
-		c.best = &RetrainBest{Epoch: ep.Epoch, EMATop1: ep.EMATop1, EMATop5: ep.EMATop5, Checkpoint: ep.Checkpoint}
+		c.best = &activities.RetrainBest{Epoch: ep.Epoch, EMATop1: ep.EMATop1, EMATop5: ep.EMATop5, Checkpoint: ep.Checkpoint}
 	}
 }
 
@@ -565,19 +555,19 @@ func (a *RetrainActivities) load(ctx context.Context, key string) (*checkpoint.C
 	return checkpoint.Read(bytes.NewReader(b))
 }
 
-func (a *RetrainActivities) readEpoch(ctx context.Context, run string, epoch int) (RetrainEpoch, error) {
+func (a *RetrainActivities) readEpoch(ctx context.Context, run string, epoch int) (activities.RetrainEpoch, error) {
 	rc, err := a.Store.Get(ctx, epochKey(run, epoch))
 	if err != nil {
-		return RetrainEpoch{}, err
+		return activities.RetrainEpoch{}, err
 	}
 	defer rc.Close()
 	b, err := io.ReadAll(rc)
 	if err != nil {
-		return RetrainEpoch{}, err
+		return activities.RetrainEpoch{}, err
 	}
-	var ep RetrainEpoch
+	var ep activities.RetrainEpoch
 	if err := json.Unmarshal(b, &ep); err != nil {
-		return RetrainEpoch{}, fmt.Errorf("%s: %w", epochKey(run, epoch), err)
+		return activities.RetrainEpoch{}, fmt.Errorf("%s: %w", epochKey(run, epoch), err)
 	}
 	return ep, nil
 }

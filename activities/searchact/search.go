@@ -1,4 +1,4 @@
-package activities
+package searchact
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/genius-nas/genius/activities"
 	"github.com/genius-nas/genius/bench"
 	"github.com/genius-nas/genius/flops"
 	"github.com/genius-nas/genius/llm"
@@ -36,14 +37,14 @@ type Prompter interface {
 	// System is the system message.
 	System() string
 	// Task is the full problem statement with every past result.
-	Task(in ProposeInput) (string, error)
+	Task(in activities.ProposeInput) (string, error)
 	// Feedback reports the measured result of last and asks for the next
 	// proposal (chat mode).
-	Feedback(last Measured, in ProposeInput) (string, error)
+	Feedback(last activities.Measured, in activities.ProposeInput) (string, error)
 }
 
 func badInput(format string, args ...any) error {
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrBadInput, nil)
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), activities.ErrBadInput, nil)
 }
 
 func newSpace(name string) (space.Space, error) {
@@ -57,25 +58,25 @@ func newSpace(name string) (space.Space, error) {
 // Propose asks the proposer for the next architecture. The llm proposer
 // renders the next message, sends the conversation and returns the message
 // and raw reply; the baselines return the formatted architecture as reply.
-func (a *SearchActivities) Propose(ctx context.Context, in ProposeInput) (ProposeResult, error) {
+func (a *SearchActivities) Propose(ctx context.Context, in activities.ProposeInput) (activities.ProposeResult, error) {
 	sp, err := newSpace(in.Space)
 	if err != nil {
-		return ProposeResult{}, err
+		return activities.ProposeResult{}, err
 	}
 	switch in.Proposer.Kind {
 	case specs.ProposerRandom, specs.ProposerEvolution:
-		return ProposeResult{Proposer: in.Proposer.Kind, Reply: sp.Format(baseline(sp, in))}, nil
+		return activities.ProposeResult{Proposer: in.Proposer.Kind, Reply: sp.Format(baseline(sp, in))}, nil
 	case specs.ProposerLLM, "":
 	default:
-		return ProposeResult{}, badInput("unknown proposer kind %q: use llm, random or evolution", in.Proposer.Kind)
+		return activities.ProposeResult{}, badInput("unknown proposer kind %q: use llm, random or evolution", in.Proposer.Kind)
 	}
 	if a.LLM == nil {
-		return ProposeResult{}, badInput("the llm proposer needs an OpenAI-compatible endpoint: set %s (and %s for endpoints other than OpenAI) in the worker's environment, or run a baseline with proposer.kind \"random\" or \"evolution\"", llm.EnvAPIKey, llm.EnvBaseURL)
+		return activities.ProposeResult{}, badInput("the llm proposer needs an OpenAI-compatible endpoint: set %s (and %s for endpoints other than OpenAI) in the worker's environment, or run a baseline with proposer.kind \"random\" or \"evolution\"", llm.EnvAPIKey, llm.EnvBaseURL)
 	}
-	out := ProposeResult{Proposer: specs.ProposerLLM}
+	out := activities.ProposeResult{Proposer: specs.ProposerLLM}
 	msgs := in.Messages
 	var p Prompter
-	if len(msgs) == 0 || in.Next.Kind != NextText {
+	if len(msgs) == 0 || in.Next.Kind != activities.NextText {
 		if p, err = a.prompter(in); err != nil {
 			return out, err
 		}
@@ -85,14 +86,14 @@ func (a *SearchActivities) Propose(ctx context.Context, in ProposeInput) (Propos
 		msgs = []llm.Message{{Role: llm.RoleSystem, Content: out.System}}
 	}
 	switch in.Next.Kind {
-	case NextTask:
+	case activities.NextTask:
 		out.Prompt, err = p.Task(in)
-	case NextFeedback:
+	case activities.NextFeedback:
 		if in.Next.Last == nil {
 			return out, badInput("feedback message without the last result")
 		}
 		out.Prompt, err = p.Feedback(*in.Next.Last, in)
-	case NextText:
+	case activities.NextText:
 		out.Prompt = in.Next.Text
 	default:
 		return out, badInput("unknown next message kind %q", in.Next.Kind)
@@ -128,12 +129,12 @@ func (a *SearchActivities) Propose(ctx context.Context, in ProposeInput) (Propos
 func llmError(err error) error {
 	var e *llm.Error
 	if errors.As(err, &e) && !e.Retryable() {
-		return temporal.NewNonRetryableApplicationError(e.Error(), ErrLLMRequest, nil)
+		return temporal.NewNonRetryableApplicationError(e.Error(), activities.ErrLLMRequest, nil)
 	}
-	return temporal.NewApplicationError(err.Error(), ErrLLMUnavailable)
+	return temporal.NewApplicationError(err.Error(), activities.ErrLLMUnavailable)
 }
 
-func (a *SearchActivities) prompter(in ProposeInput) (Prompter, error) {
+func (a *SearchActivities) prompter(in activities.ProposeInput) (Prompter, error) {
 	load := a.Prompts
 	if load == nil {
 		load = LoadPrompter
@@ -148,37 +149,37 @@ func (a *SearchActivities) prompter(in ProposeInput) (Prompter, error) {
 // CheckProposal reads a reply: the architecture it proposes (or the
 // parser's correction), whether it was measured already, and its FLOPs
 // against the window.
-func (a *SearchActivities) CheckProposal(ctx context.Context, in CheckInput) (CheckResult, error) {
+func (a *SearchActivities) CheckProposal(ctx context.Context, in activities.CheckInput) (activities.CheckResult, error) {
 	sp, err := newSpace(in.Space)
 	if err != nil {
-		return CheckResult{}, err
+		return activities.CheckResult{}, err
 	}
 	arch, err := sp.Parse(in.Reply)
 	if err != nil {
 		// A reply without an architecture that says it cannot improve ends
 		// the search; any other unreadable reply gets the correction.
 		if in.GiveUp && space.IsGiveUp(in.Reply) {
-			return CheckResult{Outcome: OutcomeGiveUp, Reason: "the model says it cannot improve further"}, nil
+			return activities.CheckResult{Outcome: activities.OutcomeGiveUp, Reason: "the model says it cannot improve further"}, nil
 		}
 		var c space.Corrector
 		if !errors.As(err, &c) {
-			return CheckResult{}, fmt.Errorf("parse reply: %w", err)
+			return activities.CheckResult{}, fmt.Errorf("parse reply: %w", err)
 		}
-		return CheckResult{Outcome: OutcomeUnparsable, Reason: err.Error(), Feedback: c.Correction()}, nil
+		return activities.CheckResult{Outcome: activities.OutcomeUnparsable, Reason: err.Error(), Feedback: c.Correction()}, nil
 	}
 	if err := sp.Validate(arch); err != nil {
 		var c space.Corrector
 		if errors.As(err, &c) {
-			return CheckResult{Outcome: OutcomeUnparsable, Reason: err.Error(), Feedback: c.Correction()}, nil
+			return activities.CheckResult{Outcome: activities.OutcomeUnparsable, Reason: err.Error(), Feedback: c.Correction()}, nil
 		}
-		return CheckResult{}, fmt.Errorf("validate: %w", err)
+		return activities.CheckResult{}, fmt.Errorf("validate: %w", err)
 	}
-	res := CheckResult{Arch: arch, Key: sp.Key(arch), Canonical: sp.Canonical(arch)}
+	res := activities.CheckResult{Arch: arch, Key: sp.Key(arch), Canonical: sp.Canonical(arch)}
 	for _, m := range in.Measured {
 		if m.Canonical != res.Canonical {
 			continue
 		}
-		res.Outcome = OutcomeDuplicate
+		res.Outcome = activities.OutcomeDuplicate
 		res.DuplicateOf = m.Iteration
 		res.Reason = fmt.Sprintf("%s was measured in iteration %d", sp.Format(arch), m.Iteration)
 		res.Feedback = duplicateFeedback(sp, arch, m)
@@ -187,7 +188,7 @@ func (a *SearchActivities) CheckProposal(ctx context.Context, in CheckInput) (Ch
 	if w := in.FLOPs; w != nil {
 		c, err := flops.MobileNetV2(arch, flops.Options{Input: w.Input, Classes: w.Classes})
 		if err != nil {
-			return CheckResult{}, badInput("count FLOPs of %v: %v", arch, err)
+			return activities.CheckResult{}, badInput("count FLOPs of %v: %v", arch, err)
 		}
 		res.FLOPsM, res.ParamsM = c.FLOPsM(), c.ParamsM()
 		if fb, outcome := flopsFeedback(sp, arch, res.FLOPsM, w); outcome != "" {
@@ -196,11 +197,11 @@ func (a *SearchActivities) CheckProposal(ctx context.Context, in CheckInput) (Ch
 			return res, nil
 		}
 	}
-	res.Outcome = OutcomeOK
+	res.Outcome = activities.OutcomeOK
 	return res, nil
 }
 
-func duplicateFeedback(sp space.Space, arch space.Arch, m Measured) string {
+func duplicateFeedback(sp space.Space, arch space.Arch, m activities.Measured) string {
 	same := ""
 	if prev := space.Arch(m.Arch); !prev.Equal(arch) {
 		same = fmt.Sprintf(" builds the same network as %s, which", sp.Format(prev))
@@ -215,9 +216,9 @@ func flopsFeedback(sp space.Space, arch space.Arch, f float64, w *specs.FLOPsWin
 	var where, outcome string
 	switch {
 	case f > w.MaxM:
-		where, outcome = fmt.Sprintf("%.2f M above the upper bound of %g M", f-w.MaxM, w.MaxM), OutcomeFLOPsAbove
+		where, outcome = fmt.Sprintf("%.2f M above the upper bound of %g M", f-w.MaxM, w.MaxM), activities.OutcomeFLOPsAbove
 	case f < w.MinM:
-		where, outcome = fmt.Sprintf("%.2f M below the lower bound of %g M", w.MinM-f, w.MinM), OutcomeFLOPsBelow
+		where, outcome = fmt.Sprintf("%.2f M below the lower bound of %g M", w.MinM-f, w.MinM), activities.OutcomeFLOPsBelow
 	default:
 		return "", ""
 	}
@@ -226,24 +227,24 @@ func flopsFeedback(sp space.Space, arch space.Arch, f float64, w *specs.FLOPsWin
 }
 
 // Evaluate looks an architecture up in its benchmark table.
-func (a *SearchActivities) Evaluate(ctx context.Context, in EvaluateInput) (EvaluateResult, error) {
+func (a *SearchActivities) Evaluate(ctx context.Context, in activities.EvaluateInput) (activities.EvaluateResult, error) {
 	t, err := a.table(in.Benchmark, in.Dataset)
 	if err != nil {
-		return EvaluateResult{}, err
+		return activities.EvaluateResult{}, err
 	}
 	key := in.Key
 	if key == "" {
 		sp, err := newSpace(in.Space)
 		if err != nil {
-			return EvaluateResult{}, err
+			return activities.EvaluateResult{}, err
 		}
 		key = sp.Key(in.Arch)
 	}
 	r, err := t.Lookup(key)
 	if err != nil {
-		return EvaluateResult{}, badInput("%v", err)
+		return activities.EvaluateResult{}, badInput("%v", err)
 	}
-	return EvaluateResult{
+	return activities.EvaluateResult{
 		Key: r.Key, Accuracy: r.Accuracy, ValAccuracy: r.ValAccuracy, TestAccuracy: r.TestAccuracy,
 		Rank: r.Rank, Of: r.Of, Percentile: r.Percentile,
 	}, nil
@@ -251,17 +252,17 @@ func (a *SearchActivities) Evaluate(ctx context.Context, in EvaluateInput) (Eval
 
 // RandomBaseline returns the table's exact expected best of Samples uniform
 // samples and its optimum.
-func (a *SearchActivities) RandomBaseline(ctx context.Context, in BaselineInput) (BaselineResult, error) {
+func (a *SearchActivities) RandomBaseline(ctx context.Context, in activities.BaselineInput) (activities.BaselineResult, error) {
 	t, err := a.table(in.Benchmark, in.Dataset)
 	if err != nil {
-		return BaselineResult{}, err
+		return activities.BaselineResult{}, err
 	}
 	n := in.Samples
 	if n < 1 {
 		n = bench.DefaultSamples
 	}
 	mean, rank := t.RandomBaseline(n)
-	return BaselineResult{Samples: n, Accuracy: mean, Rank: rank, Of: t.Len(), Optimum: t.Stats().Optimum}, nil
+	return activities.BaselineResult{Samples: n, Accuracy: mean, Rank: rank, Of: t.Len(), Optimum: t.Stats().Optimum}, nil
 }
 
 func (a *SearchActivities) table(benchmark, dataset string) (*bench.Table, error) {

@@ -1,4 +1,4 @@
-package activities
+package searchact
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/genius-nas/genius/activities"
 	"github.com/genius-nas/genius/bench/benchtest"
 
 	"go.temporal.io/sdk/temporal"
@@ -50,25 +51,25 @@ func TestCheckProposal(t *testing.T) {
 	macro := mustSpace(t, "nas-bench-macro")
 	img := mustSpace(t, space.ImageNetName)
 	window := &specs.FLOPsWindow{MinM: 280, MaxM: 330, Input: 224, Classes: 1000}
-	measured := []Measured{{Iteration: 1, Arch: []int{1, 0, 1, 1, 0, 1, 0, 0}, Canonical: macro.Canonical(space.Arch{1, 0, 1, 1, 0, 1, 0, 0}), Accuracy: 88.123}}
+	measured := []activities.Measured{{Iteration: 1, Arch: []int{1, 0, 1, 1, 0, 1, 0, 0}, Canonical: macro.Canonical(space.Arch{1, 0, 1, 1, 0, 1, 0, 0}), Accuracy: 88.123}}
 	tests := []struct {
 		name     string
-		in       CheckInput
+		in       activities.CheckInput
 		outcome  string
 		feedback string // substring
 	}{
-		{"bare list", CheckInput{Space: "nas-bench-macro", Reply: "[2, 2, 2, 2, 2, 2, 2, 2]", Measured: measured}, OutcomeOK, ""},
-		{"prose", CheckInput{Space: "nas-bench-macro", Reply: "I think\n[1, 2, 0, 1, 2, 1, 0, 2]\nwill do well.", Measured: measured}, OutcomeOK, ""},
-		{"unparsable", CheckInput{Space: "nas-bench-macro", Reply: "Something deeper."}, OutcomeUnparsable, "I could not read an architecture"},
-		{"out of range", CheckInput{Space: "nas-bench-macro", Reply: "[1, 0, 5, 0, 0, 1, 0, 0]"}, OutcomeUnparsable, "entry 3 is 5"},
-		{"duplicate", CheckInput{Space: "nas-bench-macro", Reply: "[1, 0, 1, 1, 0, 1, 0, 0]", Measured: measured}, OutcomeDuplicate, "already measured in iteration 1 (accuracy 88.12%)"},
-		{"same network", CheckInput{Space: "nas-bench-macro", Reply: "[1, 0, 1, 0, 1, 1, 0, 0]", Measured: measured}, OutcomeDuplicate, "builds the same network as [1, 0, 1, 1, 0, 1, 0, 0]"},
-		{"give up", CheckInput{Space: "nas-bench-macro", Reply: "I cannot improve on these results any further.", GiveUp: true}, OutcomeGiveUp, ""},
-		{"give up ignored for baselines", CheckInput{Space: "nas-bench-macro", Reply: "I cannot improve on these results any further."}, OutcomeUnparsable, ""},
-		{"give up with an answer", CheckInput{Space: "nas-bench-macro", Reply: "It is hard to improve, but try [2, 2, 2, 2, 2, 2, 2, 1].", GiveUp: true}, OutcomeOK, ""},
-		{"in window", CheckInput{Space: space.ImageNetName, Reply: img.Format(genius329), FLOPs: window}, OutcomeOK, ""},
-		{"above window", CheckInput{Space: space.ImageNetName, Reply: img.Format(genius401), FLOPs: window}, OutcomeFLOPsAbove, "has 401.50 M FLOPs, 71.50 M above the upper bound of 330 M"},
-		{"below window", CheckInput{Space: space.ImageNetName, Reply: img.Format(genius329), FLOPs: &specs.FLOPsWindow{MinM: 340, MaxM: 400, Input: 224, Classes: 1000}}, OutcomeFLOPsBelow, "has 329.41 M FLOPs, 10.59 M below the lower bound of 340 M"},
+		{"bare list", activities.CheckInput{Space: "nas-bench-macro", Reply: "[2, 2, 2, 2, 2, 2, 2, 2]", Measured: measured}, activities.OutcomeOK, ""},
+		{"prose", activities.CheckInput{Space: "nas-bench-macro", Reply: "I think\n[1, 2, 0, 1, 2, 1, 0, 2]\nwill do well.", Measured: measured}, activities.OutcomeOK, ""},
+		{"unparsable", activities.CheckInput{Space: "nas-bench-macro", Reply: "Something deeper."}, activities.OutcomeUnparsable, "I could not read an architecture"},
+		{"out of range", activities.CheckInput{Space: "nas-bench-macro", Reply: "[1, 0, 5, 0, 0, 1, 0, 0]"}, activities.OutcomeUnparsable, "entry 3 is 5"},
+		{"duplicate", activities.CheckInput{Space: "nas-bench-macro", Reply: "[1, 0, 1, 1, 0, 1, 0, 0]", Measured: measured}, activities.OutcomeDuplicate, "already measured in iteration 1 (accuracy 88.12%)"},
+		{"same network", activities.CheckInput{Space: "nas-bench-macro", Reply: "[1, 0, 1, 0, 1, 1, 0, 0]", Measured: measured}, activities.OutcomeDuplicate, "builds the same network as [1, 0, 1, 1, 0, 1, 0, 0]"},
+		{"give up", activities.CheckInput{Space: "nas-bench-macro", Reply: "I cannot improve on these results any further.", GiveUp: true}, activities.OutcomeGiveUp, ""},
+		{"give up ignored for baselines", activities.CheckInput{Space: "nas-bench-macro", Reply: "I cannot improve on these results any further."}, activities.OutcomeUnparsable, ""},
+		{"give up with an answer", activities.CheckInput{Space: "nas-bench-macro", Reply: "It is hard to improve, but try [2, 2, 2, 2, 2, 2, 2, 1].", GiveUp: true}, activities.OutcomeOK, ""},
+		{"in window", activities.CheckInput{Space: space.ImageNetName, Reply: img.Format(genius329), FLOPs: window}, activities.OutcomeOK, ""},
+		{"above window", activities.CheckInput{Space: space.ImageNetName, Reply: img.Format(genius401), FLOPs: window}, activities.OutcomeFLOPsAbove, "has 401.50 M FLOPs, 71.50 M above the upper bound of 330 M"},
+		{"below window", activities.CheckInput{Space: space.ImageNetName, Reply: img.Format(genius329), FLOPs: &specs.FLOPsWindow{MinM: 340, MaxM: 400, Input: 224, Classes: 1000}}, activities.OutcomeFLOPsBelow, "has 329.41 M FLOPs, 10.59 M below the lower bound of 340 M"},
 	}
 	a := &SearchActivities{}
 	for _, tt := range tests {
@@ -80,17 +81,17 @@ func TestCheckProposal(t *testing.T) {
 			if res.Outcome != tt.outcome || !strings.Contains(res.Feedback, tt.feedback) {
 				t.Errorf("outcome %q feedback %q, want %q containing %q", res.Outcome, res.Feedback, tt.outcome, tt.feedback)
 			}
-			if res.Outcome != OutcomeOK && res.Outcome != OutcomeGiveUp && res.Feedback == "" {
+			if res.Outcome != activities.OutcomeOK && res.Outcome != activities.OutcomeGiveUp && res.Feedback == "" {
 				t.Errorf("no feedback for %s", res.Outcome)
 			}
-			if res.Outcome == OutcomeOK && (res.Key == "" || res.Canonical == "" || len(res.Arch) == 0) {
+			if res.Outcome == activities.OutcomeOK && (res.Key == "" || res.Canonical == "" || len(res.Arch) == 0) {
 				t.Errorf("accepted without key: %+v", res)
 			}
 		})
 	}
-	if _, err := a.CheckProposal(context.Background(), CheckInput{Space: "darts", Reply: "[1]"}); err == nil {
+	if _, err := a.CheckProposal(context.Background(), activities.CheckInput{Space: "darts", Reply: "[1]"}); err == nil {
 		t.Error("unknown space accepted")
-	} else if typ, nonRetryable := appErrorType(err); typ != ErrBadInput || !nonRetryable {
+	} else if typ, nonRetryable := appErrorType(err); typ != activities.ErrBadInput || !nonRetryable {
 		t.Errorf("unknown space: %v", err)
 	}
 }
@@ -98,7 +99,7 @@ func TestCheckProposal(t *testing.T) {
 func TestBaselinesAreDeterministicAndAvoidHistory(t *testing.T) {
 	a := &SearchActivities{}
 	sp := mustSpace(t, "channel-bench-mobilenet")
-	in := ProposeInput{Space: sp.Name(), Proposer: specs.Proposer{Kind: specs.ProposerRandom}, Seed: 9, Iteration: 3, Attempt: 1}
+	in := activities.ProposeInput{Space: sp.Name(), Proposer: specs.Proposer{Kind: specs.ProposerRandom}, Seed: 9, Iteration: 3, Attempt: 1}
 	first, err := a.Propose(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +119,7 @@ func TestBaselinesAreDeterministicAndAvoidHistory(t *testing.T) {
 		t.Fatalf("baseline reply %q does not parse: %v", first.Reply, err)
 	}
 	in.Attempt = 1
-	in.History = []Measured{{Iteration: 1, Arch: arch, Canonical: sp.Canonical(arch), Accuracy: 90}}
+	in.History = []activities.Measured{{Iteration: 1, Arch: arch, Canonical: sp.Canonical(arch), Accuracy: 90}}
 	moved, _ := a.Propose(context.Background(), in)
 	if moved.Reply == first.Reply {
 		t.Errorf("random proposer repeated a measured architecture %q", moved.Reply)
@@ -128,12 +129,12 @@ func TestBaselinesAreDeterministicAndAvoidHistory(t *testing.T) {
 func TestEvolutionMutatesBestOfTournament(t *testing.T) {
 	a := &SearchActivities{}
 	sp := mustSpace(t, "nas-bench-macro")
-	var hist []Measured
+	var hist []activities.Measured
 	for i, arch := range [][]int{{0, 0, 0, 0, 0, 0, 0, 0}, {1, 1, 1, 1, 1, 1, 1, 1}, {2, 2, 2, 2, 2, 2, 2, 2}} {
-		hist = append(hist, Measured{Iteration: i + 1, Arch: arch, Canonical: sp.Canonical(arch), Accuracy: float64(80 + i)})
+		hist = append(hist, activities.Measured{Iteration: i + 1, Arch: arch, Canonical: sp.Canonical(arch), Accuracy: float64(80 + i)})
 	}
 	// Tournament over the whole population: the winner is always the best.
-	in := ProposeInput{Space: sp.Name(), Proposer: specs.Proposer{Kind: specs.ProposerEvolution, Population: 3, Sample: 3}, History: hist, Iteration: 4, Attempt: 1}
+	in := activities.ProposeInput{Space: sp.Name(), Proposer: specs.Proposer{Kind: specs.ProposerEvolution, Population: 3, Sample: 3}, History: hist, Iteration: 4, Attempt: 1}
 	for seed := range int64(20) {
 		in.Seed = seed
 		res, err := a.Propose(context.Background(), in)
@@ -171,7 +172,7 @@ func TestRandomBaselineFitsWindow(t *testing.T) {
 	sp := mustSpace(t, space.ImageNetName)
 	w := &specs.FLOPsWindow{MinM: 360, MaxM: 410, Input: 224, Classes: 1000}
 	for it := 1; it <= 20; it++ {
-		res, err := a.Propose(context.Background(), ProposeInput{Space: sp.Name(), Proposer: specs.Proposer{Kind: specs.ProposerRandom}, FLOPs: w, Iteration: it, Attempt: 1})
+		res, err := a.Propose(context.Background(), activities.ProposeInput{Space: sp.Name(), Proposer: specs.Proposer{Kind: specs.ProposerRandom}, FLOPs: w, Iteration: it, Attempt: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -198,11 +199,11 @@ func llmActivities(t *testing.T, steps ...llmtest.Step) (*SearchActivities, *llm
 
 func TestProposeLLM(t *testing.T) {
 	a, srv := llmActivities(t, llmtest.Step{Reply: "[1, 0, 1, 0, 0, 1, 0, 0]", PromptTokens: 321, CompletionTokens: 12}, llmtest.Reply("[2, 2, 2, 2, 2, 2, 2, 2]"))
-	in := ProposeInput{
+	in := activities.ProposeInput{
 		Space: "nas-bench-macro", Proposer: specs.Proposer{Kind: specs.ProposerLLM, Model: "gpt-4", Temperature: 0.5, SendSeed: true},
 		Seed: 40, Iteration: 2, Attempt: 1, Total: 10,
-		History: []Measured{{Iteration: 1, Arch: []int{0, 0, 0, 0, 0, 0, 0, 1}, Accuracy: 71.255}},
-		Next:    Next{Kind: NextTask},
+		History: []activities.Measured{{Iteration: 1, Arch: []int{0, 0, 0, 0, 0, 0, 0, 1}, Accuracy: 71.255}},
+		Next:    activities.Next{Kind: activities.NextTask},
 	}
 	res, err := a.Propose(context.Background(), in)
 	if err != nil {
@@ -223,7 +224,7 @@ func TestProposeLLM(t *testing.T) {
 	}
 	// A correction continues the conversation verbatim.
 	in.Messages = []llm.Message{{Role: "system", Content: res.System}, {Role: "user", Content: res.Prompt}, {Role: "assistant", Content: res.Reply}}
-	in.Next = Next{Kind: NextText, Text: "Please try again."}
+	in.Next = activities.Next{Kind: activities.NextText, Text: "Please try again."}
 	res2, err := a.Propose(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
@@ -234,18 +235,18 @@ func TestProposeLLM(t *testing.T) {
 }
 
 func TestProposeLLMErrors(t *testing.T) {
-	base := ProposeInput{Space: "nas-bench-macro", Proposer: specs.Proposer{Kind: "llm", Model: "gpt-4"}, Iteration: 1, Attempt: 1, Next: Next{Kind: NextTask}}
+	base := activities.ProposeInput{Space: "nas-bench-macro", Proposer: specs.Proposer{Kind: "llm", Model: "gpt-4"}, Iteration: 1, Attempt: 1, Next: activities.Next{Kind: activities.NextTask}}
 	tests := []struct {
 		name         string
 		step         llmtest.Step
 		typ          string
 		nonRetryable bool
 	}{
-		{"429", llmtest.Status(http.StatusTooManyRequests), ErrLLMUnavailable, false},
-		{"500", llmtest.Status(http.StatusInternalServerError), ErrLLMUnavailable, false},
-		{"timeout", llmtest.Step{Hang: true}, ErrLLMUnavailable, false},
-		{"400", llmtest.Status(http.StatusBadRequest), ErrLLMRequest, true},
-		{"401 echoing the key", llmtest.Step{Status: http.StatusUnauthorized, ErrorMessage: "bad key " + key}, ErrLLMRequest, true},
+		{"429", llmtest.Status(http.StatusTooManyRequests), activities.ErrLLMUnavailable, false},
+		{"500", llmtest.Status(http.StatusInternalServerError), activities.ErrLLMUnavailable, false},
+		{"timeout", llmtest.Step{Hang: true}, activities.ErrLLMUnavailable, false},
+		{"400", llmtest.Status(http.StatusBadRequest), activities.ErrLLMRequest, true},
+		{"401 echoing the key", llmtest.Step{Status: http.StatusUnauthorized, ErrorMessage: "bad key " + key}, activities.ErrLLMRequest, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -262,12 +263,12 @@ func TestProposeLLMErrors(t *testing.T) {
 	}
 	noLLM := &SearchActivities{}
 	_, err := noLLM.Propose(context.Background(), base)
-	if typ, nr := appErrorType(err); typ != ErrBadInput || !nr || !strings.Contains(err.Error(), "OPENAI_API_KEY") {
+	if typ, nr := appErrorType(err); typ != activities.ErrBadInput || !nr || !strings.Contains(err.Error(), "OPENAI_API_KEY") {
 		t.Errorf("without endpoint: %v", err)
 	}
 	a, _ := llmActivities(t)
 	in := base
-	in.Next = Next{Kind: NextFeedback}
+	in.Next = activities.Next{Kind: activities.NextFeedback}
 	if _, err := a.Propose(context.Background(), in); err == nil {
 		t.Error("feedback without a last result accepted")
 	}
@@ -278,7 +279,7 @@ func TestImageNetPromptHasWindowAndTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	task, err := p.Task(ProposeInput{Space: space.ImageNetName, FLOPs: &specs.FLOPsWindow{MinM: 280, MaxM: 330, Input: 224, Classes: 1000}})
+	task, err := p.Task(activities.ProposeInput{Space: space.ImageNetName, FLOPs: &specs.FLOPsWindow{MinM: 280, MaxM: 330, Input: 224, Classes: 1000}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +295,7 @@ func TestEvaluateAndBaseline(t *testing.T) {
 	a := &SearchActivities{Catalog: bench.NewCatalog(dataDir(t))}
 	nb := mustSpace(t, "nas-bench-201")
 	drnas := []int{3, 3, 3, 1, 3, 3}
-	r, err := a.Evaluate(context.Background(), EvaluateInput{Benchmark: "nas-bench-201", Dataset: "cifar100", Space: "nas-bench-201", Arch: drnas})
+	r, err := a.Evaluate(context.Background(), activities.EvaluateInput{Benchmark: "nas-bench-201", Dataset: "cifar100", Space: "nas-bench-201", Arch: drnas})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,12 +303,12 @@ func TestEvaluateAndBaseline(t *testing.T) {
 	if r.Key != nb.Key(drnas) || prompt.FormatAccuracy(r.TestAccuracy) != "73.51" || prompt.FormatAccuracy(r.Accuracy) != "73.49" || r.Accuracy != r.ValAccuracy || r.Of != 15625 {
 		t.Errorf("DrNAS on CIFAR-100: %+v", r)
 	}
-	if _, err := a.Evaluate(context.Background(), EvaluateInput{Benchmark: "nas-bench-macro", Key: "33333333"}); err == nil {
+	if _, err := a.Evaluate(context.Background(), activities.EvaluateInput{Benchmark: "nas-bench-macro", Key: "33333333"}); err == nil {
 		t.Error("unknown key accepted")
-	} else if typ, nr := appErrorType(err); typ != ErrBadInput || !nr {
+	} else if typ, nr := appErrorType(err); typ != activities.ErrBadInput || !nr {
 		t.Errorf("unknown key: %v", err)
 	}
-	b, err := a.RandomBaseline(context.Background(), BaselineInput{Benchmark: "nas-bench-macro", Samples: 10})
+	b, err := a.RandomBaseline(context.Background(), activities.BaselineInput{Benchmark: "nas-bench-macro", Samples: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +316,7 @@ func TestEvaluateAndBaseline(t *testing.T) {
 		t.Errorf("baseline %+v", b)
 	}
 	empty := &SearchActivities{Catalog: bench.NewCatalog(t.TempDir())}
-	if _, err := empty.Evaluate(context.Background(), EvaluateInput{Benchmark: "nas-bench-macro", Key: "10100100"}); err == nil || !strings.Contains(err.Error(), "genius data fetch") {
+	if _, err := empty.Evaluate(context.Background(), activities.EvaluateInput{Benchmark: "nas-bench-macro", Key: "10100100"}); err == nil || !strings.Contains(err.Error(), "genius data fetch") {
 		t.Errorf("missing table: %v", err)
 	}
 }
