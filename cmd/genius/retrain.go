@@ -123,16 +123,7 @@ func runRetrain(ctx context.Context, f retrainFlags, stdout, stderr io.Writer) e
 		fmt.Fprintln(stdout, run.GetID())
 		return nil
 	}
-	type outcome struct {
-		res workflows.RetrainResult
-		err error
-	}
-	done := make(chan outcome, 1)
-	go func() {
-		var o outcome
-		o.err = run.Get(ctx, &o.res)
-		done <- o
-	}()
+	done := awaitResult[workflows.RetrainResult](ctx, run)
 	printed := 0
 	printEpochs := func(eps []activities.RetrainEpoch) {
 		for ; printed < len(eps); printed++ {

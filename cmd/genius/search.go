@@ -133,16 +133,7 @@ func runSearch(ctx context.Context, f searchFlags, stdout, stderr io.Writer) err
 		return nil
 	}
 
-	type outcome struct {
-		res workflows.SearchResult
-		err error
-	}
-	done := make(chan outcome, 1)
-	go func() {
-		var o outcome
-		o.err = run.Get(ctx, &o.res)
-		done <- o
-	}()
+	done := awaitResult[workflows.SearchResult](ctx, run)
 	view := newProgressView(stderr, s.WithDefaults().Iterations)
 	tick := time.NewTicker(f.poll)
 	defer tick.Stop()

@@ -120,3 +120,21 @@ func (f clientFlags) dial(ctx context.Context, logger *slog.Logger) (client.Clie
 func newLogger(level slog.Level) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }
+
+// outcome is a workflow's result, or the error that ended it.
+type outcome[T any] struct {
+	res T
+	err error
+}
+
+// awaitResult waits for run's result in the background, so the caller can
+// show progress meanwhile; the channel delivers exactly once.
+func awaitResult[T any](ctx context.Context, run client.WorkflowRun) <-chan outcome[T] {
+	done := make(chan outcome[T], 1)
+	go func() {
+		var o outcome[T]
+		o.err = run.Get(ctx, &o.res)
+		done <- o
+	}()
+	return done
+}
