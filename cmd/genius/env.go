@@ -17,5 +17,5 @@ func envOr(name, def string) string {
 // addDataDirFlag registers --data-dir, defaulting to $GENIUS_DATA_DIR or ./data.
 func addDataDirFlag(fs *pflag.FlagSet, p *string) {
 	fs.StringVar(p, "data-dir", envOr("GENIUS_DATA_DIR", "data"),
-		"directory holding the benchmark tables (env GENIUS_DATA_DIR; get them with `genius data fetch`)")
+		"directory holding the benchmark tables (env GENIUS_DATA_DIR; get them with: genius data fetch)")
 }
