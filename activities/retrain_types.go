@@ -69,7 +69,11 @@ type RetrainResume struct {
 	Step       int    `json:"step"`
 	Source     string `json:"source"`
 	// ReachedStep is the last step the previous attempt heartbeated
-	// (0 when unknown); RedoneSteps = ReachedStep - Step.
+	// (0 when unknown); RedoneSteps = ReachedStep - Step, at least 0. The SDK
+	// sends heartbeats at most every 0.8 x the heartbeat timeout, so the
+	// server may not have heard of the attempt's newest steps: RedoneSteps is
+	// a lower bound, and resuming from the newest stored checkpoint is what
+	// keeps the real loss under one checkpoint interval.
 	ReachedStep int `json:"reached_step,omitempty"`
 	RedoneSteps int `json:"redone_steps,omitempty"`
 	// Skipped lists newer checkpoints that failed verification.

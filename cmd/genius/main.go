@@ -60,6 +60,7 @@ func newRootCmd() *cobra.Command {
 		newDevCmd(),
 		newWorkerCmd(),
 		newSearchCmd(),
+		newExperimentCmd(),
 		newReplayCmd(),
 		newAuditCmd(),
 	)
