@@ -22,7 +22,6 @@ import (
 	"github.com/genius-nas/genius/activities"
 	"github.com/genius-nas/genius/activities/trainact"
 	"github.com/genius-nas/genius/devserver"
-	"github.com/genius-nas/genius/devserver/devservertest"
 	"github.com/genius-nas/genius/specs/retrain"
 	"github.com/genius-nas/genius/storage"
 	"github.com/genius-nas/genius/storage/storagetest"
@@ -371,23 +370,8 @@ func TestRetrainSurvivesS3Outage(t *testing.T) {
 // (the same attempt, or a retry that resumes from S3), and it ends with the
 // uninterrupted run's weights.
 func TestRetrainSurvivesTemporalRestart(t *testing.T) {
-	bin := devservertest.Binary(t)
 	s3srv := storagetest.Start(t)
-	port, err := devserver.FreePort("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := devserver.Options{Bin: bin, Port: port, DBFile: filepath.Join(t.TempDir(), "temporal.db")}
-	srv, err := devserver.Start(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Stop() })
-	c, err := client.Dial(client.Options{HostPort: srv.Address(), Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
+	srv, opts, c := startRestartableServer(t)
 	q := queue(t)
 	gq := q + "-gpu"
 	spec := killedRetrainSpec(t, gq)
@@ -445,10 +429,11 @@ func TestRetrainSurvivesTemporalRestart(t *testing.T) {
 		t.Fatalf("the first checkpoint seen in S3 is at step %d: the outage came too late to test anything", down)
 	}
 	waitFor(t, 3*time.Minute, "training progress while Temporal is down", func() bool { return newest() >= down+spec.CheckpointEverySteps })
-	srv, err = devserver.Start(context.Background(), opts)
+	restarted, err := devserver.Start(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { restarted.Stop() })
 	var res workflows.RetrainResult
 	if err := c.GetWorkflow(ctx, id, "").Get(ctx, &res); err != nil {
 		t.Fatal(err)
@@ -461,4 +446,27 @@ func TestRetrainSurvivesTemporalRestart(t *testing.T) {
 	if !slices.EqualFunc(got.Values, want.Values, func(a, b []float32) bool { return slices.Equal(a, b) }) {
 		t.Fatal("final weights differ from the uninterrupted run's")
 	}
+}
+
+// startRestartableServer starts a dev server of the test's own on a fixed
+// port and SQLite file, so a test can stop it and start it again with opts,
+// and a client that reconnects across the restart.
+func startRestartableServer(t *testing.T) (*devserver.Server, devserver.Options, client.Client) {
+	t.Helper()
+	port, err := devserver.FreePort("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := devserver.Options{Bin: temporalBinary(t), Port: port, DBFile: filepath.Join(t.TempDir(), "temporal.db")}
+	srv, err := devserver.Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Stop() })
+	c, err := client.Dial(client.Options{HostPort: srv.Address(), Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return srv, opts, c
 }

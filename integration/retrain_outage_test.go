@@ -98,23 +98,8 @@ func referenceRun(t *testing.T, in activities.RetrainChunkInput) (activities.Ret
 // back, so less than one checkpoint interval is redone. The final weights
 // are the uninterrupted run's.
 func TestRetrainResumesAfterTemporalOutage(t *testing.T) {
-	bin := temporalBinary(t)
 	s3srv := storagetest.Start(t)
-	port, err := devserver.FreePort("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := devserver.Options{Bin: bin, Port: port, DBFile: filepath.Join(t.TempDir(), "temporal.db")}
-	srv, err := devserver.Start(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Stop() })
-	c, err := client.Dial(client.Options{HostPort: srv.Address(), Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
+	srv, opts, c := startRestartableServer(t)
 	q := queue(t)
 	gq := q + "-gpu"
 	spec := killedRetrainSpec(t, gq)
@@ -161,17 +146,18 @@ func TestRetrainResumesAfterTemporalOutage(t *testing.T) {
 		t.Fatalf("the worker finished (step %d) while Temporal was down: nothing left to resume", atRestart)
 	}
 	outage := time.Since(stopped)
-	srv, err = devserver.Start(context.Background(), opts)
+	restarted, err := devserver.Start(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	restarted := time.Now()
+	t.Cleanup(func() { restarted.Stop() })
+	restartedAt := time.Now()
 	var res workflows.RetrainResult
 	if err := c.GetWorkflow(ctx, id, "").Get(ctx, &res); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("Temporal down %.1fs (heartbeat timeout %s) from step %d; the worker reached step %d on disk by the restart; run done %.1fs after it; resumes %+v",
-		outage.Seconds(), hbTimeout, down, atRestart, time.Since(restarted).Seconds(), res.Resumes)
+		outage.Seconds(), hbTimeout, down, atRestart, time.Since(restartedAt).Seconds(), res.Resumes)
 	if res.Steps != total || len(res.Epochs) != 3 {
 		t.Fatalf("result %+v", res)
 	}

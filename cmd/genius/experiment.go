@@ -15,7 +15,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
-	"golang.org/x/term"
 
 	"github.com/genius-nas/genius/llm"
 	"github.com/genius-nas/genius/specs"
@@ -189,7 +188,7 @@ To run a baseline experiment on the same machinery instead:
 			return renderExperiment(stdout, id, o.res)
 		case <-tick.C:
 			qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			p, err := queryExperimentProgress(qctx, c, id)
+			p, err := queryProgress[workflows.ExperimentProgress](qctx, c, id)
 			cancel()
 			if err == nil {
 				firstAnswer = true
@@ -202,15 +201,6 @@ To run a baseline experiment on the same machinery instead:
 	}
 }
 
-func queryExperimentProgress(ctx context.Context, c client.Client, id string) (workflows.ExperimentProgress, error) {
-	var p workflows.ExperimentProgress
-	v, err := c.QueryWorkflow(ctx, id, "", workflows.ProgressQuery)
-	if err != nil {
-		return p, err
-	}
-	return p, v.Get(&p)
-}
-
 // experimentView shows trials finishing: a bar on a terminal, lines
 // otherwise.
 type experimentView struct {
@@ -221,19 +211,7 @@ type experimentView struct {
 }
 
 func newExperimentView(w io.Writer, trials int) *experimentView {
-	v := &experimentView{w: w}
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		v.bar = progressbar.NewOptions(trials,
-			progressbar.OptionSetWriter(w),
-			progressbar.OptionSetDescription("trials"),
-			progressbar.OptionShowCount(),
-			progressbar.OptionSetElapsedTime(true),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionShowDescriptionAtLineEnd(),
-		)
-	}
-	return v
+	return &experimentView{w: w, bar: terminalBar(w, trials, "trials")}
 }
 
 func (v *experimentView) update(p workflows.ExperimentProgress) {

@@ -148,11 +148,7 @@ func runRetrain(ctx context.Context, f retrainFlags, stdout, stderr io.Writer) e
 			return enc.Encode(o.res)
 		case <-tick.C:
 			qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			v, err := c.QueryWorkflow(qctx, id, "", workflows.ProgressQuery)
-			var p workflows.RetrainProgress
-			if err == nil {
-				err = v.Get(&p)
-			}
+			p, err := queryProgress[workflows.RetrainProgress](qctx, c, id)
 			cancel()
 			if err == nil {
 				printEpochs(p.Epochs)

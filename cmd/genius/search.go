@@ -15,7 +15,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
-	"golang.org/x/term"
 
 	"github.com/genius-nas/genius/llm"
 	"github.com/genius-nas/genius/specs"
@@ -165,7 +164,7 @@ func runSearch(ctx context.Context, f searchFlags, stdout, stderr io.Writer) err
 			return enc.Encode(o.res)
 		case <-tick.C:
 			qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			p, err := queryProgress(qctx, c, id)
+			p, err := queryProgress[workflows.Progress](qctx, c, id)
 			cancel()
 			if err == nil {
 				firstAnswer = true
@@ -176,15 +175,6 @@ func runSearch(ctx context.Context, f searchFlags, stdout, stderr io.Writer) err
 			}
 		}
 	}
-}
-
-func queryProgress(ctx context.Context, c client.Client, id string) (workflows.Progress, error) {
-	var p workflows.Progress
-	v, err := c.QueryWorkflow(ctx, id, "", workflows.ProgressQuery)
-	if err != nil {
-		return p, err
-	}
-	return p, v.Get(&p)
 }
 
 func shortErr(err error) string {
@@ -215,19 +205,7 @@ type progressView struct {
 }
 
 func newProgressView(w io.Writer, total int) *progressView {
-	v := &progressView{w: w}
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		v.bar = progressbar.NewOptions(total,
-			progressbar.OptionSetWriter(w),
-			progressbar.OptionSetDescription("searching"),
-			progressbar.OptionShowCount(),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionSetElapsedTime(true),
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionShowDescriptionAtLineEnd(),
-		)
-	}
-	return v
+	return &progressView{w: w, bar: terminalBar(w, total, "searching")}
 }
 
 func (v *progressView) update(p workflows.Progress) {

@@ -6,12 +6,16 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 
+	"github.com/genius-nas/genius/workflows"
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/pflag"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
+	"golang.org/x/term"
 )
 
 // DefaultAddress is the Temporal frontend genius talks to when neither
@@ -137,4 +141,32 @@ func awaitResult[T any](ctx context.Context, run client.WorkflowRun) <-chan outc
 		done <- o
 	}()
 	return done
+}
+
+// queryProgress asks workflow id for its progress query's answer.
+func queryProgress[T any](ctx context.Context, c client.Client, id string) (T, error) {
+	var p T
+	v, err := c.QueryWorkflow(ctx, id, "", workflows.ProgressQuery)
+	if err != nil {
+		return p, err
+	}
+	return p, v.Get(&p)
+}
+
+// terminalBar is a progress bar of total steps when w is a terminal, and nil
+// otherwise, where callers print plain lines instead.
+func terminalBar(w io.Writer, total int, desc string) *progressbar.ProgressBar {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return progressbar.NewOptions(total,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(desc),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionShowDescriptionAtLineEnd(),
+	)
 }
