@@ -153,52 +153,29 @@ To run a baseline experiment on the same machinery instead:
 		return nil
 	}
 
-	done := awaitResult[workflows.ExperimentResult](ctx, run)
 	view := newExperimentView(stderr, s.WithDefaults().Experiment.Trials)
-	tick := time.NewTicker(f.poll)
-	defer tick.Stop()
-	firstAnswer, started, hinted := false, time.Now(), false
-	detach := func() error {
-		view.close()
-		return &exitError{code: 130, msg: fmt.Sprintf("Stopped watching; the experiment goes on. Its result:\n  temporal workflow result --workflow-id %s --address %s\nStop it (running trials stop too):\n  temporal workflow signal --workflow-id %s --name %s --address %s",
-			id, f.client.Address, id, workflows.StopSignal, f.client.Address)}
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return detach()
-		case o := <-done:
-			if o.err != nil && ctx.Err() != nil {
-				return detach()
-			}
+	res, err := watchWorkflow[workflows.ExperimentResult, workflows.ExperimentProgress](ctx, c, run,
+		watchOptions{poll: f.poll, taskQueue: f.taskQueue, address: f.client.Address, what: "experiment", stopNote: " (running trials stop too)"}, view)
+	if err != nil {
+		var ee *exitError
+		if !errors.As(err, &ee) {
 			view.close()
-			if o.err != nil {
-				return fmt.Errorf("experiment %s failed: %w; read what happened with `temporal workflow show --workflow-id %s`", id, o.err, id)
-			}
-			for _, tr := range o.res.Trials {
-				if tr.Error != "" {
-					fmt.Fprintf(stderr, "trial %d failed: read what happened with `genius audit --workflow-id %s`\n", tr.Trial, tr.WorkflowID)
-				}
-			}
-			if f.json {
-				enc := json.NewEncoder(stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(o.res)
-			}
-			return renderExperiment(stdout, id, o.res)
-		case <-tick.C:
-			qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			p, err := queryProgress[workflows.ExperimentProgress](qctx, c, id)
-			cancel()
-			if err == nil {
-				firstAnswer = true
-				view.update(p)
-			} else if !firstAnswer && !hinted && time.Since(started) > 10*time.Second {
-				hinted = true
-				view.note(fmt.Sprintf("No progress yet (%v). Is a worker polling task queue %q? Start one with `genius worker` or `genius dev`.", shortErr(err), f.taskQueue))
-			}
+			err = fmt.Errorf("experiment %s failed: %w; read what happened with `temporal workflow show --workflow-id %s`", id, err, id)
+		}
+		return err
+	}
+	view.close()
+	for _, tr := range res.Trials {
+		if tr.Error != "" {
+			fmt.Fprintf(stderr, "trial %d failed: read what happened with `genius audit --workflow-id %s`\n", tr.Trial, tr.WorkflowID)
 		}
 	}
+	if f.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	return renderExperiment(stdout, id, res)
 }
 
 // experimentView shows trials finishing: a bar on a terminal, lines

@@ -132,49 +132,21 @@ func runSearch(ctx context.Context, f searchFlags, stdout, stderr io.Writer) err
 		return nil
 	}
 
-	done := awaitResult[workflows.SearchResult](ctx, run)
 	view := newProgressView(stderr, s.WithDefaults().Iterations)
-	tick := time.NewTicker(f.poll)
-	defer tick.Stop()
-	firstAnswer, started := false, time.Now()
-	hinted := false
-	detach := func() error {
-		view.close()
-		return &exitError{code: 130, msg: fmt.Sprintf("Stopped watching; the search goes on. Its result:\n  temporal workflow result --workflow-id %s --address %s\nStop it:\n  temporal workflow signal --workflow-id %s --name %s --address %s",
-			id, f.client.Address, id, workflows.StopSignal, f.client.Address)}
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return detach()
-		case o := <-done:
-			if o.err != nil && ctx.Err() != nil {
-				return detach()
-			}
-			if o.err == nil {
-				view.finish(o.res)
-			} else {
-				view.close()
-			}
-			if o.err != nil {
-				return fmt.Errorf("search %s failed: %w; read what happened with `genius audit --workflow-id %s`", id, o.err, id)
-			}
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(o.res)
-		case <-tick.C:
-			qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			p, err := queryProgress[workflows.Progress](qctx, c, id)
-			cancel()
-			if err == nil {
-				firstAnswer = true
-				view.update(p)
-			} else if !firstAnswer && !hinted && time.Since(started) > 10*time.Second {
-				hinted = true
-				view.note(fmt.Sprintf("No progress yet (%v). Is a worker polling task queue %q? Start one with `genius worker` or `genius dev`.", shortErr(err), f.taskQueue))
-			}
+	res, err := watchWorkflow[workflows.SearchResult, workflows.Progress](ctx, c, run,
+		watchOptions{poll: f.poll, taskQueue: f.taskQueue, address: f.client.Address, what: "search"}, view)
+	if err != nil {
+		var ee *exitError
+		if !errors.As(err, &ee) {
+			view.close()
+			err = fmt.Errorf("search %s failed: %w; read what happened with `genius audit --workflow-id %s`", id, err, id)
 		}
+		return err
 	}
+	view.finish(res)
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(res)
 }
 
 func shortErr(err error) string {
