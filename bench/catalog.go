@@ -42,7 +42,7 @@ func (c *Catalog) Get(benchmark, dataset string) (*Table, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.t == nil {
-		t, err := Open(c.dir, f.Benchmark, f.Dataset)
+		t, err := load(c.dir, f)
 		if err != nil {
 			return nil, err
 		}

@@ -77,7 +77,7 @@ func Benchmarks() []string {
 	return []string{NASBenchMacro, ChannelBenchResNet, ChannelBenchMobileNet, NASBench201}
 }
 
-// Lookup finds the file of a benchmark and dataset ("" means cifar10).
+// lookupFile finds the file of a benchmark and dataset ("" means cifar10).
 func lookupFile(benchmark, dataset string) (File, error) {
 	if dataset == "" {
 		dataset = CIFAR10
@@ -135,14 +135,23 @@ func readChecked(dir string, f File) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("read %s table: %w", f.Benchmark, err)
 	}
-	if int64(len(b)) != f.Size {
-		return nil, &FileError{File: f, Path: p, Dir: dir, Problem: fmt.Sprintf("size %d bytes", len(b))}
-	}
 	sum := sha256.Sum256(b)
-	if got := hex.EncodeToString(sum[:]); got != f.SHA256 {
-		return nil, &FileError{File: f, Path: p, Dir: dir, Problem: "sha256 " + got}
+	if err := f.match(dir, p, int64(len(b)), sum[:]); err != nil {
+		return nil, err
 	}
 	return b, nil
+}
+
+// match compares a file's size and sha256 with f's; the error is a
+// *FileError naming the first that differs.
+func (f File) match(dir, p string, size int64, sum []byte) error {
+	if size != f.Size {
+		return &FileError{File: f, Path: p, Dir: dir, Problem: fmt.Sprintf("size %d bytes", size)}
+	}
+	if got := hex.EncodeToString(sum); got != f.SHA256 {
+		return &FileError{File: f, Path: p, Dir: dir, Problem: "sha256 " + got}
+	}
+	return nil
 }
 
 // Check reports whether f is present and intact in dir, hashing it as a
@@ -162,13 +171,7 @@ func (f File) Check(dir string) error {
 	if err != nil {
 		return fmt.Errorf("check %s table %s: %w", f.Benchmark, p, err)
 	}
-	if n != f.Size {
-		return &FileError{File: f, Path: p, Dir: dir, Problem: fmt.Sprintf("size %d bytes", n)}
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != f.SHA256 {
-		return &FileError{File: f, Path: p, Dir: dir, Problem: "sha256 " + got}
-	}
-	return nil
+	return f.match(dir, p, n, h.Sum(nil))
 }
 
 // Verify checks every table file in dir and joins the errors of those that

@@ -72,6 +72,11 @@ func Open(dir, benchmark, dataset string) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
+	return load(dir, f)
+}
+
+// load reads f from dir; Open and Catalog.Get have looked it up.
+func load(dir string, f File) (*Table, error) {
 	b, err := readChecked(dir, f)
 	if err != nil {
 		return nil, err

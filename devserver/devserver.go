@@ -2,6 +2,7 @@ package devserver
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -86,6 +87,9 @@ type Options struct {
 	StopTimeout time.Duration
 }
 
+// defaultLogLevel is Options.LogLevel's default.
+const defaultLogLevel = "warn"
+
 // Server is a running dev server.
 type Server struct {
 	addr      string
@@ -116,9 +120,6 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	if opts.Namespace == "" {
 		opts.Namespace = "default"
-	}
-	if opts.LogLevel == "" {
-		opts.LogLevel = "warn"
 	}
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 60 * time.Second
@@ -176,13 +177,13 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 }
 
 // Args returns the temporal CLI arguments that start the server opts
-// describe (Port must be set); exported so users and reports can see the
-// exact command line.
+// describe (Port must be set; LogLevel defaults to "warn"); exported so
+// users and reports can see the exact command line.
 func Args(opts Options) []string {
 	args := []string{"server", "start-dev",
 		"--ip", opts.IP,
 		"--port", strconv.Itoa(opts.Port),
-		"--log-level", opts.LogLevel,
+		"--log-level", cmp.Or(opts.LogLevel, defaultLogLevel),
 	}
 	if !opts.UI {
 		args = append(args, "--headless")

@@ -13,8 +13,14 @@ type Counter struct {
 // NewCounter precomputes the slot costs at opts (zero fields take their
 // defaults, see Options).
 func NewCounter(opts Options) *Counter {
+	c := newCounter(opts)
+	return &c
+}
+
+// newCounter is NewCounter by value, so Slots keeps it off the heap.
+func newCounter(opts Options) Counter {
 	o := opts.normalized()
-	c := &Counter{opts: o}
+	c := Counter{opts: o}
 	var a acc
 	size := stem(&a, o.Input)
 	fixed := a.take()

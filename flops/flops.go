@@ -387,18 +387,14 @@ type SlotTable struct {
 // slot's batch norms and SE; at 224×224 it equals the paper's table to four
 // decimals.
 func Slots(opts Options) SlotTable {
-	o := opts.normalized()
+	c := newCounter(opts)
+	o := c.opts
 	t := SlotTable{Input: o.Input, Classes: o.Classes}
-	var sum acc
-	size := convOut(o.Input, 3, stemStride)
-	for st := 0; st < Stages; st++ {
-		for op := 0; op < Ops; op++ {
-			slot(&sum, st, 0, op, size)
-			t.First[st][op] = sum.take().FLOPsM()
-			slot(&sum, st, 1, op, convOut(size, 1, StageTable()[st].Stride))
-			t.Rest[st][op] = sum.take().FLOPsM()
+	for st := range t.First {
+		for op := range t.First[st] {
+			t.First[st][op] = c.first[st][op].FLOPsM()
+			t.Rest[st][op] = c.rest[st][op].FLOPsM()
 		}
-		size = convOut(size, 1, StageTable()[st].Stride)
 	}
 
 	// The fixed parts, grouped as the paper's prompt lists them (the stem's
@@ -419,19 +415,27 @@ func Slots(opts Options) SlotTable {
 		{"conv 1x1 320→1280", 0.419, func(_ block, m module) bool { return m.name == "conv_out" }},
 		{"classifier", 1.28, func(_ block, m module) bool { return m.name == "classifier" }},
 	}
-	paper := o.Input == defInput && o.Classes == defClass
+	// One walk sorts every fixed module into its part; the parts are disjoint.
+	sums := make([]acc, len(parts))
 	arch := make([]int, Positions) // skips only: the fixed parts are independent of the ops
-	for _, p := range parts {
-		walk(arch, o, &acc{visit: func(b block, m module) {
-			if b.kind != blockSlot && p.match(b, m) {
-				sum.add(b, m)
-			}
-		}})
-		f := FixedLayer{Name: p.name, MFLOPs: sum.take().FLOPsM()}
-		if paper {
-			f.Paper = p.paper
+	walk(arch, o, &acc{visit: func(b block, m module) {
+		if b.kind == blockSlot {
+			return
 		}
-		t.Fixed = append(t.Fixed, f)
+		for i, p := range parts {
+			if p.match(b, m) {
+				sums[i].add(b, m)
+				return
+			}
+		}
+	}})
+	paper := o.Input == defInput && o.Classes == defClass
+	t.Fixed = make([]FixedLayer, len(parts))
+	for i, p := range parts {
+		t.Fixed[i] = FixedLayer{Name: p.name, MFLOPs: sums[i].take().FLOPsM()}
+		if paper {
+			t.Fixed[i].Paper = p.paper
+		}
 	}
 	return t
 }

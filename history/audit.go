@@ -88,6 +88,21 @@ func Build(runs ...*historypb.History) (*Trail, error) {
 		}
 		t.RunIDs = append(t.RunIDs, info.RunID)
 		open := map[int64]int{} // scheduled/initiated event ID -> index in t.Steps
+		// closeStep ends the open step of a scheduled (initiated) event.
+		closeStep := func(id int64, status string, when time.Time, f *failurepb.Failure, result *commonpb.Payloads) {
+			i, ok := open[id]
+			if !ok {
+				return
+			}
+			s := &t.Steps[i]
+			s.Status, s.Duration = status, when.Sub(s.Time)
+			if f != nil {
+				s.Failure = failureText(f)
+			}
+			if result != nil {
+				s.Result = payloadsJSON(dc, result)
+			}
+		}
 		for _, ev := range h.GetEvents() {
 			when := ev.GetEventTime().AsTime()
 			switch ev.GetEventType() {
@@ -110,29 +125,15 @@ func Build(runs ...*historypb.History) (*Trail, error) {
 				}
 			case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
 				a := ev.GetActivityTaskCompletedEventAttributes()
-				if i, ok := open[a.GetScheduledEventId()]; ok {
-					s := &t.Steps[i]
-					s.Status, s.Duration = StatusCompleted, when.Sub(s.Time)
-					s.Result = payloadsJSON(dc, a.GetResult())
-				}
+				closeStep(a.GetScheduledEventId(), StatusCompleted, when, nil, a.GetResult())
 			case enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED:
 				a := ev.GetActivityTaskFailedEventAttributes()
-				if i, ok := open[a.GetScheduledEventId()]; ok {
-					s := &t.Steps[i]
-					s.Status, s.Duration, s.Failure = StatusFailed, when.Sub(s.Time), failureText(a.GetFailure())
-				}
+				closeStep(a.GetScheduledEventId(), StatusFailed, when, a.GetFailure(), nil)
 			case enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
 				a := ev.GetActivityTaskTimedOutEventAttributes()
-				if i, ok := open[a.GetScheduledEventId()]; ok {
-					s := &t.Steps[i]
-					s.Status, s.Duration, s.Failure = StatusTimedOut, when.Sub(s.Time), failureText(a.GetFailure())
-				}
+				closeStep(a.GetScheduledEventId(), StatusTimedOut, when, a.GetFailure(), nil)
 			case enumspb.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
-				a := ev.GetActivityTaskCanceledEventAttributes()
-				if i, ok := open[a.GetScheduledEventId()]; ok {
-					s := &t.Steps[i]
-					s.Status, s.Duration = StatusCanceled, when.Sub(s.Time)
-				}
+				closeStep(ev.GetActivityTaskCanceledEventAttributes().GetScheduledEventId(), StatusCanceled, when, nil, nil)
 			case enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
 				a := ev.GetStartChildWorkflowExecutionInitiatedEventAttributes()
 				open[ev.GetEventId()] = len(t.Steps)
@@ -143,32 +144,16 @@ func Build(runs ...*historypb.History) (*Trail, error) {
 				})
 			case enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED:
 				a := ev.GetChildWorkflowExecutionCompletedEventAttributes()
-				if i, ok := open[a.GetInitiatedEventId()]; ok {
-					s := &t.Steps[i]
-					s.Status, s.Duration = StatusCompleted, when.Sub(s.Time)
-					s.Result = payloadsJSON(dc, a.GetResult())
-				}
+				closeStep(a.GetInitiatedEventId(), StatusCompleted, when, nil, a.GetResult())
 			case enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED:
 				a := ev.GetChildWorkflowExecutionFailedEventAttributes()
-				if i, ok := open[a.GetInitiatedEventId()]; ok {
-					s := &t.Steps[i]
-					s.Status, s.Duration, s.Failure = StatusFailed, when.Sub(s.Time), failureText(a.GetFailure())
-				}
+				closeStep(a.GetInitiatedEventId(), StatusFailed, when, a.GetFailure(), nil)
 			case enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT:
-				a := ev.GetChildWorkflowExecutionTimedOutEventAttributes()
-				if i, ok := open[a.GetInitiatedEventId()]; ok {
-					s := &t.Steps[i]
-					s.Status, s.Duration = StatusTimedOut, when.Sub(s.Time)
-				}
-			case enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED, enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED:
-				id := ev.GetChildWorkflowExecutionCanceledEventAttributes().GetInitiatedEventId()
-				if id == 0 {
-					id = ev.GetChildWorkflowExecutionTerminatedEventAttributes().GetInitiatedEventId()
-				}
-				if i, ok := open[id]; ok {
-					s := &t.Steps[i]
-					s.Status, s.Duration = StatusCanceled, when.Sub(s.Time)
-				}
+				closeStep(ev.GetChildWorkflowExecutionTimedOutEventAttributes().GetInitiatedEventId(), StatusTimedOut, when, nil, nil)
+			case enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED:
+				closeStep(ev.GetChildWorkflowExecutionCanceledEventAttributes().GetInitiatedEventId(), StatusCanceled, when, nil, nil)
+			case enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED:
+				closeStep(ev.GetChildWorkflowExecutionTerminatedEventAttributes().GetInitiatedEventId(), StatusCanceled, when, nil, nil)
 			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
 				a := ev.GetWorkflowExecutionSignaledEventAttributes()
 				t.Steps = append(t.Steps, Step{

@@ -3,6 +3,7 @@ package space
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -64,7 +65,7 @@ func (s nb201) Decode(key string) (Arch, error) {
 	}
 	a := make(Arch, len(names))
 	for i, n := range names {
-		v := indexOf(NB201Ops(), n)
+		v := slices.Index(NB201Ops(), n)
 		if v < 0 {
 			return nil, fmt.Errorf("%s: key %q: edge %d op %q is not one of %s",
 				s.name, key, i+1, n, strings.Join(NB201Ops(), ", "))
@@ -72,15 +73,6 @@ func (s nb201) Decode(key string) (Arch, error) {
 		a[i] = v
 	}
 	return a, nil
-}
-
-func indexOf(list []string, s string) int {
-	for i, v := range list {
-		if v == s {
-			return i
-		}
-	}
-	return -1
 }
 
 // parseCell splits a cell string into its six op names, checking that node

@@ -3,6 +3,7 @@ package space
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,17 +23,7 @@ func (a Arch) String() string {
 }
 
 // Equal reports whether a and b hold the same choices.
-func (a Arch) Equal(b Arch) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
+func (a Arch) Equal(b Arch) bool { return slices.Equal(a, b) }
 
 // Clone returns a copy of a that shares no memory with it.
 func (a Arch) Clone() Arch { return append(Arch(nil), a...) }
@@ -131,8 +122,8 @@ func (e *ParseError) Correction() string {
 	return msg
 }
 
-// registry maps names to constructors; filled by New's switch so there is no
-// mutable package state.
+// registry maps names to spaces; built per call so there is no mutable
+// package state.
 func registry() map[string]Space {
 	return map[string]Space{
 		NASBenchMacroName:    newNASBenchMacro(),
@@ -173,7 +164,7 @@ func ParseList(s string) (Arch, error) {
 	for i, f := range fields {
 		v, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil {
-			return nil, fmt.Errorf("architecture entry %d %q is not an integer", i+1, strings.TrimSpace(f))
+			return nil, fmt.Errorf("architecture entry %d %q is not an integer: give comma-separated integers, for example 1,0,2", i+1, strings.TrimSpace(f))
 		}
 		a = append(a, v)
 	}

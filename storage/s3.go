@@ -167,7 +167,7 @@ func NewS3(ctx context.Context, o S3Options) (*S3, error) {
 		}
 		prefix += "/"
 	}
-	endpoint := o.Endpoint
+	endpoint := redactURL(o.Endpoint) // it goes into errors
 	if endpoint == "" {
 		endpoint = "AWS S3 (" + o.Region + ")"
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"net/url"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -290,5 +291,29 @@ func TestS3ServerDownRetriesBounded(t *testing.T) {
 	err = st.Put(ctx, "r/x", strings.NewReader("x"), 1)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("put with cancelled context = %v, want context.Canceled", err)
+	}
+}
+
+// User info in the endpoint (credentials a user pasted there) stays out of
+// errors, which name the endpoint.
+func TestS3EndpointCredentialsNotInErrors(t *testing.T) {
+	srv := storagetest.Start(t)
+	o := srv.Options("genius-missing-bucket", "")
+	u, err := url.Parse(srv.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword("AKIAEXAMPLE", "s3cr3tvalue")
+	o.Endpoint = u.String()
+	st, err := storage.NewS3(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.List(context.Background(), "")
+	if err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("List of a missing bucket: %v, want an error that says the bucket does not exist", err)
+	}
+	if strings.Contains(err.Error(), "s3cr3tvalue") || strings.Contains(err.Error(), "AKIAEXAMPLE") {
+		t.Fatalf("error leaks the endpoint's credentials: %v", err)
 	}
 }

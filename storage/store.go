@@ -137,7 +137,12 @@ func Open(ctx context.Context, rawURL string, opts S3Options) (Store, error) {
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint store URL %q: %w", rawURL, err)
+		// url.Error repeats the URL, user info included: report the cause only.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("checkpoint store URL %q: %w", redactURL(rawURL), err)
 	}
 	switch u.Scheme {
 	case "file":
@@ -147,7 +152,7 @@ func Open(ctx context.Context, rawURL string, opts S3Options) (Store, error) {
 			p = u.Host + u.Path
 		}
 		if p == "" {
-			return nil, fmt.Errorf("checkpoint store URL %q names no directory: use file:///abs/path or file://./rel/path", rawURL)
+			return nil, fmt.Errorf("checkpoint store URL %q names no directory: use file:///abs/path or file://./rel/path", redactURL(rawURL))
 		}
 		return NewDir(p)
 	case "s3":
@@ -155,14 +160,32 @@ func Open(ctx context.Context, rawURL string, opts S3Options) (Store, error) {
 			return nil, errors.New("checkpoint store URL must not carry credentials: use the AWS credential chain (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, web identity)")
 		}
 		if u.Host == "" {
-			return nil, fmt.Errorf("checkpoint store URL %q names no bucket: use s3://bucket/prefix", rawURL)
+			return nil, fmt.Errorf("checkpoint store URL %q names no bucket: use s3://bucket/prefix", redactURL(rawURL))
 		}
 		opts.Bucket = u.Host
 		opts.Prefix = strings.Trim(u.Path, "/")
 		return NewS3(ctx, opts)
 	default:
-		return nil, fmt.Errorf("checkpoint store URL %q: unknown scheme %q: use file:// or s3://", rawURL, u.Scheme)
+		return nil, fmt.Errorf("checkpoint store URL %q: unknown scheme %q: use file:// or s3://", redactURL(rawURL), u.Scheme)
 	}
+}
+
+// redactURL hides a URL's user info (an access key and secret, say) so
+// that the URL can go into errors.
+func redactURL(raw string) string {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return raw
+	}
+	// The authority ends at the first '/', '?' or '#'; user info ends at its last '@'.
+	end := len(rest)
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		end = i
+	}
+	if i := strings.LastIndex(rest[:end], "@"); i >= 0 {
+		rest = "xxxxx" + rest[i:]
+	}
+	return scheme + "://" + rest
 }
 
 // verifyingReader hashes what passes through and checks size and SHA-256 at EOF.

@@ -318,6 +318,8 @@ func TestOpen(t *testing.T) {
 		{"s3://AKIAEXAMPLE:s3cr3tvalue@bucket/p", "", "must not carry credentials"},
 		{"s3:///p", "", "names no bucket"},
 		{"gs://b/p", "", "unknown scheme"},
+		{"https://AKIAEXAMPLE:s3cr3tvalue@host/p", "", "unknown scheme"},
+		{"s3://AKIAEXAMPLE:s3cr3tvalue%zz@bucket/p", "", "invalid URL escape"},
 		{"", "", "empty checkpoint store URL"},
 		{"s3://bucket/bad/.hidden", "", "reserved"},
 	}

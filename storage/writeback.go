@@ -271,9 +271,10 @@ func removeKey(keys []string, key string) []string {
 	return out
 }
 
-// upload copies one object from local to remote, verifying the local copy on
-// the way (a corrupted local file is not uploaded: the remote's Put fails on
-// the reader's checksum error).
+// upload copies one object from local to remote after verifying the local
+// copy against its sidecar (a corrupted local file is not uploaded: the
+// upload fails with a *ChecksumError and stays queued until the key is
+// deleted).
 func (w *WriteBack) upload(ctx context.Context, key string) error {
 	lo, err := w.local.Stat(ctx, key)
 	if err != nil {
@@ -296,7 +297,22 @@ func (w *WriteBack) upload(ctx context.Context, key string) error {
 		return err
 	}
 	defer f.Close()
+	// The remote hashes what it is given, so a damaged copy would go up
+	// under a checksum of its own.
+	if err := verifyFile(ctx, f, w.local.String(), key, lo); err != nil {
+		return err
+	}
 	return w.remote.Put(ctx, key, f, lo.Size)
+}
+
+// verifyFile reads f to its end through a verifying reader and rewinds it.
+func verifyFile(ctx context.Context, f *os.File, store, key string, o Object) error {
+	v := newVerifyingReader(io.NopCloser(ctxReader{ctx, f}), store, key, o.SHA256, o.Size)
+	if _, err := io.Copy(io.Discard, v); err != nil {
+		return err
+	}
+	_, err := f.Seek(0, io.SeekStart)
+	return err
 }
 
 func (w *WriteBack) Get(ctx context.Context, key string) (io.ReadCloser, error) {

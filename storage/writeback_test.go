@@ -3,8 +3,12 @@ package storage_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,5 +171,43 @@ func TestWriteBackDeleteDropsPendingUpload(t *testing.T) {
 	objs, err := remote.List(ctx, "")
 	if err != nil || !slices.Equal(keys(objs), []string{"a"}) {
 		t.Fatalf("remote = %v, %v; want only a", keys(objs), err)
+	}
+}
+
+// A local copy damaged before its upload stays local: uploading it would
+// store the damage under a checksum that matches it.
+func TestWriteBackKeepsCorruptedCopyLocal(t *testing.T) {
+	srv := storagetest.Start(t)
+	remote := srv.Store(t, "run", nil)
+	local, err := storage.NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	data := randomBytes(t, 10_000)
+	// Written by a process that died before uploading it.
+	if err := local.Put(ctx, "r/c", bytes.NewReader(data), int64(len(data))); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := local.Path("r/c")
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte{data[77] ^ 0xff}, 77); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	wb, err := storage.NewWriteBack(local, remote, storage.WriteBackOptions{MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wb.Close()
+	st := waitStatus(t, wb, "an upload attempt", func(s storage.WriteBackStatus) bool { return s.Failures > 0 || s.Uploaded > 0 })
+	if st.Uploaded != 0 || !strings.Contains(st.LastError, "corrupted") {
+		t.Fatalf("status %+v, want a failure that says corrupted", st)
+	}
+	if _, err := remote.Stat(ctx, "r/c"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("remote Stat = %v, want not exist", err)
 	}
 }

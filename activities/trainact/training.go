@@ -117,7 +117,7 @@ func openData(d activities.DataSpec, train bool, classes, size, n int, seed uint
 		return data.OpenImageFolder(dir)
 	}
 	return nil, temporal.NewNonRetryableApplicationError(
-		fmt.Sprintf("data format %q is not known: set data.format to cifar10, cifar100 or imagefolder", d.Format), "BadInput", nil)
+		fmt.Sprintf("data format %q is not known: set data.format to cifar10, cifar100 or imagefolder", d.Format), activities.ErrBadInput, nil)
 }
 
 func (a *TrainingActivities) checkpointPath(key string) (string, error) {
@@ -194,7 +194,7 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 	}
 	train, val, err := data.Split(ds, in.ValFraction, seed)
 	if err != nil {
-		return activities.TrainResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadInput", err)
+		return activities.TrainResult{}, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrBadInput, err)
 	}
 	cfg := training.Config{Space: in.Space, Arch: in.Arch, Classes: in.Classes, Input: in.Input, Epochs: in.Epochs, Steps: in.Steps,
 		Batch: min(in.Batch, train.Len()), LR: in.LR, Momentum: in.Momentum, WeightDecay: in.WeightDecay, Seed: seed}
@@ -281,7 +281,7 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 // folder itself when it has none).
 func (a *TrainingActivities) Validate(ctx context.Context, in activities.ValidateInput) (activities.TrainResult, error) {
 	if in.Checkpoint == "" {
-		return activities.TrainResult{}, temporal.NewNonRetryableApplicationError("validate: no checkpoint key: set checkpoint to the key ProxyTrain returned", "BadInput", nil)
+		return activities.TrainResult{}, temporal.NewNonRetryableApplicationError("validate: no checkpoint key: set checkpoint to the key ProxyTrain returned", activities.ErrBadInput, nil)
 	}
 	c, err := a.readCheckpoint(in.Checkpoint)
 	if err != nil {
@@ -299,9 +299,6 @@ func (a *TrainingActivities) Validate(ctx context.Context, in activities.Validat
 	if batch <= 0 {
 		batch = 256
 	}
-	if in.Data.Format == "" {
-		in.Data.Format = "imagefolder"
-	}
 	ds, err := openData(in.Data, false, classes, input, batch, c.Header.Seed+1)
 	if err != nil {
 		return activities.TrainResult{}, err
@@ -313,7 +310,7 @@ func (a *TrainingActivities) Validate(ctx context.Context, in activities.Validat
 	be := a.backend()
 	run, err := training.NewRun(be, cfg, ds.Classes(), 1)
 	if err != nil {
-		return activities.TrainResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadInput", err)
+		return activities.TrainResult{}, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrBadInput, err)
 	}
 	if err := run.Restore(c, false); err != nil {
 		return activities.TrainResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadCheckpoint", err)

@@ -237,7 +237,7 @@ func startDevServer(ctx context.Context, f devFlags) (*devserver.Server, error) 
 	if f.client.Namespace != "default" {
 		opts.Namespaces = []string{f.client.Namespace}
 	}
-	fmt.Fprintf(os.Stderr, "Starting the Temporal dev server: %s %s\n  (log %s)\n", bin, shellJoin(devserver.Args(withDefaults(opts))), logPath)
+	fmt.Fprintf(os.Stderr, "Starting the Temporal dev server: %s %s\n  (log %s)\n", bin, shellJoin(devserver.Args(opts)), logPath)
 	srv, err := devserver.Start(ctx, opts)
 	if err != nil {
 		logFile.Close()
@@ -253,14 +253,6 @@ func startDevServer(ctx context.Context, f devFlags) (*devserver.Server, error) 
 		logFile.Close()
 	}()
 	return srv, nil
-}
-
-// withDefaults fills what devserver.Start would, for printing the command.
-func withDefaults(o devserver.Options) devserver.Options {
-	if o.LogLevel == "" {
-		o.LogLevel = "warn"
-	}
-	return o
 }
 
 func isLocalIP(ip net.IP) bool {

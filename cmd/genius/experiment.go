@@ -16,7 +16,6 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
-	"github.com/genius-nas/genius/llm"
 	"github.com/genius-nas/genius/specs"
 	"github.com/genius-nas/genius/workflows"
 )
@@ -127,10 +126,8 @@ func runExperiment(ctx context.Context, f experimentFlags, stdout, stderr io.Wri
 	}
 	// The same fail-fast as genius search: without an endpoint every trial
 	// would fail on its first proposal.
-	if s.WithDefaults().Proposer.Kind == specs.ProposerLLM && os.Getenv(llm.EnvAPIKey) == "" && os.Getenv(llm.EnvBaseURL) == "" {
-		return fmt.Errorf(`the llm proposer needs an API key: set %s (and %s for an OpenAI-compatible server other than OpenAI's) in the environment of the workers and of this command.
-To run a baseline experiment on the same machinery instead:
-  genius experiment --spec %s --proposer random     (or --proposer evolution)`, llm.EnvAPIKey, llm.EnvBaseURL, f.spec)
+	if err := checkLLMEndpoint(s, "experiment", f.spec); err != nil {
+		return err
 	}
 	c, err := f.client.dial(ctx, nil)
 	if err != nil {
@@ -140,7 +137,7 @@ To run a baseline experiment on the same machinery instead:
 
 	id := f.workflowID
 	if id == "" {
-		id = "genius-experiment-" + strings.TrimPrefix(newSearchID(s), "genius-")
+		id = newWorkflowID("experiment-" + searchName(s))
 	}
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: f.taskQueue},
 		workflows.ExperimentName, s)

@@ -83,7 +83,7 @@ FLOPs table that goes into the ImageNet prompt (--table).`,
 			if asJSON {
 				return writeJSONLine(out, res)
 			}
-			fmt.Fprintf(out, "%s %s at %dx%d, %d classes\n", spaceName, space.Arch(a), input, input, classes)
+			fmt.Fprintf(out, "%s %s at %dx%d, %d classes\n", spaceName, a, input, input, classes)
 			fmt.Fprintf(out, "FLOPs:  %.3f M (%d multiply-accumulates)\n", c.FLOPsM(), res.FLOPs)
 			fmt.Fprintf(out, "params: %.3f M (%d)\n", c.ParamsM(), c.Params)
 			return nil

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -104,9 +102,7 @@ func runRetrain(ctx context.Context, f retrainFlags, stdout, stderr io.Writer) e
 	}
 	id := f.workflowID
 	if id == "" {
-		b := make([]byte, 3)
-		rand.Read(b)
-		id = fmt.Sprintf("genius-retrain-%s-%s", time.Now().UTC().Format("20060102-150405"), hex.EncodeToString(b))
+		id = newWorkflowID("retrain")
 	}
 	c, err := f.client.dial(ctx, nil)
 	if err != nil {

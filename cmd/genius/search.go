@@ -93,11 +93,16 @@ func loadSearchSpec(path, proposer string, iterations int) (specs.Spec, error) {
 	return s, nil
 }
 
-// errNoLLMKey says what to do when the llm proposer has no endpoint.
-func errNoLLMKey(specPath string) error {
+// checkLLMEndpoint fails fast when the spec asks for the llm proposer and
+// this command's environment names no endpoint: the workers would fail on
+// the first proposal. verb is the command that suggests a baseline instead.
+func checkLLMEndpoint(s specs.Spec, verb, specPath string) error {
+	if s.WithDefaults().Proposer.Kind != specs.ProposerLLM || os.Getenv(llm.EnvAPIKey) != "" || os.Getenv(llm.EnvBaseURL) != "" {
+		return nil
+	}
 	return fmt.Errorf(`the llm proposer needs an API key: set %s (and %s for an OpenAI-compatible server other than OpenAI's) in the environment of the workers and of this command.
-To run a baseline on the same machinery instead:
-  genius search --spec %s --proposer random     (or --proposer evolution)`, llm.EnvAPIKey, llm.EnvBaseURL, specPath)
+To run a baseline %s on the same machinery instead:
+  genius %s --spec %s --proposer random     (or --proposer evolution)`, llm.EnvAPIKey, llm.EnvBaseURL, verb, verb, specPath)
 }
 
 func runSearch(ctx context.Context, f searchFlags, stdout, stderr io.Writer) error {
@@ -108,8 +113,8 @@ func runSearch(ctx context.Context, f searchFlags, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if s.WithDefaults().Proposer.Kind == specs.ProposerLLM && os.Getenv(llm.EnvAPIKey) == "" && os.Getenv(llm.EnvBaseURL) == "" {
-		return errNoLLMKey(f.spec)
+	if err := checkLLMEndpoint(s, "search", f.spec); err != nil {
+		return err
 	}
 	c, err := f.client.dial(ctx, nil)
 	if err != nil {
@@ -119,7 +124,7 @@ func runSearch(ctx context.Context, f searchFlags, stdout, stderr io.Writer) err
 
 	id := f.workflowID
 	if id == "" {
-		id = newSearchID(s)
+		id = newWorkflowID(searchName(s))
 	}
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: f.taskQueue},
 		workflows.SearchName, workflows.SearchInput{Spec: s})
@@ -157,14 +162,21 @@ func shortErr(err error) string {
 	return s
 }
 
-func newSearchID(s specs.Spec) string {
-	name := s.Name
-	if name == "" {
-		name = s.Space
+// searchName names a search in its generated workflow ID: the spec's name,
+// else its space.
+func searchName(s specs.Spec) string {
+	if s.Name != "" {
+		return s.Name
 	}
+	return s.Space
+}
+
+// newWorkflowID returns genius-KIND-TIME-RANDOM, unique enough for IDs
+// nobody chose.
+func newWorkflowID(kind string) string {
 	var b [3]byte
 	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("genius-%s-%s-%s", name, time.Now().UTC().Format("20060102-150405"), hex.EncodeToString(b[:]))
+	return fmt.Sprintf("genius-%s-%s-%s", kind, time.Now().UTC().Format("20060102-150405"), hex.EncodeToString(b[:]))
 }
 
 // progressView shows progress as a bar on a terminal and as lines

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -57,7 +58,7 @@ the model is the validation accuracy; ranks are by test accuracy.`,
 				return fmt.Errorf("give exactly one of --arch, --key or --stats")
 			}
 			if benchmark == "" {
-				return fmt.Errorf("no --benchmark: use one of nas-bench-macro, channel-bench-resnet, channel-bench-mobilenet, nas-bench-201")
+				return fmt.Errorf("no --benchmark: use one of %s", strings.Join(bench.Benchmarks(), ", "))
 			}
 			tab, err := bench.Open(dataDir, benchmark, dataset)
 			if err != nil {
@@ -118,7 +119,7 @@ the model is the validation accuracy; ranks are by test accuracy.`,
 	}
 	f := cmd.Flags()
 	addDataDirFlag(f, &dataDir)
-	f.StringVar(&benchmark, "benchmark", "", "benchmark: nas-bench-macro, channel-bench-resnet, channel-bench-mobilenet or nas-bench-201")
+	f.StringVar(&benchmark, "benchmark", "", "benchmark: "+strings.Join(bench.Benchmarks(), ", "))
 	f.StringVar(&dataset, "dataset", "", "dataset (nas-bench-201: cifar10, cifar100 or imagenet16-120; default cifar10)")
 	f.StringVar(&arch, "arch", "", "architecture as the search space's comma-separated choices")
 	f.StringVar(&key, "key", "", "raw table key, for example 10100100")

@@ -115,6 +115,10 @@ func (l *Loader) fill(b *Batch, idx []int, epoch, workers int) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// One generator per worker, reseeded per sample (a Rand holds
+			// no state of its own beyond its source).
+			src := rand.NewPCG(0, 0)
+			r := rand.New(src)
 			// Contiguous ranges: samples are interleaved in memory (batch
 			// innermost), so neighbours share cache lines.
 			for j := len(idx) * w / workers; j < len(idx)*(w+1)/workers; j++ {
@@ -123,7 +127,7 @@ func (l *Loader) fill(b *Batch, idx []int, epoch, workers int) error {
 					errs[w] = err
 					return
 				}
-				r := rand.New(rand.NewPCG(l.Seed^uint64(epoch)<<32, uint64(idx[j])))
+				src.Seed(l.Seed^uint64(epoch)<<32, uint64(idx[j]))
 				l.Transform.Apply(img, r, b.X, j)
 				b.Labels[j] = l.Data.Label(idx[j])
 			}

@@ -124,26 +124,15 @@ func (t Transform) resampleNormalise(img Image, cx, cy, cw, ch float64, flip boo
 	s := t.Size
 	sx, sy := cw/float64(s), ch/float64(s)
 	for oy := 0; oy < s; oy++ {
-		// Bilinear sampling at pixel centres.
-		fy := cy + (float64(oy)+0.5)*sy - 0.5
-		y0 := int(math.Floor(fy))
-		wy := float32(fy - float64(y0))
-		y0c, y1c := clampInt(y0, img.H), clampInt(y0+1, img.H)
+		ty := newTap(cy, sy, oy, img.H, img.W*3)
 		for ox := 0; ox < s; ox++ {
-			fx := cx + (float64(ox)+0.5)*sx - 0.5
-			x0 := int(math.Floor(fx))
-			wx := float32(fx - float64(x0))
-			x0c, x1c := clampInt(x0, img.W), clampInt(x0+1, img.W)
+			tx := newTap(cx, sx, ox, img.W, 3)
 			dx := ox
 			if flip {
 				dx = s - 1 - ox
 			}
 			for c := 0; c < 3; c++ {
-				p00 := float32(img.Pix[(y0c*img.W+x0c)*3+c])
-				p01 := float32(img.Pix[(y0c*img.W+x1c)*3+c])
-				p10 := float32(img.Pix[(y1c*img.W+x0c)*3+c])
-				p11 := float32(img.Pix[(y1c*img.W+x1c)*3+c])
-				v := (p00*(1-wx)+p01*wx)*(1-wy) + (p10*(1-wx)+p11*wx)*wy
+				v := bilinear(img.Pix, ty, tx, c)
 				out.Data[((c*s+oy)*s+dx)*out.N+n] = (v/255 - t.Mean[c]) / t.Std[c]
 			}
 		}
@@ -161,30 +150,44 @@ func (t Transform) resample(img Image, cx, cy, cw, ch float64, flip bool) *augIm
 	a := newAugImage(s, s, fill)
 	sx, sy := cw/float64(s), ch/float64(s)
 	for oy := 0; oy < s; oy++ {
-		fy := cy + (float64(oy)+0.5)*sy - 0.5
-		y0 := int(math.Floor(fy))
-		wy := float32(fy - float64(y0))
-		y0c, y1c := clampInt(y0, img.H), clampInt(y0+1, img.H)
+		ty := newTap(cy, sy, oy, img.H, img.W*3)
 		for ox := 0; ox < s; ox++ {
-			fx := cx + (float64(ox)+0.5)*sx - 0.5
-			x0 := int(math.Floor(fx))
-			wx := float32(fx - float64(x0))
-			x0c, x1c := clampInt(x0, img.W), clampInt(x0+1, img.W)
+			tx := newTap(cx, sx, ox, img.W, 3)
 			dx := ox
 			if flip {
 				dx = s - 1 - ox
 			}
 			for c := 0; c < 3; c++ {
-				p00 := float32(img.Pix[(y0c*img.W+x0c)*3+c])
-				p01 := float32(img.Pix[(y0c*img.W+x1c)*3+c])
-				p10 := float32(img.Pix[(y1c*img.W+x0c)*3+c])
-				p11 := float32(img.Pix[(y1c*img.W+x1c)*3+c])
-				v := (p00*(1-wx)+p01*wx)*(1-wy) + (p10*(1-wx)+p11*wx)*wy
+				v := bilinear(img.Pix, ty, tx, c)
 				a.Pix[(oy*s+dx)*3+c] = uint8(min(max(v+0.5, 0), 255))
 			}
 		}
 	}
 	return a
+}
+
+// tap is where output pixel o of a crop starting at c0, step source
+// pixels per output pixel, samples a source axis of n pixels: the offsets
+// into Image.Pix of the two neighbours (clamped to the edge) and the
+// weight of the second.
+type tap struct {
+	o0, o1 int
+	w      float32
+}
+
+// newTap samples at pixel centres, as PIL and torchvision do; stride is
+// the axis's step in Image.Pix.
+func newTap(c0, step float64, o, n, stride int) tap {
+	f := c0 + (float64(o)+0.5)*step - 0.5
+	i := int(math.Floor(f))
+	return tap{clampInt(i, n) * stride, clampInt(i+1, n) * stride, float32(f - float64(i))}
+}
+
+// bilinear interpolates channel c of pix (an Image's) at rows y and
+// columns x.
+func bilinear(pix []uint8, y, x tap, c int) float32 {
+	r0, r1 := y.o0+c, y.o1+c
+	return (float32(pix[r0+x.o0])*(1-x.w)+float32(pix[r0+x.o1])*x.w)*(1-y.w) + (float32(pix[r1+x.o0])*(1-x.w)+float32(pix[r1+x.o1])*x.w)*y.w
 }
 
 // normalise writes a (Size x Size) as sample n of out.

@@ -89,7 +89,7 @@ func (b *BatchNorm) Forward(x *tensor.Tensor, train bool) *tensor.Tensor {
 		// Shifted sums keep the one-pass variance accurate in float32; the
 		// shift (the running mean) is the same in every replica and is
 		// saved in checkpoints, so resumed runs compute the same sums.
-		b.stats = growF64(b.stats, 2*b.C+1)
+		b.stats = grow(b.stats, 2*b.C+1)
 		b.be.For(b.C, grain(m), func(lo, hi int) {
 			for c := lo; c < hi; c++ {
 				b.shift[c] = b.Mean.Data[c]
@@ -139,7 +139,7 @@ func (b *BatchNorm) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	b.dx = tensor.Ensure(b.dx, dy.C, dy.N, dy.H, dy.W)
 	m := dy.Row()
 	code := b.code()
-	b.gstats = growF64(b.gstats, 2*b.C)
+	b.gstats = grow(b.gstats, 2*b.C)
 	b.be.For(b.C, grain(m), func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			x := b.x.Data[c*m : (c+1)*m]
@@ -176,13 +176,6 @@ func (b *BatchNorm) Backward(dy *tensor.Tensor) *tensor.Tensor {
 		}
 	})
 	return b.dx
-}
-
-func growF64(s []float64, n int) []float64 {
-	if cap(s) < n {
-		return make([]float64, n)
-	}
-	return s[:n]
 }
 
 // Params implements Layer.

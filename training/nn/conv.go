@@ -233,9 +233,11 @@ func (c *Conv) Params() []*Param {
 // Buffers implements Layer.
 func (c *Conv) Buffers() []*Buffer { return nil }
 
-func growF(s []float32, n int) []float32 {
+// grow returns s with length n, reusing its memory when large enough
+// (contents unspecified).
+func grow[T any](s []T, n int) []T {
 	if cap(s) < n {
-		return make([]float32, n)
+		return make([]T, n)
 	}
 	return s[:n]
 }

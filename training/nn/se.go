@@ -146,7 +146,7 @@ func (d *Dropout) Forward(x *tensor.Tensor, train bool) *tensor.Tensor {
 	if !d.train {
 		return x
 	}
-	d.mask = growF(d.mask, x.Len())
+	d.mask = grow(d.mask, x.Len())
 	d.y = tensor.Ensure(d.y, x.C, x.N, x.H, x.W)
 	scale := float32(1 / (1 - d.P))
 	for i, v := range x.Data {
