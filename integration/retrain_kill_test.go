@@ -17,7 +17,6 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/genius-nas/genius/activities"
 	"github.com/genius-nas/genius/activities/trainact"
@@ -136,30 +135,16 @@ func testRetrainWorkerKill(t *testing.T, sameNode bool) {
 	const perEpoch = 20
 
 	// The uninterrupted run, in this process, on a local store.
-	refDir, err := storage.NewDir(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := &trainact.RetrainActivities{Store: refDir}
-	refRes, err := ref.RetrainChunk(context.Background(), activities.RetrainChunkInput{Spec: spec, Run: "ref", UntilEpoch: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
+	refRes, want, _ := referenceRun(t, activities.RetrainChunkInput{Spec: spec, Run: "ref", UntilEpoch: 3})
 	if refRes.Step != 3*perEpoch || !refRes.Done {
 		t.Fatalf("reference run: %+v", refRes)
 	}
-	want := readCheckpoint(t, refDir, refRes.Checkpoint)
 
 	remote := s3srv.Store(t, "genius", nil)
 	storeURL := "s3://" + remote.Bucket() + "/genius"
 	env := append(s3srv.Env(), retrainQueueEnv+"="+gq, retrainStoreEnv+"="+storeURL, retrainAddrEnv+"="+server(t).Address())
 
-	w := worker.New(c, q, worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.GeniusRetrain, workflow.RegisterOptions{Name: workflows.RetrainName})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
+	startRetrainWorkflowWorker(t, c, q)
 
 	node1 := filepath.Join(t.TempDir(), "node1")
 	first := startRetrainWorker(t, append(env, retrainLocalEnv+"="+node1))
@@ -279,26 +264,12 @@ func TestRetrainSurvivesS3Outage(t *testing.T) {
 	spec.ChunkEpochs = 1
 	const perEpoch = 20
 
-	refDir, err := storage.NewDir(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := &trainact.RetrainActivities{Store: refDir}
-	refRes, err := ref.RetrainChunk(context.Background(), activities.RetrainChunkInput{Spec: spec, Run: "ref", UntilEpoch: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := readCheckpoint(t, refDir, refRes.Checkpoint)
+	_, want, _ := referenceRun(t, activities.RetrainChunkInput{Spec: spec, Run: "ref", UntilEpoch: 3})
 
 	remote := s3srv.Store(t, "genius", nil)
 	env := append(s3srv.Env(), retrainQueueEnv+"="+gq, retrainStoreEnv+"=s3://"+remote.Bucket()+"/genius",
 		retrainAddrEnv+"="+server(t).Address(), retrainLocalEnv+"="+filepath.Join(t.TempDir(), "node1"))
-	w := worker.New(c, q, worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.GeniusRetrain, workflow.RegisterOptions{Name: workflows.RetrainName})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
+	startRetrainWorkflowWorker(t, c, q)
 	startRetrainWorker(t, env)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -379,26 +350,12 @@ func TestRetrainSurvivesTemporalRestart(t *testing.T) {
 	spec.Data.TrainSamples = 480 // a longer run, so the outage lands inside it
 	const perEpoch = 60
 
-	refDir, err := storage.NewDir(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := &trainact.RetrainActivities{Store: refDir}
-	refRes, err := ref.RetrainChunk(context.Background(), activities.RetrainChunkInput{Spec: spec, Run: "ref", UntilEpoch: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := readCheckpoint(t, refDir, refRes.Checkpoint)
+	_, want, _ := referenceRun(t, activities.RetrainChunkInput{Spec: spec, Run: "ref", UntilEpoch: 3})
 
 	remote := s3srv.Store(t, "genius", nil)
 	env := append(s3srv.Env(), retrainQueueEnv+"="+gq, retrainStoreEnv+"=s3://"+remote.Bucket()+"/genius",
 		retrainAddrEnv+"="+srv.Address(), retrainLocalEnv+"="+filepath.Join(t.TempDir(), "node1"))
-	w := worker.New(c, q, worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.GeniusRetrain, workflow.RegisterOptions{Name: workflows.RetrainName})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
+	startRetrainWorkflowWorker(t, c, q)
 	startRetrainWorker(t, env)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)

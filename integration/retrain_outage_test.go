@@ -90,6 +90,18 @@ func referenceRun(t *testing.T, in activities.RetrainChunkInput) (activities.Ret
 	return res, readCheckpoint(t, dir, res.Checkpoint), time.Since(start) / time.Duration(res.Step)
 }
 
+// startRetrainWorkflowWorker runs the GeniusRetrain workflow in this process
+// on queue q; the training activities run in separate worker processes.
+func startRetrainWorkflowWorker(t *testing.T, c client.Client, q string) {
+	t.Helper()
+	w := worker.New(c, q, worker.Options{})
+	w.RegisterWorkflowWithOptions(workflows.GeniusRetrain, workflow.RegisterOptions{Name: workflows.RetrainName})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+}
+
 // TestRetrainResumesAfterTemporalOutage keeps the Temporal dev server down
 // for longer than the chunk's heartbeat timeout. The worker trains on from
 // its local checkpoints meanwhile; once the server is back (same SQLite
@@ -116,12 +128,7 @@ func TestRetrainResumesAfterTemporalOutage(t *testing.T) {
 	node1 := filepath.Join(t.TempDir(), "node1")
 	env := append(s3srv.Env(), retrainQueueEnv+"="+gq, retrainStoreEnv+"=s3://"+remote.Bucket()+"/genius",
 		retrainAddrEnv+"="+srv.Address(), retrainLocalEnv+"="+node1)
-	w := worker.New(c, q, worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.GeniusRetrain, workflow.RegisterOptions{Name: workflows.RetrainName})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
+	startRetrainWorkflowWorker(t, c, q)
 	startRetrainWorker(t, env)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -215,12 +222,7 @@ func TestRetrainWorkerKilledDuringS3Outage(t *testing.T) {
 	node1 := filepath.Join(t.TempDir(), "node1")
 	env := append(s3srv.Env(), retrainQueueEnv+"="+gq, retrainStoreEnv+"=s3://"+remote.Bucket()+"/genius",
 		retrainAddrEnv+"="+server(t).Address(), retrainLocalEnv+"="+node1)
-	w := worker.New(c, q, worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.GeniusRetrain, workflow.RegisterOptions{Name: workflows.RetrainName})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
+	startRetrainWorkflowWorker(t, c, q)
 	first := startRetrainWorker(t, env)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
