@@ -25,6 +25,16 @@ type table struct {
 	Rows    [][]string
 }
 
+// HasHead says whether any column has a heading.
+func (t table) HasHead() bool {
+	for _, h := range t.Head {
+		if h != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // title names the report.
 func (r *Report) title() string {
 	name := r.Name
@@ -423,8 +433,8 @@ var htmlDoc = template.Must(template.New("report").Funcs(template.FuncMap{
 body { font-family: sans-serif; margin: 2em auto; max-width: 70em; padding: 0 1em; color: #222; background: #fff; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ccc; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
-th, td { border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: right; }
-th { background: #eef2f8; } td:first-child, th:first-child { text-align: left; }
+th, td { border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: left; }
+th { background: #eef2f8; }
 caption { text-align: left; font-weight: bold; padding: 0.3em 0; }
 figure { margin: 1em 0 2em; } figure img { max-width: 100%; height: auto; border: 1px solid #ddd; }
 figcaption { font-size: 0.9em; color: #555; }
@@ -441,7 +451,8 @@ figcaption { font-size: 0.9em; color: #555; }
 </figure>
 {{end}}{{range .Tables}}<table>
 {{if .Caption}}<caption>{{.Caption}}</caption>
-{{end}}<thead><tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr></thead>
+{{end}}{{if .HasHead}}<thead><tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr></thead>
+{{end}}
 <tbody>
 {{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
 {{end}}</tbody>

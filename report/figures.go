@@ -24,11 +24,13 @@ const (
 // Figure is one plot as numbers: what Render draws and the tests check.
 type Figure struct {
 	// Name is the file stem: Name.png and Name.svg.
-	Name   string   `json:"name"`
-	Title  string   `json:"title"`
-	XLabel string   `json:"x_label"`
-	YLabel string   `json:"y_label"`
-	Series []Series `json:"series"`
+	Name string `json:"name"`
+	// IntegerX puts a tick at every whole X (iterations, epochs).
+	IntegerX bool     `json:"integer_x,omitempty"`
+	Title    string   `json:"title"`
+	XLabel   string   `json:"x_label"`
+	YLabel   string   `json:"y_label"`
+	Series   []Series `json:"series"`
 }
 
 // Series is one thing drawn; points with a NaN Y are gaps.
@@ -101,7 +103,7 @@ func (r *Report) lastIteration() int {
 // iterationFigure draws each trial's accuracy (or rank) per iteration,
 // then mean ± std as a band, then the paper's mean per setting.
 func (r *Report) iterationFigure(name, title, ylabel, metric string) Figure {
-	f := Figure{Name: name, Title: title, XLabel: "iteration", YLabel: ylabel}
+	f := Figure{Name: name, Title: title, XLabel: "iteration", YLabel: ylabel, IntegerX: true}
 	for _, t := range r.Trials {
 		if len(t.Iterations) == 0 {
 			continue
@@ -130,10 +132,10 @@ func (r *Report) iterationFigure(name, title, ylabel, metric string) Figure {
 		mean.X = append(mean.X, float64(s.Iteration))
 		mean.Y = append(mean.Y, m)
 	}
+	// One trial is its own mean.
 	if len(r.Trials) > 1 {
-		f.Series = append(f.Series, band)
+		f.Series = append(f.Series, band, mean)
 	}
-	f.Series = append(f.Series, mean)
 	for i, set := range paperSettings(r.Paper) {
 		if y := paperMean(r.Paper, set, metric, false); hasValue(y) {
 			f.Series = append(f.Series, Series{Label: "paper, " + set, Role: RolePaper, X: iterations(len(y)), Y: y, Index: i})
@@ -150,7 +152,7 @@ func (r *Report) bestSoFarFigure() Figure {
 		ylabel = "test accuracy of the best so far (%)"
 	}
 	T := r.lastIteration()
-	f := Figure{Name: FigBestSoFar, Title: "Best so far against random search", XLabel: "iteration (samples for random search)", YLabel: ylabel}
+	f := Figure{Name: FigBestSoFar, Title: "Best so far against random search", XLabel: "iteration (samples for random search)", YLabel: ylabel, IntegerX: true}
 	for _, t := range r.Trials {
 		if len(t.Iterations) == 0 {
 			continue
@@ -167,9 +169,8 @@ func (r *Report) bestSoFarFigure() Figure {
 		mean.Y = append(mean.Y, s.BestSoFarMean)
 	}
 	if len(r.Trials) > 1 {
-		f.Series = append(f.Series, band)
+		f.Series = append(f.Series, band, mean)
 	}
-	f.Series = append(f.Series, mean)
 	if len(r.Baseline) > 0 {
 		b := Series{Label: "random search (exact expected best of t samples)", Role: RoleBaseline}
 		for _, p := range r.Baseline {
@@ -234,12 +235,12 @@ func retrainFigures(rt *Retrain) []Figure {
 		emaTop1 = append(emaTop1, 100*e.EMATop1)
 	}
 	return []Figure{
-		{Name: FigRetrainLoss, Title: "Retraining: loss per epoch", XLabel: "epoch", YLabel: "loss", Series: []Series{
+		{Name: FigRetrainLoss, Title: "Retraining: loss per epoch", XLabel: "epoch", YLabel: "loss", IntegerX: true, Series: []Series{
 			{Label: "training loss", Role: RoleCurve, X: x, Y: train, Index: 0},
 			{Label: "validation loss", Role: RoleCurve, X: x, Y: loss, Index: 1},
 			{Label: "validation loss (EMA)", Role: RoleCurve, X: x, Y: emaLoss, Index: 2},
 		}},
-		{Name: FigRetrainTop1, Title: "Retraining: top-1 per epoch", XLabel: "epoch", YLabel: "top-1 (%)", Series: []Series{
+		{Name: FigRetrainTop1, Title: "Retraining: top-1 per epoch", XLabel: "epoch", YLabel: "top-1 (%)", IntegerX: true, Series: []Series{
 			{Label: "top-1", Role: RoleCurve, X: x, Y: top1, Index: 1},
 			{Label: "EMA top-1", Role: RoleCurve, X: x, Y: emaTop1, Index: 2},
 		}},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -20,11 +21,14 @@ const (
 	plotWidth  = 7 * vg.Inch
 	plotHeight = 4.5 * vg.Inch
 	pngDPI     = 120
+	// legendRoom is the share of the Y range added per legend row.
+	legendRoom = 0.06
 )
 
 var (
-	colourMean     = color.RGBA{A: 255}
-	colourBand     = color.RGBA{R: 70, G: 110, B: 200, A: 60}
+	colourMean = color.RGBA{A: 255}
+	// Non-premultiplied, so the band lets the lines under it show.
+	colourBand     = color.NRGBA{R: 70, G: 110, B: 200, A: 70}
 	colourBaseline = color.RGBA{R: 200, G: 30, B: 30, A: 255}
 	colourWindow   = color.RGBA{R: 110, G: 110, B: 110, A: 255}
 	paperColours   = []color.Color{color.RGBA{G: 140, B: 60, A: 255}, color.RGBA{R: 150, G: 60, B: 170, A: 255}, color.RGBA{R: 200, G: 120, A: 255}}
@@ -72,18 +76,64 @@ func build(f Figure) (*plot.Plot, error) {
 	p.X.Label.Text = f.XLabel
 	p.Y.Label.Text = f.YLabel
 	p.Add(plotter.NewGrid())
-	p.Legend.Top = f.Name == FigRank || f.Name == FigRetrainLoss
+	// Where the lines usually leave room: ranks and losses fall,
+	// best-so-far rises.
+	p.Legend.Top = f.Name == FigRank || f.Name == FigRetrainLoss || f.Name == FigBestSoFar
+	p.Legend.Left = f.Name == FigBestSoFar
 	p.Legend.TextStyle.Font.Size = vg.Points(8)
 
 	ylo, yhi := yRange(f)
+	hasMean := false
+	for _, s := range f.Series {
+		hasMean = hasMean || s.Role == RoleMean
+	}
+	legend := make([]plot.Thumbnailer, len(f.Series))
 	for _, pass := range []bool{true, false} {
-		for _, s := range f.Series {
+		for i, s := range f.Series {
 			if (s.Role == RoleBand) != pass {
 				continue
 			}
-			if err := addSeries(p, s, ylo, yhi); err != nil {
+			if s.Role == RoleTrial && !hasMean {
+				// A lone trial is drawn as the main line.
+				s.Role = RoleCurve
+			}
+			th, err := addSeries(p, s, ylo, yhi)
+			if err != nil {
 				return nil, fmt.Errorf("series %q: %w", s.Label, err)
 			}
+			legend[i] = th
+		}
+	}
+	// A margin, so markers at the extremes show whole, and headroom (or
+	// footroom) for the legend so it does not hide the lines.
+	rows := 0
+	for i, s := range f.Series {
+		if legend[i] != nil && s.Label != "" {
+			rows++
+		}
+	}
+	for _, a := range []*plot.Axis{&p.X, &p.Y} {
+		span := a.Max - a.Min
+		if span == 0 {
+			span = 1
+		}
+		lo, hi := 0.03*span, 0.03*span
+		if a == &p.Y {
+			room := legendRoom * float64(rows) * span
+			if p.Legend.Top {
+				hi += room
+			} else {
+				lo += room
+			}
+		}
+		a.Min, a.Max = a.Min-lo, a.Max+hi
+	}
+	if f.IntegerX {
+		p.X.Tick.Marker = integerTicks{}
+	}
+	for i, s := range f.Series {
+		if legend[i] != nil && s.Label != "" {
+			p.Legend.Add(s.Label, legend[i])
 		}
 	}
 	return p, nil
@@ -107,7 +157,9 @@ func yRange(f Figure) (lo, hi float64) {
 	return lo, hi
 }
 
-func addSeries(p *plot.Plot, s Series, ylo, yhi float64) error {
+// addSeries draws s and returns what stands for it in the legend (nil for
+// nothing drawn).
+func addSeries(p *plot.Plot, s Series, ylo, yhi float64) (plot.Thumbnailer, error) {
 	switch s.Role {
 	case RoleBand:
 		var pts plotter.XYs
@@ -118,27 +170,24 @@ func addSeries(p *plot.Plot, s Series, ylo, yhi float64) error {
 			pts = append(pts, plotter.XY{X: s.X[i], Y: s.Lo[i]})
 		}
 		if len(pts) < 3 {
-			return nil
+			return nil, nil
 		}
 		poly, err := plotter.NewPolygon(pts)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		poly.Color = colourBand
 		poly.LineStyle.Width = 0
 		p.Add(poly)
-		if s.Label != "" {
-			p.Legend.Add(s.Label, poly)
-		}
-		return nil
+		return poly, nil
 	case RolePoints:
 		pts := xys(s.X, s.Y)
 		if len(pts) == 0 {
-			return nil
+			return nil, nil
 		}
 		sc, err := plotter.NewScatter(pts)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		sc.GlyphStyle.Color = plotutil.Color(s.Index)
 		sc.GlyphStyle.Shape = plotutil.Shape(s.Index)
@@ -148,29 +197,23 @@ func addSeries(p *plot.Plot, s Series, ylo, yhi float64) error {
 			sc.GlyphStyle.Radius = vg.Points(4)
 		}
 		p.Add(sc)
-		if s.Label != "" {
-			p.Legend.Add(s.Label, sc)
-		}
-		return nil
+		return sc, nil
 	case RoleWindow:
 		pad := 0.02 * (yhi - ylo)
 		l, err := plotter.NewLine(plotter.XYs{{X: s.X[0], Y: ylo - pad}, {X: s.X[0], Y: yhi + pad}})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		l.LineStyle = draw.LineStyle{Color: colourWindow, Width: vg.Points(1.2), Dashes: []vg.Length{vg.Points(5), vg.Points(3)}}
 		p.Add(l)
-		if s.Label != "" {
-			p.Legend.Add(s.Label, l)
-		}
-		return nil
+		return l, nil
 	}
 	style := lineStyle(s)
 	var first *plotter.Line
 	for _, seg := range segments(s.X, s.Y) {
 		l, err := plotter.NewLine(seg)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		l.LineStyle = style
 		p.Add(l)
@@ -181,16 +224,16 @@ func addSeries(p *plot.Plot, s Series, ylo, yhi float64) error {
 		if len(seg) == 1 {
 			sc, err := plotter.NewScatter(seg)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			sc.GlyphStyle.Color, sc.GlyphStyle.Radius = style.Color, vg.Points(2)
 			p.Add(sc)
 		}
 	}
-	if first != nil && s.Label != "" {
-		p.Legend.Add(s.Label, first)
+	if first == nil {
+		return nil, nil
 	}
-	return nil
+	return first, nil
 }
 
 func lineStyle(s Series) draw.LineStyle {
@@ -234,6 +277,32 @@ func segments(x, y []float64) []plotter.XYs {
 	}
 	if len(cur) > 0 {
 		out = append(out, cur)
+	}
+	return out
+}
+
+// integerTicks labels whole numbers: every one up to 15, else every 5th
+// (every 10th past 60), with unlabelled ticks between.
+type integerTicks struct{}
+
+func (integerTicks) Ticks(lo, hi float64) []plot.Tick {
+	first, last := int(math.Ceil(lo)), int(math.Floor(hi))
+	step := 1
+	switch n := last - first; {
+	case n > 300:
+		return plot.DefaultTicks{}.Ticks(lo, hi)
+	case n > 60:
+		step = 10
+	case n > 15:
+		step = 5
+	}
+	var out []plot.Tick
+	for v := first; v <= last; v++ {
+		t := plot.Tick{Value: float64(v)}
+		if v%step == 0 || step == 1 {
+			t.Label = strconv.Itoa(v)
+		}
+		out = append(out, t)
 	}
 	return out
 }
