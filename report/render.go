@@ -78,7 +78,7 @@ func build(f Figure) (*plot.Plot, error) {
 	p.Add(plotter.NewGrid())
 	// Where the lines usually leave room: ranks and losses fall,
 	// best-so-far rises.
-	p.Legend.Top = f.Name == FigRank || f.Name == FigRetrainLoss || f.Name == FigBestSoFar
+	p.Legend.Top = f.Name == FigRank || f.Name == FigRetrainLoss || f.Name == FigBestSoFar || f.Name == FigFLOPs
 	p.Legend.Left = f.Name == FigBestSoFar
 	p.Legend.TextStyle.Font.Size = vg.Points(8)
 
@@ -199,14 +199,9 @@ func addSeries(p *plot.Plot, s Series, ylo, yhi float64) (plot.Thumbnailer, erro
 		p.Add(sc)
 		return sc, nil
 	case RoleWindow:
-		pad := 0.02 * (yhi - ylo)
-		l, err := plotter.NewLine(plotter.XYs{{X: s.X[0], Y: ylo - pad}, {X: s.X[0], Y: yhi + pad}})
-		if err != nil {
-			return nil, err
-		}
-		l.LineStyle = draw.LineStyle{Color: colourWindow, Width: vg.Points(1.2), Dashes: []vg.Length{vg.Points(5), vg.Points(3)}}
-		p.Add(l)
-		return l, nil
+		v := &vline{x: s.X[0], ylo: ylo, yhi: yhi, style: draw.LineStyle{Color: colourWindow, Width: vg.Points(1.2), Dashes: []vg.Length{vg.Points(5), vg.Points(3)}}}
+		p.Add(v)
+		return v, nil
 	}
 	style := lineStyle(s)
 	var first *plotter.Line
@@ -305,4 +300,24 @@ func (integerTicks) Ticks(lo, hi float64) []plot.Tick {
 		out = append(out, t)
 	}
 	return out
+}
+
+// vline is a vertical line across the whole plot at x.
+type vline struct {
+	x, ylo, yhi float64
+	style       draw.LineStyle
+}
+
+func (v *vline) Plot(c draw.Canvas, plt *plot.Plot) {
+	trX, _ := plt.Transforms(&c)
+	x := trX(v.x)
+	c.StrokeLine2(v.style, x, c.Min.Y, x, c.Max.Y)
+}
+
+// DataRange makes the X axis include the line.
+func (v *vline) DataRange() (xmin, xmax, ymin, ymax float64) { return v.x, v.x, v.ylo, v.yhi }
+
+func (v *vline) Thumbnail(c *draw.Canvas) {
+	y := c.Center().Y
+	c.StrokeLine2(v.style, c.Min.X, y, c.Max.X, y)
 }

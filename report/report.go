@@ -185,6 +185,9 @@ func (r *Report) setSpec(s specs.Spec) {
 	if s.Evaluator.Kind != specs.EvaluatorLookup {
 		r.Benchmark = ""
 	}
+	if s.Proposer.Kind != specs.ProposerLLM {
+		r.Model = "" // the spec's default model, not used
+	}
 }
 
 func (r *Report) addSearch(trial int, id string, seed int64, res workflows.SearchResult) {

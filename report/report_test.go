@@ -471,3 +471,45 @@ func archString(a []int) string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// TestFLOPsFigure plots an ImageNet-space search's architectures by FLOPs
+// and accuracy, with the spec's window as two vertical lines.
+func TestFLOPsFigure(t *testing.T) {
+	input := []byte(`{"space":"mobilenetv2-imagenet","iterations":3,"proposer":{"kind":"random"},"flops":{"min_m":300,"max_m":340}}`)
+	res := workflows.SearchResult{Space: "mobilenetv2-imagenet", Proposer: "random", Stopped: workflows.StoppedBudget, Iterations: []workflows.IterationResult{
+		{Iteration: 1, Arch: make([]int, 30), FLOPsM: 301.5, Accuracy: 41.2, Attempts: 1},
+		{Iteration: 2, Arch: make([]int, 30), FLOPsM: 329.41, Accuracy: 44.0, Attempts: 2},
+		{Iteration: 3, Arch: make([]int, 30), FLOPsM: 338.0, Accuracy: 43.1, Attempts: 1},
+	}}
+	res.Best = &workflows.Best{Iteration: 2, Arch: res.Iterations[1].Arch, Accuracy: 44.0}
+	resJSON, _ := json.Marshal(res)
+	r, err := report.FromTrail(&history.Trail{WorkflowType: workflows.SearchName, WorkflowID: "in-1", Status: "COMPLETED", Input: input, Result: resJSON})
+	if err != nil {
+		t.Fatal(err)
+	}
+	figs := report.Figures(r)
+	var names []string
+	for _, f := range figs {
+		names = append(names, f.Name)
+	}
+	if got := strings.Join(names, ","); got != "accuracy,best-so-far,flops-accuracy" {
+		t.Fatalf("figures %s; want accuracy, best-so-far and flops-accuracy (no ranks without a table)", got)
+	}
+	f := figure(t, figs, report.FigFLOPs)
+	pts := series(f, report.RolePoints, "trial 1")
+	if len(pts) != 1 || len(pts[0].X) != 3 {
+		t.Fatalf("points %+v, want trial 1's 3 architectures", pts)
+	}
+	for i, it := range res.Iterations {
+		if pts[0].X[i] != it.FLOPsM || pts[0].Y[i] != it.Accuracy {
+			t.Errorf("point %d = (%g, %g), want (%g, %g)", i, pts[0].X[i], pts[0].Y[i], it.FLOPsM, it.Accuracy)
+		}
+	}
+	win := series(f, report.RoleWindow, "")
+	if len(win) != 2 || win[0].X[0] != 300 || win[1].X[0] != 340 {
+		t.Errorf("window lines %+v, want at 300 and 340", win)
+	}
+	if _, err := report.Render(f); err != nil {
+		t.Fatal(err)
+	}
+}
