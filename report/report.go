@@ -137,7 +137,7 @@ func FromTrail(t *history.Trail) (*Report, error) {
 		r.addSearch(1, t.WorkflowID, in.Spec.Seed, res)
 		r.Stopped = res.Stopped
 		r.Model = res.Model
-		r.readOptional(t.Result)
+		r.readOptional(t.Result, true)
 		if h := res.Retrain; h != nil && h.Result != nil {
 			r.Retrain = retrainFromResult(h.WorkflowID, *h.Result)
 		} else if h != nil {
@@ -218,6 +218,7 @@ func (r *Report) addExperiment(t *history.Trail, in specs.Spec) error {
 			if s.Kind == history.KindChild && s.Status == history.StatusCompleted && json.Unmarshal(s.Result, &sr) == nil {
 				r.PromptTokens += sr.PromptTokens
 				r.CompletionTokens += sr.CompletionTokens
+				r.readOptional(s.Result, false)
 				if r.Model == "" {
 					r.Model = sr.Model
 				}
@@ -239,6 +240,7 @@ func (r *Report) addExperiment(t *history.Trail, in specs.Spec) error {
 				return fmt.Errorf("trial %s result: %w", s.WorkflowID, err)
 			}
 			r.addSearch(k, s.WorkflowID, in.Seed+int64(k-1), res)
+			r.readOptional(s.Result, false)
 		case history.StatusPending:
 		default:
 			r.Trials = append(r.Trials, Trial{Trial: k, WorkflowID: s.WorkflowID, Seed: in.Seed + int64(k-1), Error: s.Status + ": " + s.Failure})
@@ -268,8 +270,10 @@ func trialNumber(id string) int {
 	return k
 }
 
-// readOptional picks up fields that newer results carry.
-func (r *Report) readOptional(raw json.RawMessage) {
+// readOptional picks up fields that newer search results carry: the LLM
+// cost (summed over an experiment's trials) and, for a single search, the
+// design principles the model stated.
+func (r *Report) readOptional(raw json.RawMessage, principles bool) {
 	var opt struct {
 		CostUSD    float64         `json:"cost_usd"`
 		Principles json.RawMessage `json:"principles"`
@@ -278,7 +282,7 @@ func (r *Report) readOptional(raw json.RawMessage) {
 		return
 	}
 	r.CostUSD += opt.CostUSD
-	if len(opt.Principles) == 0 || string(opt.Principles) == "null" {
+	if !principles || len(opt.Principles) == 0 || string(opt.Principles) == "null" {
 		return
 	}
 	var s string

@@ -513,3 +513,34 @@ func TestFLOPsFigure(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRunningExperiment reports the trials an experiment has finished so
+// far, from its child workflows in the history.
+func TestRunningExperiment(t *testing.T) {
+	full := trail(t, "experiment-random.json")
+	res := experimentResult(t, full)
+	running := *full
+	running.Status, running.Result = "RUNNING", nil
+	running.Steps = nil
+	for _, s := range full.Steps {
+		if s.Kind == history.KindChild && s.WorkflowID == res.Trials[1].WorkflowID {
+			s.Status, s.Result = history.StatusPending, nil // trial 2 still runs
+		}
+		running.Steps = append(running.Steps, s)
+	}
+	r, err := report.FromTrail(&running)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Trials) != 1 || r.Trials[0].Trial != 1 || len(r.Trials[0].Iterations) != len(res.Trials[0].Iterations) {
+		t.Fatalf("trials %+v; want trial 1 alone, finished", r.Trials)
+	}
+	if len(r.Notes) != 1 || !strings.Contains(r.Notes[0], "RUNNING: 2 of 2 trials started, 1 reported") {
+		t.Errorf("notes %q; want one saying 1 of the 2 started trials is reported", r.Notes)
+	}
+	for j, it := range res.Trials[0].Iterations {
+		if st := r.PerIteration[j]; st.N != 1 || st.AccuracyMean != it.Accuracy {
+			t.Errorf("iteration %d: %+v, want trial 1's %g alone", j+1, st, it.Accuracy)
+		}
+	}
+}
