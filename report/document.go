@@ -147,7 +147,7 @@ func (r *Report) perIterationTable() table {
 	}
 	settings := paperSettings(r.Paper)
 	for _, s := range settings {
-		head = append(head, "paper "+s)
+		head = append(head, "paper, "+s+" (mean accuracy)")
 	}
 	base := map[int]BaselinePoint{}
 	for _, b := range r.Baseline {
