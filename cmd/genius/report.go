@@ -119,8 +119,13 @@ func runReport(ctx context.Context, o reportOptions, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	if c != nil {
-		addHandedOffRetrain(ctx, c, r, stderr)
+	if c != nil && r.Retrain == nil && r.RetrainWorkflowID != "" {
+		rt, err := handedOffRetrain(ctx, c, r.RetrainWorkflowID)
+		if err != nil {
+			// The search's report stands without it; its notes say how to get it.
+			fmt.Fprintf(stderr, "genius report: the search's retraining %s: %v\n", r.RetrainWorkflowID, err)
+		}
+		r.Retrain = rt
 	}
 	if r.Benchmark != "" && len(r.Trials) > 0 {
 		tab, err := bench.Open(o.dataDir, r.Benchmark, r.Dataset)
@@ -156,32 +161,25 @@ func runReport(ctx context.Context, o reportOptions, stdout, stderr io.Writer) e
 	return nil
 }
 
-// addHandedOffRetrain adds the retraining a search started (spec retrain
-// without wait), when the server has it.
-func addHandedOffRetrain(ctx context.Context, c client.Client, r *report.Report, stderr io.Writer) {
-	if r.Retrain != nil {
-		return
-	}
-	id := r.RetrainWorkflowID
-	if id == "" {
-		return
-	}
+// handedOffRetrain reads the retraining a search started (spec retrain
+// without wait) from the server.
+func handedOffRetrain(ctx context.Context, c client.Client, id string) (*report.Retrain, error) {
 	runs, err := fetchRuns(ctx, c, id, "")
 	if err != nil {
-		fmt.Fprintf(stderr, "genius report: retraining %s: %v\n", id, err)
-		return
+		return nil, err
 	}
 	t, err := history.Build(runs...)
 	if err != nil {
-		fmt.Fprintf(stderr, "genius report: retraining %s: %v\n", id, err)
-		return
+		return nil, err
 	}
 	rr, err := report.FromTrail(t)
-	if err != nil || rr.Retrain == nil {
-		fmt.Fprintf(stderr, "genius report: retraining %s: %v\n", id, err)
-		return
+	if err != nil {
+		return nil, err
 	}
-	r.Retrain = rr.Retrain
+	if rr.Retrain == nil {
+		return nil, fmt.Errorf("%s is a %s, not a retraining", id, t.WorkflowType)
+	}
+	return rr.Retrain, nil
 }
 
 // addCompare reads the --compare CSV and keeps the rows of the report's
