@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"os"
@@ -9,10 +10,17 @@ import (
 	"strings"
 	"testing"
 
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/genius-nas/genius/activities/trainact"
 	"github.com/genius-nas/genius/bench"
 	"github.com/genius-nas/genius/llm"
 	"github.com/genius-nas/genius/report"
 	"github.com/genius-nas/genius/report/reporttest"
+	"github.com/genius-nas/genius/specs/retrain"
+	"github.com/genius-nas/genius/storage"
 	"github.com/genius-nas/genius/workflows"
 )
 
@@ -190,5 +198,71 @@ func checkReportSeries(t *testing.T, figs []report.Figure, res workflows.Experim
 	}
 	if base != 1 {
 		t.Errorf("%d baseline curves, want 1", base)
+	}
+}
+
+// TestCLIReportRetrain retrains a small network for 3 epochs (one chunk
+// each) on the dev server, then reports it: the loss and EMA top-1 plots
+// must be the retraining's own epochs.
+func TestCLIReportRetrain(t *testing.T) {
+	c := dial(t)
+	q := queue(t)
+	st, err := storage.NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := worker.New(c, q, worker.Options{})
+	w.RegisterWorkflowWithOptions(workflows.GeniusRetrain, workflow.RegisterOptions{Name: workflows.RetrainName})
+	w.RegisterActivity(&trainact.RetrainActivities{Store: st})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	s, err := retrain.Ready("cpu-demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Arch = make([]int, 30) // slot 0 of each stage only: a small network
+	s.Epochs, s.ChunkEpochs = 3, 1
+	s.Data.TrainSamples, s.Data.ValSamples = 160, 16
+	s.TaskQueue = q
+	id := "report-retrain-" + q
+	run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: id, TaskQueue: q}, workflows.RetrainName, workflows.RetrainInput{Spec: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res workflows.RetrainResult
+	if err := run.Get(context.Background(), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Epochs) != 3 {
+		t.Fatalf("retraining reported %d epochs, want 3", len(res.Epochs))
+	}
+
+	out := filepath.Join(t.TempDir(), "report")
+	runExperimentCLI(t, "report", "--address", server(t).Address(), "--workflow-id", id, "--out", out)
+	for _, f := range []string{"retrain-loss.png", "retrain-loss.svg", "retrain-ema-top1.png", "retrain-ema-top1.svg", "report.md", "report.html"} {
+		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	var loss, top1 []report.Series
+	for _, f := range readFigures(t, out) {
+		for _, s := range f.Series {
+			switch {
+			case f.Name == report.FigRetrainLoss && s.Label == "training loss":
+				loss = append(loss, s)
+			case f.Name == report.FigRetrainTop1 && s.Label == "EMA top-1":
+				top1 = append(top1, s)
+			}
+		}
+	}
+	if len(loss) != 1 || len(top1) != 1 || len(loss[0].Y) != 3 || len(top1[0].Y) != 3 {
+		t.Fatalf("loss %+v, EMA top-1 %+v; want one 3-epoch series each", loss, top1)
+	}
+	for i, e := range res.Epochs {
+		if loss[0].X[i] != float64(e.Epoch) || loss[0].Y[i] != e.TrainLoss || !experimentNear(top1[0].Y[i], 100*e.EMATop1) {
+			t.Errorf("epoch %d: loss %g, EMA top-1 %g; want %g and %g", e.Epoch, loss[0].Y[i], top1[0].Y[i], e.TrainLoss, 100*e.EMATop1)
+		}
 	}
 }
