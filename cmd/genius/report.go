@@ -30,8 +30,8 @@ type reportOptions struct {
 	compare        string
 	compareSetting string
 	files          []string
-	// dataDirSet tells an explicit --data-dir (an error when unusable) from
-	// the default (a note when unusable).
+	// dataDirSet tells an explicit --data-dir (an error when unusable, as is
+	// GENIUS_DATA_DIR) from the default (a note when unusable).
 	dataDirSet bool
 }
 
@@ -134,6 +134,8 @@ func runReport(ctx context.Context, o reportOptions, stdout, stderr io.Writer) e
 			r.AddBaseline(tab)
 		case o.dataDirSet:
 			return fmt.Errorf("--data-dir: %w", err)
+		case os.Getenv("GENIUS_DATA_DIR") != "":
+			return fmt.Errorf("GENIUS_DATA_DIR: %w", err)
 		default:
 			note := fmt.Sprintf("No random-baseline curve: the %s table is not at hand (%v). Get it with `genius data fetch` and point --data-dir (env GENIUS_DATA_DIR) at it.", r.Benchmark, err)
 			r.Notes = append(r.Notes, note)

@@ -30,6 +30,7 @@ func TestReportInputErrors(t *testing.T) {
 			"has no rows for nas-bench-macro; it has: NAS-Bench-201 CIFAR-10 [temperature=0]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("GENIUS_DATA_DIR", "")
 			tc.o.out = filepath.Join(t.TempDir(), "out")
 			var stdout, stderr bytes.Buffer
 			err := runReport(context.Background(), tc.o, &stdout, &stderr)
@@ -43,10 +44,22 @@ func TestReportInputErrors(t *testing.T) {
 	}
 }
 
+// TestReportBadDataDirEnv: tables missing where GENIUS_DATA_DIR points is
+// an error naming the variable, not a quiet note.
+func TestReportBadDataDirEnv(t *testing.T) {
+	t.Setenv("GENIUS_DATA_DIR", "/nonexistent/tables")
+	o := reportOptions{files: []string{goldenExperiment}, dataDir: "/nonexistent/tables", out: filepath.Join(t.TempDir(), "out")}
+	err := runReport(context.Background(), o, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.HasPrefix(err.Error(), "GENIUS_DATA_DIR: ") {
+		t.Fatalf("err = %v, want one naming GENIUS_DATA_DIR", err)
+	}
+}
+
 // TestReportWithoutTables writes the report without the benchmark tables
 // at the default place: no baseline curve, said on stderr and in the
 // report, and everything else written.
 func TestReportWithoutTables(t *testing.T) {
+	t.Setenv("GENIUS_DATA_DIR", "")
 	out := filepath.Join(t.TempDir(), "out")
 	var stdout, stderr bytes.Buffer
 	o := reportOptions{files: []string{goldenExperiment}, dataDir: filepath.Join(t.TempDir(), "data"), out: out}
