@@ -8,6 +8,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/genius-nas/genius/workflows"
 )
 
 // section is one part of the document, written the same way to Markdown
@@ -57,8 +59,12 @@ func (r *Report) sections(figs []Rendered, compareFile string) []section {
 		}, Tables: []table{r.perIterationTable()}})
 		out = append(out, section{Title: "Best per trial", Text: r.bestSummary(), Tables: []table{r.bestTable()}})
 		var trials []table
-		for _, t := range r.Trials {
-			trials = append(trials, r.trialTable(t))
+		if len(r.Trials) > 1 && len(r.Trials) <= sideBySide && r.FLOPs == nil {
+			trials = append(trials, r.sideBySideTable())
+		} else {
+			for _, t := range r.Trials {
+				trials = append(trials, r.trialTable(t))
+			}
 		}
 		out = append(out, section{Title: "Per trial and iteration", Tables: trials})
 	}
@@ -295,6 +301,57 @@ func (r *Report) trialTable(tr Trial) table {
 			row = append(row, fmt.Sprintf("%.2f", it.FLOPsM))
 		}
 		row = append(row, strconv.Itoa(it.Attempts))
+		t.Rows = append(t.Rows, row)
+	}
+	return t
+}
+
+// sideBySide is the most trials shown in one table, as the paper does.
+const sideBySide = 3
+
+// sideBySideTable puts the trials next to each other, one row per
+// iteration, as the paper's per-trial tables do.
+func (r *Report) sideBySideTable() table {
+	withRank, withTest := r.hasRanks(), r.hasTest()
+	head := []string{"iteration"}
+	byIter := make([]map[int]workflows.IterationResult, len(r.Trials))
+	last := 0
+	for i, tr := range r.Trials {
+		acc := fmt.Sprintf("trial %d accuracy", tr.Trial)
+		if withTest {
+			acc = fmt.Sprintf("trial %d validation / test accuracy", tr.Trial)
+		}
+		head = append(head, fmt.Sprintf("trial %d architecture", tr.Trial), acc)
+		if withRank {
+			head = append(head, fmt.Sprintf("trial %d rank", tr.Trial))
+		}
+		byIter[i] = map[int]workflows.IterationResult{}
+		for _, it := range tr.Iterations {
+			byIter[i][it.Iteration] = it
+			last = max(last, it.Iteration)
+		}
+	}
+	t := table{Caption: "Trials side by side (seeds and workflows under Best per trial)", Head: head}
+	for k := 1; k <= last; k++ {
+		row := []string{strconv.Itoa(k)}
+		for i := range r.Trials {
+			it, ok := byIter[i][k]
+			switch {
+			case !ok:
+				row = append(row, "-", "-")
+			case withTest:
+				row = append(row, archList(it.Arch), fmt.Sprintf("%.2f / %.2f", it.Accuracy, it.TestAccuracy))
+			default:
+				row = append(row, archList(it.Arch), fmt.Sprintf("%.2f", it.Accuracy))
+			}
+			if withRank {
+				if ok {
+					row = append(row, strconv.Itoa(it.Rank))
+				} else {
+					row = append(row, "-")
+				}
+			}
+		}
 		t.Rows = append(t.Rows, row)
 	}
 	return t
