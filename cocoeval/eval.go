@@ -1,0 +1,253 @@
+package cocoeval
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+)
+
+// Options tune how Evaluate runs, never what it computes.
+type Options struct {
+	// Workers is how many categories are evaluated at once; 0 means
+	// GOMAXPROCS. Categories are independent, so the result is the same
+	// for any value.
+	Workers int
+}
+
+// Evaluate scores the detections against the ground truth. It checks both
+// first: a detection on an image or category the ground truth lacks, a
+// negative box, or a repeated id is an *EntryError naming the entry.
+func Evaluate(ctx context.Context, gt *GroundTruth, dts []Detection, opts Options) (*Result, error) {
+	ix, err := newIndex(gt, dts)
+	if err != nil {
+		return nil, err
+	}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	K := len(ix.catIDs)
+	acc := newAccumulation(K)
+
+	// Largest categories first, so no worker is left with a big one at the end.
+	order := make([]int, K)
+	for k := range order {
+		order[k] = k
+	}
+	size := func(k int) int {
+		return ix.gtStart[k+1] - ix.gtStart[k] + ix.dtStart[k+1] - ix.dtStart[k]
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(size(b), size(a)) })
+
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, max(K, 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := &worker{ix: ix, acc: acc}
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= K || ctx.Err() != nil {
+					return
+				}
+				w.category(order[i])
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	res := &Result{
+		Stats:       acc.stats(),
+		Images:      len(ix.imgIDs),
+		Annotations: len(gt.Annotations),
+		Detections:  len(dts),
+	}
+	for k, id := range ix.catIDs {
+		res.PerCategory = append(res.PerCategory, CategoryAP{ID: id, Name: ix.catNames[k], AP: acc.categoryAP(k)})
+	}
+	return res, nil
+}
+
+// index holds the inputs checked, with images and categories numbered in
+// id order (the reference sorts both), and annotations and detections
+// grouped by category in file order.
+type index struct {
+	imgIDs, catIDs []int64
+	catNames       []string
+	gts            []gtBox
+	dets           []dtBox
+	// gtStart[k]:gtStart[k+1] are category k's ground truth in gts;
+	// dtStart likewise in dets.
+	gtStart, dtStart []int
+}
+
+type gtBox struct {
+	box   Box
+	area  float64
+	id    int64
+	img   int32
+	crowd bool
+}
+
+type dtBox struct {
+	box   Box
+	area  float64
+	score float64
+	// id is the reference's detection id, 1 + the position in the file;
+	// among equal scores the lower one comes first.
+	id  int64
+	img int32
+}
+
+func newIndex(gt *GroundTruth, dts []Detection) (*index, error) {
+	if gt == nil {
+		return nil, errors.New("no ground truth")
+	}
+	imgNum, imgIDs, err := number("images", len(gt.Images), func(i int) int64 { return gt.Images[i].ID })
+	if err != nil {
+		return nil, err
+	}
+	catNum, catIDs, err := number("categories", len(gt.Categories), func(i int) int64 { return gt.Categories[i].ID })
+	if err != nil {
+		return nil, err
+	}
+	ix := &index{imgIDs: imgIDs, catIDs: catIDs, catNames: make([]string, len(catIDs))}
+	for _, c := range gt.Categories {
+		ix.catNames[catNum[c.ID]] = c.Name
+	}
+	K := len(catIDs)
+
+	gtCat := make([]int32, len(gt.Annotations))
+	gtImg := make([]int32, len(gt.Annotations))
+	annAt := make(map[int64]int, len(gt.Annotations))
+	for i, a := range gt.Annotations {
+		bad := func(format string, args ...any) error {
+			return &EntryError{List: "annotations", Index: i, Label: fmt.Sprintf("id %d", a.ID), Err: fmt.Errorf(format, args...)}
+		}
+		if j, dup := annAt[a.ID]; dup {
+			return nil, bad("id %d repeats annotations[%d]'s; annotation ids must be unique", a.ID, j)
+		}
+		annAt[a.ID] = i
+		img, ok := imgNum[a.ImageID]
+		if !ok {
+			return nil, bad("image_id %d is not in the images list", a.ImageID)
+		}
+		cat, ok := catNum[a.CategoryID]
+		if !ok {
+			return nil, bad("category_id %d is not in the categories list", a.CategoryID)
+		}
+		if err := checkBox(a.BBox); err != nil {
+			return nil, bad("%w", err)
+		}
+		gtImg[i], gtCat[i] = img, cat
+	}
+	dtCat := make([]int32, len(dts))
+	dtImg := make([]int32, len(dts))
+	for i, d := range dts {
+		bad := func(format string, args ...any) error {
+			return &EntryError{List: "detections", Index: i,
+				Label: fmt.Sprintf("image_id %d, category_id %d", d.ImageID, d.CategoryID), Err: fmt.Errorf(format, args...)}
+		}
+		img, ok := imgNum[d.ImageID]
+		if !ok {
+			return nil, bad("image_id %d is not among the ground truth's images", d.ImageID)
+		}
+		cat, ok := catNum[d.CategoryID]
+		if !ok {
+			return nil, bad("category_id %d is not among the ground truth's categories", d.CategoryID)
+		}
+		if err := checkBox(d.BBox); err != nil {
+			return nil, bad("%w", err)
+		}
+		dtImg[i], dtCat[i] = img, cat
+	}
+
+	// Group by category, keeping file order (a counting sort).
+	ix.gtStart = starts(K, gtCat)
+	ix.gts = make([]gtBox, len(gt.Annotations))
+	fill := slices.Clone(ix.gtStart)
+	for i, a := range gt.Annotations {
+		k := gtCat[i]
+		ix.gts[fill[k]] = gtBox{box: a.BBox, area: a.Area, id: a.ID, img: gtImg[i], crowd: a.IsCrowd}
+		fill[k]++
+	}
+	ix.dtStart = starts(K, dtCat)
+	ix.dets = make([]dtBox, len(dts))
+	fill = slices.Clone(ix.dtStart)
+	for i, d := range dts {
+		k := dtCat[i]
+		ix.dets[fill[k]] = dtBox{box: d.BBox, area: float64(d.BBox[2] * d.BBox[3]), score: d.Score, id: int64(i) + 1, img: dtImg[i]}
+		fill[k]++
+	}
+	return ix, nil
+}
+
+// number gives each distinct id its rank in sorted order.
+func number(list string, n int, id func(int) int64) (map[int64]int32, []int64, error) {
+	num := make(map[int64]int32, n)
+	ids := make([]int64, 0, n)
+	at := make(map[int64]int, n)
+	for i := range n {
+		v := id(i)
+		if j, dup := at[v]; dup {
+			return nil, nil, &EntryError{List: list, Index: i, Label: fmt.Sprintf("id %d", v),
+				Err: fmt.Errorf("id %d repeats %s[%d]'s; ids must be unique", v, list, j)}
+		}
+		at[v] = i
+		ids = append(ids, v)
+	}
+	slices.Sort(ids)
+	for i, v := range ids {
+		num[v] = int32(i)
+	}
+	return num, ids, nil
+}
+
+// starts returns the offsets of each group in a counting sort by key.
+func starts(K int, key []int32) []int {
+	s := make([]int, K+1)
+	for _, k := range key {
+		s[k+1]++
+	}
+	for k := range K {
+		s[k+1] += s[k]
+	}
+	return s
+}
+
+func checkBox(b Box) error {
+	if b[2] < 0 || b[3] < 0 {
+		return fmt.Errorf("bbox %v has a negative width or height; want [x, y, width, height] with width, height ≥ 0", b)
+	}
+	return nil
+}
+
+// iou is the overlap of a detection and a ground-truth box as the
+// reference's C code computes it; for a crowd region the union is the
+// detection's own area. Conversions round each product, as C does here.
+func iou(d, g Box, crowd bool) float64 {
+	w := min(d[2]+d[0], g[2]+g[0]) - max(d[0], g[0])
+	if w <= 0 {
+		return 0
+	}
+	h := min(d[3]+d[1], g[3]+g[1]) - max(d[1], g[1])
+	if h <= 0 {
+		return 0
+	}
+	inter := float64(w * h)
+	da := float64(d[2] * d[3])
+	if crowd {
+		return inter / da
+	}
+	ga := float64(g[2] * g[3])
+	return inter / (da + ga - inter)
+}
