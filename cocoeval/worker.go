@@ -2,6 +2,7 @@ package cocoeval
 
 import (
 	"cmp"
+	"math/bits"
 	"slices"
 )
 
@@ -18,7 +19,8 @@ type worker struct {
 	gtHit []bool
 	ign   []bool
 	order []int32
-	rc    []float64
+	sel   []int32
+	hits  [numIoU][]hit
 	pr    []float64
 }
 
@@ -169,70 +171,100 @@ func (w *worker) image(gts []gtBox, dts []dtBox, npig *[numArea]int) {
 // detection cut (the reference's accumulate). Detections of all images
 // are ranked by score, ties in image-id order, then by rank in the image.
 func (w *worker) accumulate(k int, npig *[numArea]int) {
-	w.order = slices.Grow(w.order[:0], len(w.kept))[:len(w.kept)]
+	kept := w.kept
+	w.order = slices.Grow(w.order[:0], len(kept))[:len(kept)]
 	for i := range w.order {
 		w.order[i] = int32(i)
 	}
-	kept := w.kept
 	slices.SortFunc(w.order, func(a, b int32) int {
 		if c := cmp.Compare(kept[b].score, kept[a].score); c != 0 {
 			return c
 		}
 		return cmp.Compare(a, b)
 	})
-	w.rc = slices.Grow(w.rc[:0], len(kept))[:len(kept)]
-	w.pr = slices.Grow(w.pr[:0], len(kept))[:len(kept)]
 	for m, maxDet := range maxDetections {
-		for a := range numArea {
-			if npig[a] == 0 {
-				continue // precision and recall stay -1
+		sel := w.order
+		if maxDet < maxDetections[numMaxDet-1] {
+			sel = w.sel[:0]
+			for _, i := range w.order {
+				if int(kept[i].rank) < maxDet {
+					sel = append(sel, i)
+				}
 			}
-			total := float64(npig[a])
-			for t := range numIoU {
-				bit := uint16(1) << t
-				tp, fp := 0.0, 0.0
-				n := 0
-				for _, i := range w.order {
-					kd := &kept[i]
-					if int(kd.rank) >= maxDet {
-						continue
-					}
-					switch {
-					case kd.tp[a]&bit != 0:
-						tp++
-					case kd.ignored[a]&bit == 0:
-						fp++
-					}
-					w.rc[n] = tp / total
-					w.pr[n] = tp / (fp + tp + machineEpsilon)
-					n++
-				}
-				rc, pr := w.rc[:n], w.pr[:n]
-				recall := 0.0
-				if n > 0 {
-					recall = rc[n-1]
-				}
-				w.acc.setRecall(t, k, a, m, recall)
-				// Precision made monotone from the right, then read at
-				// the first detection reaching each recall point; points
-				// never reached keep precision 0.
-				for i := n - 1; i > 0; i-- {
-					if pr[i] > pr[i-1] {
-						pr[i-1] = pr[i]
-					}
-				}
-				i := 0
-				for r, thr := range recallThresholds {
-					for i < n && rc[i] < thr {
-						i++
-					}
-					q := 0.0
-					if i < n {
-						q = pr[i]
-					}
-					w.acc.setPrecision(t, r, k, a, m, q)
-				}
+			w.sel = sel
+		}
+		for a := range numArea {
+			if npig[a] > 0 { // else precision and recall stay -1
+				w.curve(k, a, m, sel, float64(npig[a]))
 			}
 		}
+	}
+}
+
+// hit is a true positive's place on the precision-recall curve: the
+// true and false positives up to and including it.
+type hit struct{ tp, fp int32 }
+
+// curve computes precision and recall for one area range and cut from
+// the detections sel, in rank order.
+//
+// The reference computes precision after every detection, makes it
+// monotone from the right and reads it at the first detection whose recall
+// reaches each recall point. Recall only grows at a true positive, and
+// between two true positives precision only falls (the same numerator over
+// a growing denominator, also in floating point), so the same maxima and
+// the same first detections are found among the true positives alone.
+// Computing just those saves nine divisions in ten on a typical set.
+func (w *worker) curve(k, a, m int, sel []int32, total float64) {
+	const every = 1<<numIoU - 1
+	var tp [numIoU]int32
+	// False positives are base (those at every threshold) + extra[t].
+	var extra [numIoU]int32
+	var base int32
+	for t := range w.hits {
+		w.hits[t] = w.hits[t][:0]
+	}
+	for _, i := range sel {
+		kd := &w.kept[i]
+		tpm, igm := kd.tp[a], kd.ignored[a]
+		fpm := ^(tpm | igm) & every
+		if fpm == every {
+			base++
+			continue
+		}
+		for f := fpm; f != 0; f &= f - 1 {
+			extra[bits.TrailingZeros16(f)]++
+		}
+		for h := tpm; h != 0; h &= h - 1 {
+			t := bits.TrailingZeros16(h)
+			tp[t]++
+			w.hits[t] = append(w.hits[t], hit{tp: tp[t], fp: base + extra[t]})
+		}
+	}
+	for t := range numIoU {
+		hits := w.hits[t]
+		w.acc.setRecall(t, k, a, m, float64(tp[t])/total)
+		pr := slices.Grow(w.pr[:0], len(hits))[:len(hits)]
+		for j, h := range hits {
+			pr[j] = float64(h.tp) / (float64(h.fp) + float64(h.tp) + machineEpsilon)
+		}
+		for j := len(pr) - 1; j > 0; j-- {
+			if pr[j] > pr[j-1] {
+				pr[j-1] = pr[j]
+			}
+		}
+		// Points beyond the final recall keep precision 0.
+		j := 0
+		for r, thr := range recallThresholds {
+			for j < len(hits) && float64(hits[j].tp)/total < thr {
+				j++
+			}
+			q := 0.0
+			if j < len(hits) {
+				q = pr[j]
+			}
+			w.acc.setPrecision(t, r, k, a, m, q)
+		}
+		w.pr = pr
 	}
 }
