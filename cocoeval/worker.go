@@ -18,10 +18,12 @@ type worker struct {
 	perm  []int
 	gtHit []bool
 	ign   []bool
-	order []int32
-	sel   []int32
-	hits  [numIoU][]hit
-	pr    []float64
+	// canMatch[i]: detection i reaches the lowest threshold on some object.
+	canMatch []bool
+	order    []int32
+	sel      []int32
+	hits     [numIoU][]hit
+	pr       []float64
 }
 
 // keptDet is a detection within its image's top 100, with its outcome at
@@ -92,9 +94,18 @@ func (w *worker) image(gts []gtBox, dts []dtBox, npig *[numArea]int) {
 	}
 	// ious[d*G+g], g in file order.
 	w.ious = slices.Grow(w.ious[:0], D*G)[:D*G]
+	// Most detections overlap nothing enough to match at any threshold;
+	// they skip the matching loop.
+	w.canMatch = slices.Grow(w.canMatch[:0], D)[:D]
+	lowest := min(iouThresholds[0], iouCeiling)
 	for i, d := range dts {
+		w.canMatch[i] = false
 		for j, g := range gts {
-			w.ious[i*G+j] = iou(d.box, g.box, g.crowd)
+			v := iou(d.box, g.box, g.crowd)
+			w.ious[i*G+j] = v
+			if v >= lowest {
+				w.canMatch[i] = true
+			}
 		}
 	}
 	w.perm = slices.Grow(w.perm[:0], G)[:G]
@@ -122,22 +133,9 @@ func (w *worker) image(gts []gtBox, dts []dtBox, npig *[numArea]int) {
 		for t, thr := range iouThresholds {
 			hit := w.gtHit[t*G : (t+1)*G]
 			for i := range dts {
-				best := min(thr, iouCeiling)
 				m := -1
-				for p, j := range w.perm {
-					// A matched object is taken, unless a crowd region.
-					if hit[p] && !gts[j].crowd {
-						continue
-					}
-					// Matched to a counted object: ignored ones come later.
-					if m > -1 && !ign[m] && ign[p] {
-						break
-					}
-					v := w.ious[i*G+j]
-					if v < best {
-						continue
-					}
-					best, m = v, p
+				if w.canMatch[i] {
+					m = match(w.perm, ign, hit, gts, w.ious[i*G:(i+1)*G], min(thr, iouCeiling))
 				}
 				kd := &w.kept[base+i]
 				bit := uint16(1) << t
@@ -267,4 +265,25 @@ func (w *worker) curve(k, a, m int, sel []int32, total float64) {
 		}
 		w.pr = pr
 	}
+}
+
+// match is the reference's choice of object for one detection at one
+// threshold: the best IoU of at least thr, a later object winning a tie,
+// among objects not yet taken (crowd regions are never taken); once a
+// counted object is found, ignored ones (sorted last) are not considered.
+// It returns the sorted position, or -1.
+func match(perm []int, ign, taken []bool, gts []gtBox, ious []float64, thr float64) int {
+	best, m := thr, -1
+	for p, j := range perm {
+		if taken[p] && !gts[j].crowd {
+			continue
+		}
+		if m > -1 && !ign[m] && ign[p] {
+			break
+		}
+		if v := ious[j]; v >= best {
+			best, m = v, p
+		}
+	}
+	return m
 }
