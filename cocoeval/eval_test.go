@@ -241,3 +241,13 @@ func TestCancelled(t *testing.T) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
+
+// An IoU equal to a threshold matches at that threshold.
+func TestIoUExactlyAtThreshold(t *testing.T) {
+	gt := oneImage + `{"id": 1, "image_id": 7, "category_id": 3, "bbox": [0, 0, 10, 10], "area": 100, "iscrowd": 0}]}`
+	// Half the object: intersection 50, union 100.
+	res := evaluate(t, gt, `[{"image_id": 7, "category_id": 3, "bbox": [0, 0, 10, 5], "score": 0.5}]`)
+	near(t, "AP50", res.AP50, 1)
+	near(t, "AP75", res.AP75, 0)
+	near(t, "AP", res.AP, 0.1)
+}
