@@ -8,27 +8,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
-)
 
-// fixtureDir returns the folder of reference cases (GENIUS_COCOEVAL_DIR,
-// default ../shared/data/cocoeval beside the repository). Without it the
-// test skips, or fails under CI=true.
-func fixtureDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("GENIUS_COCOEVAL_DIR")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "data", "cocoeval")
-	}
-	cases, _ := filepath.Glob(filepath.Join(dir, "*", "expected.json"))
-	if len(cases) == 0 {
-		msg := "no COCO evaluation fixtures in " + dir + " (set GENIUS_COCOEVAL_DIR)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return dir
-}
+	"github.com/genius-nas/genius/cocoeval/cocoevaltest"
+)
 
 type expectation struct {
 	Stats         map[string]float64 `json:"stats"`
@@ -66,13 +48,7 @@ func readFixture(t *testing.T, dir string) (*GroundTruth, []Detection, expectati
 // TestReferenceCases checks every case the reference implementation
 // scored, with one worker and with several, to 1e-9.
 func TestReferenceCases(t *testing.T) {
-	root := fixtureDir(t)
-	cases, err := filepath.Glob(filepath.Join(root, "*", "expected.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cases {
-		dir := filepath.Dir(c)
+	for _, dir := range cocoevaltest.Cases(t) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			gt, dts, want := readFixture(t, dir)
 			for _, workers := range []int{1, 4} {
