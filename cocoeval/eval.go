@@ -171,22 +171,19 @@ func newIndex(gt *GroundTruth, dts []Detection) (*index, error) {
 		dtImg[i], dtCat[i] = img, cat
 	}
 
-	// Group by category, keeping file order (a counting sort).
+	// Grouped by category, then image, keeping file order.
+	I := len(imgIDs)
 	ix.gtStart = starts(K, gtCat)
 	ix.gts = make([]gtBox, len(gt.Annotations))
-	fill := slices.Clone(ix.gtStart)
-	for i, a := range gt.Annotations {
-		k := gtCat[i]
-		ix.gts[fill[k]] = gtBox{box: a.BBox, area: a.Area, id: a.ID, img: gtImg[i], crowd: a.IsCrowd}
-		fill[k]++
+	for n, i := range group(K, I, gtCat, gtImg) {
+		a := gt.Annotations[i]
+		ix.gts[n] = gtBox{box: a.BBox, area: a.Area, id: a.ID, img: gtImg[i], crowd: a.IsCrowd}
 	}
 	ix.dtStart = starts(K, dtCat)
 	ix.dets = make([]dtBox, len(dts))
-	fill = slices.Clone(ix.dtStart)
-	for i, d := range dts {
-		k := dtCat[i]
-		ix.dets[fill[k]] = dtBox{box: d.BBox, area: float64(d.BBox[2] * d.BBox[3]), score: d.Score, id: int64(i) + 1, img: dtImg[i]}
-		fill[k]++
+	for n, i := range group(K, I, dtCat, dtImg) {
+		d := dts[i]
+		ix.dets[n] = dtBox{box: d.BBox, area: float64(d.BBox[2] * d.BBox[3]), score: d.Score, id: int64(i) + 1, img: dtImg[i]}
 	}
 	return ix, nil
 }
@@ -210,6 +207,25 @@ func number(list string, n int, id func(int) int64) (map[int64]int32, []int64, e
 		num[v] = int32(i)
 	}
 	return num, ids, nil
+}
+
+// group returns the entries' positions ordered by category, then image,
+// then position: two stable counting sorts, by image and then by category.
+func group(K, I int, cat, img []int32) []int32 {
+	byImg := make([]int32, len(img))
+	fill := starts(I, img)
+	for i, m := range img {
+		byImg[fill[m]] = int32(i)
+		fill[m]++
+	}
+	out := make([]int32, len(cat))
+	fill = starts(K, cat)
+	for _, i := range byImg {
+		k := cat[i]
+		out[fill[k]] = i
+		fill[k]++
+	}
+	return out
 }
 
 // starts returns the offsets of each group in a counting sort by key.

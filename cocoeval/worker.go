@@ -11,8 +11,6 @@ type worker struct {
 	ix  *index
 	acc *accumulation
 
-	gts   []gtBox
-	dts   []dtBox
 	kept  []keptDet
 	ious  []float64
 	perm  []int
@@ -20,6 +18,7 @@ type worker struct {
 	ign   []bool
 	// canMatch[i]: detection i reaches the lowest threshold on some object.
 	canMatch []bool
+	ranked   []rankedDet
 	order    []int32
 	sel      []int32
 	hits     [numIoU][]hit
@@ -40,45 +39,39 @@ type keptDet struct {
 // evaluateImg) and accumulates the category's precision and recall.
 func (w *worker) category(k int) {
 	ix := w.ix
-	// By image, keeping file order within an image.
-	w.gts = append(w.gts[:0], ix.gts[ix.gtStart[k]:ix.gtStart[k+1]]...)
-	slices.SortStableFunc(w.gts, func(a, b gtBox) int { return cmp.Compare(a.img, b.img) })
-	w.dts = append(w.dts[:0], ix.dets[ix.dtStart[k]:ix.dtStart[k+1]]...)
-	slices.SortFunc(w.dts, func(a, b dtBox) int {
-		// Image, then score descending, then file order: numpy's stable
-		// mergesort of -score within the image.
-		if c := cmp.Compare(a.img, b.img); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(b.score, a.score); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.id, b.id)
-	})
-
+	gts := ix.gts[ix.gtStart[k]:ix.gtStart[k+1]] // by image, then file order
+	dets := ix.dets[ix.dtStart[k]:ix.dtStart[k+1]]
 	var npig [numArea]int
 	w.kept = w.kept[:0]
 	gi, di := 0, 0
-	for gi < len(w.gts) || di < len(w.dts) {
+	for gi < len(gts) || di < len(dets) {
 		img := int32(len(ix.imgIDs))
-		if gi < len(w.gts) {
-			img = w.gts[gi].img
+		if gi < len(gts) {
+			img = gts[gi].img
 		}
-		if di < len(w.dts) {
-			img = min(img, w.dts[di].img)
+		if di < len(dets) {
+			img = min(img, dets[di].img)
 		}
 		g0, d0 := gi, di
-		for gi < len(w.gts) && w.gts[gi].img == img {
+		for gi < len(gts) && gts[gi].img == img {
 			gi++
 		}
-		for di < len(w.dts) && w.dts[di].img == img {
+		for di < len(dets) && dets[di].img == img {
 			di++
 		}
-		dts := w.dts[d0:di]
+		// Score descending, ties in file order: numpy's stable mergesort
+		// of -score. The slice is this worker's alone.
+		dts := dets[d0:di]
+		slices.SortFunc(dts, func(a, b dtBox) int {
+			if c := cmp.Compare(b.score, a.score); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.id, b.id)
+		})
 		if len(dts) > maxDetections[numMaxDet-1] {
 			dts = dts[:maxDetections[numMaxDet-1]]
 		}
-		w.image(w.gts[g0:gi], dts, &npig)
+		w.image(gts[g0:gi], dts, &npig)
 	}
 	w.accumulate(k, &npig)
 }
@@ -129,14 +122,21 @@ func (w *worker) image(gts []gtBox, dts []dtBox, npig *[numArea]int) {
 				ign = append(ign, true)
 			}
 		}
+		// A detection that matches nothing is ignored outside the range,
+		// at every threshold.
+		for i, d := range dts {
+			if !w.canMatch[i] && (d.area < rng[0] || d.area > rng[1]) {
+				w.kept[base+i].ignored[a] = 1<<numIoU - 1
+			}
+		}
 		clear(w.gtHit)
 		for t, thr := range iouThresholds {
 			hit := w.gtHit[t*G : (t+1)*G]
 			for i := range dts {
-				m := -1
-				if w.canMatch[i] {
-					m = match(w.perm, ign, hit, gts, w.ious[i*G:(i+1)*G], min(thr, iouCeiling))
+				if !w.canMatch[i] {
+					continue
 				}
+				m := match(w.perm, ign, hit, gts, w.ious[i*G:(i+1)*G], min(thr, iouCeiling))
 				kd := &w.kept[base+i]
 				bit := uint16(1) << t
 				if m == -1 {
@@ -170,16 +170,22 @@ func (w *worker) image(gts []gtBox, dts []dtBox, npig *[numArea]int) {
 // are ranked by score, ties in image-id order, then by rank in the image.
 func (w *worker) accumulate(k int, npig *[numArea]int) {
 	kept := w.kept
-	w.order = slices.Grow(w.order[:0], len(kept))[:len(kept)]
-	for i := range w.order {
-		w.order[i] = int32(i)
+	// w.kept is in image order, each image's in rank order, so a sort by
+	// score with ties by position is the reference's stable sort.
+	w.ranked = slices.Grow(w.ranked[:0], len(kept))[:len(kept)]
+	for i, kd := range kept {
+		w.ranked[i] = rankedDet{score: kd.score, pos: int32(i)}
 	}
-	slices.SortFunc(w.order, func(a, b int32) int {
-		if c := cmp.Compare(kept[b].score, kept[a].score); c != 0 {
+	slices.SortFunc(w.ranked, func(a, b rankedDet) int {
+		if c := cmp.Compare(b.score, a.score); c != 0 {
 			return c
 		}
-		return cmp.Compare(a, b)
+		return cmp.Compare(a.pos, b.pos)
 	})
+	w.order = slices.Grow(w.order[:0], len(kept))[:len(kept)]
+	for i, r := range w.ranked {
+		w.order[i] = r.pos
+	}
 	for m, maxDet := range maxDetections {
 		sel := w.order
 		if maxDet < maxDetections[numMaxDet-1] {
@@ -197,6 +203,12 @@ func (w *worker) accumulate(k int, npig *[numArea]int) {
 			}
 		}
 	}
+}
+
+// rankedDet is the sort key of a kept detection, kept small for the sort.
+type rankedDet struct {
+	score float64
+	pos   int32
 }
 
 // hit is a true positive's place on the precision-recall curve: the
