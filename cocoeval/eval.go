@@ -122,7 +122,8 @@ func newIndex(gt *GroundTruth, dts []Detection) (*index, error) {
 	}
 	ix := &index{imgIDs: imgIDs, catIDs: catIDs, catNames: make([]string, len(catIDs))}
 	for _, c := range gt.Categories {
-		ix.catNames[catNum[c.ID]] = c.Name
+		k, _ := catNum.lookup(c.ID)
+		ix.catNames[k] = c.Name
 	}
 	K := len(catIDs)
 
@@ -137,11 +138,11 @@ func newIndex(gt *GroundTruth, dts []Detection) (*index, error) {
 			return nil, bad("id %d repeats annotations[%d]'s; annotation ids must be unique", a.ID, j)
 		}
 		annAt[a.ID] = i
-		img, ok := imgNum[a.ImageID]
+		img, ok := imgNum.lookup(a.ImageID)
 		if !ok {
 			return nil, bad("image_id %d is not in the images list", a.ImageID)
 		}
-		cat, ok := catNum[a.CategoryID]
+		cat, ok := catNum.lookup(a.CategoryID)
 		if !ok {
 			return nil, bad("category_id %d is not in the categories list", a.CategoryID)
 		}
@@ -157,11 +158,11 @@ func newIndex(gt *GroundTruth, dts []Detection) (*index, error) {
 			return &EntryError{List: "detections", Index: i,
 				Label: fmt.Sprintf("image_id %d, category_id %d", d.ImageID, d.CategoryID), Err: fmt.Errorf(format, args...)}
 		}
-		img, ok := imgNum[d.ImageID]
+		img, ok := imgNum.lookup(d.ImageID)
 		if !ok {
 			return nil, bad("image_id %d is not among the ground truth's images", d.ImageID)
 		}
-		cat, ok := catNum[d.CategoryID]
+		cat, ok := catNum.lookup(d.CategoryID)
 		if !ok {
 			return nil, bad("category_id %d is not among the ground truth's categories", d.CategoryID)
 		}
@@ -188,23 +189,70 @@ func newIndex(gt *GroundTruth, dts []Detection) (*index, error) {
 	return ix, nil
 }
 
-// number gives each distinct id its rank in sorted order.
-func number(list string, n int, id func(int) int64) (map[int64]int32, []int64, error) {
-	num := make(map[int64]int32, n)
-	ids := make([]int64, 0, n)
-	at := make(map[int64]int, n)
-	for i := range n {
-		v := id(i)
-		if j, dup := at[v]; dup {
-			return nil, nil, &EntryError{List: list, Index: i, Label: fmt.Sprintf("id %d", v),
-				Err: fmt.Errorf("id %d repeats %s[%d]'s; ids must be unique", v, list, j)}
-		}
-		at[v] = i
-		ids = append(ids, v)
+// numbering gives each id its rank among the sorted ids: a table when the
+// ids are compact (COCO's are), else a map.
+type numbering struct {
+	lo     int64
+	dense  []int32 // rank+1 at id-lo, 0 for none
+	sparse map[int64]int32
+}
+
+func (n *numbering) lookup(id int64) (int32, bool) {
+	if n.sparse != nil {
+		r, ok := n.sparse[id]
+		return r, ok
 	}
-	slices.Sort(ids)
-	for i, v := range ids {
-		num[v] = int32(i)
+	if id < n.lo || id-n.lo >= int64(len(n.dense)) {
+		return 0, false
+	}
+	r := n.dense[id-n.lo]
+	return r - 1, r != 0
+}
+
+// number numbers the ids of a list, refusing a repeated one.
+func number(list string, n int, id func(int) int64) (*numbering, []int64, error) {
+	type entry struct {
+		id  int64
+		pos int
+	}
+	entries := make([]entry, n)
+	for i := range n {
+		entries[i] = entry{id(i), i}
+	}
+	slices.SortFunc(entries, func(a, b entry) int {
+		if c := cmp.Compare(a.id, b.id); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.pos, b.pos)
+	})
+	// Name the first repeat in file order.
+	dup := -1
+	for i := 1; i < n; i++ {
+		if entries[i].id == entries[i-1].id && (dup < 0 || entries[i].pos < entries[dup].pos) {
+			dup = i
+		}
+	}
+	if dup >= 0 {
+		e, first := entries[dup], entries[dup-1]
+		return nil, nil, &EntryError{List: list, Index: e.pos, Label: fmt.Sprintf("id %d", e.id),
+			Err: fmt.Errorf("id %d repeats %s[%d]'s; ids must be unique", e.id, list, first.pos)}
+	}
+	ids := make([]int64, n)
+	for i, e := range entries {
+		ids[i] = e.id
+	}
+	num := &numbering{}
+	if n > 0 && uint64(ids[n-1]-ids[0]) < uint64(16*n+1<<16) {
+		num.lo = ids[0]
+		num.dense = make([]int32, ids[n-1]-ids[0]+1)
+		for i, v := range ids {
+			num.dense[v-num.lo] = int32(i) + 1
+		}
+	} else {
+		num.sparse = make(map[int64]int32, n)
+		for i, v := range ids {
+			num.sparse[v] = int32(i)
+		}
 	}
 	return num, ids, nil
 }

@@ -177,10 +177,14 @@ func (w *worker) accumulate(k int, npig *[numArea]int) {
 		w.ranked[i] = rankedDet{score: kd.score, pos: int32(i)}
 	}
 	slices.SortFunc(w.ranked, func(a, b rankedDet) int {
-		if c := cmp.Compare(b.score, a.score); c != 0 {
-			return c
+		// Scores are finite: plain comparisons, cheaper than cmp.Compare.
+		switch {
+		case a.score > b.score:
+			return -1
+		case a.score < b.score:
+			return 1
 		}
-		return cmp.Compare(a.pos, b.pos)
+		return int(a.pos - b.pos)
 	})
 	w.order = slices.Grow(w.order[:0], len(kept))[:len(kept)]
 	for i, r := range w.ranked {
