@@ -251,3 +251,26 @@ func TestIoUExactlyAtThreshold(t *testing.T) {
 	near(t, "AP75", res.AP75, 0)
 	near(t, "AP", res.AP, 0.1)
 }
+
+// Escaped member names and unknown members of any shape are read as JSON.
+func TestParseEscapesAndUnknownMembers(t *testing.T) {
+	gt := `{"info": {"a": [1, {"b": null}], "c": "x\"y"}, "images": [{"id": 7, "flickr": true}],
+		"categories": [{"id": 3, "name": "caf\u00e9"}],
+		"annotations": [{"id": 1, "image_\u0069d": 7, "category_id": 3, "segmentation": [[1.5e1, -2E-1]],
+			"bbox": [0, 0, 50, 50], "area": 2500.0, "iscrowd": false}]}`
+	dt := `[{"image_id": 7.0, "category_id": 3, "bbox": [0, 0, 50, 50], "score": 0.5, "extra": {"k": []}}]`
+	res := evaluate(t, gt, dt)
+	near(t, "AP", res.AP, 1)
+	if res.PerCategory[0].Name != "café" {
+		t.Errorf("category name %q, want café", res.PerCategory[0].Name)
+	}
+	for _, bad := range []string{`[{"image_id": 7, "category_id": 3, "bbox": [0, 0, 5, 5], "score": 0.5, "x": tru}]`,
+		`[{"image_id": 7, "category_id": 3, "bbox": [0, 0, 5, 5], "score": 01}]`,
+		`[{"image_id": 7.5, "category_id": 3, "bbox": [0, 0, 5, 5], "score": 1}]`,
+		`[{"image_id": 7, "category_id": 3, "bbox": [0, 0, 5, 5], "score": 1e999}]`,
+		`[{"image_id": 7, "category_id": 3, "bbox": [0, 0, 5, 5], "score": 1, "s": "open}]`} {
+		if _, err := ParseDetections([]byte(bad)); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+}

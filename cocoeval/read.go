@@ -25,8 +25,8 @@ func ParseGroundTruth(data []byte) (*GroundTruth, error) {
 	}
 	gt := &GroundTruth{}
 	var seen struct{ images, categories, annotations bool }
-	err := s.object(func(key string) error {
-		switch key {
+	err := s.object(func(key []byte) error {
+		switch string(key) {
 		case "images":
 			seen.images = true
 			return s.array(func(i int) error {
@@ -88,8 +88,8 @@ type fields uint8
 func readImage(s *scanner) (Image, error) {
 	var im Image
 	var hasID bool
-	err := s.object(func(key string) error {
-		if key != "id" {
+	err := s.object(func(key []byte) error {
+		if string(key) != "id" {
 			return s.skip()
 		}
 		hasID = true
@@ -106,9 +106,9 @@ func readImage(s *scanner) (Image, error) {
 func readCategory(s *scanner) (Category, error) {
 	var c Category
 	var hasID bool
-	err := s.object(func(key string) error {
+	err := s.object(func(key []byte) error {
 		var err error
-		switch key {
+		switch string(key) {
 		case "id":
 			hasID = true
 			c.ID, err = s.id()
@@ -140,9 +140,9 @@ const (
 func readAnnotation(s *scanner) (Annotation, fields, error) {
 	var a Annotation
 	var has fields
-	err := s.object(func(key string) error {
+	err := s.object(func(key []byte) error {
 		var err error
-		switch key {
+		switch string(key) {
 		case "id":
 			has |= hasID
 			a.ID, err = s.id()
@@ -227,9 +227,9 @@ func ParseDetections(data []byte) ([]Detection, error) {
 func readDetection(s *scanner) (Detection, error) {
 	var d Detection
 	var has fields
-	err := s.object(func(key string) error {
+	err := s.object(func(key []byte) error {
 		var err error
-		switch key {
+		switch string(key) {
 		case "image_id":
 			has |= hasImage
 			d.ImageID, err = s.id()

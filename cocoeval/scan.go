@@ -98,7 +98,8 @@ func (s *scanner) array(elem func(i int) error) error {
 }
 
 // object calls field for each member, with the scanner at the value.
-func (s *scanner) object(field func(key string) error) error {
+// The key is only valid during the call.
+func (s *scanner) object(field func(key []byte) error) error {
 	if err := s.expect('{'); err != nil {
 		return err
 	}
@@ -110,7 +111,7 @@ func (s *scanner) object(field func(key string) error) error {
 		if c := s.peek(); c != '"' {
 			return s.errorf("want a member name, found %s", s.describe(c))
 		}
-		key, err := s.str()
+		key, err := s.key()
 		if err != nil {
 			return err
 		}
@@ -146,6 +147,22 @@ func (s *scanner) str() (string, error) {
 		return "", &syntaxError{offset: s.pos - len(raw), msg: err.Error()}
 	}
 	return v, nil
+}
+
+// key reads a member name without copying it unless it has escapes.
+func (s *scanner) key() ([]byte, error) {
+	raw, escaped, err := s.rawString()
+	if err != nil {
+		return nil, err
+	}
+	if !escaped {
+		return raw[1 : len(raw)-1], nil
+	}
+	var v string
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, &syntaxError{offset: s.pos - len(raw), msg: err.Error()}
+	}
+	return []byte(v), nil
 }
 
 // rawString returns the quoted string token and whether it holds escapes.
@@ -271,7 +288,7 @@ func (s *scanner) box() (Box, error) {
 func (s *scanner) skip() error {
 	switch c := s.peek(); c {
 	case '{':
-		return s.object(func(string) error { return s.skip() })
+		return s.object(func([]byte) error { return s.skip() })
 	case '[':
 		return s.array(func(int) error { return s.skip() })
 	case '"':
