@@ -163,3 +163,21 @@ func write(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// An annotation with id 0 is never counted as found by the reference; the
+// command says so rather than leave a silently low AP.
+func TestCocoEvalCommandWarnsOnIDZero(t *testing.T) {
+	dir := t.TempDir()
+	gt := filepath.Join(dir, "gt.json")
+	dt := filepath.Join(dir, "dt.json")
+	write(t, gt, `{"images": [{"id": 1}], "categories": [{"id": 4}],
+		"annotations": [{"id": 0, "image_id": 1, "category_id": 4, "bbox": [0, 0, 50, 50], "area": 2500, "iscrowd": 0}]}`)
+	write(t, dt, `[{"image_id": 1, "category_id": 4, "bbox": [0, 0, 50, 50], "score": 0.9}]`)
+	out, err := runGenius(t, "coco-eval", "--gt", gt, "--dt", dt)
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if !strings.Contains(out, "annotations[0] has id 0") {
+		t.Errorf("no warning about id 0 in:\n%s", out)
+	}
+}
