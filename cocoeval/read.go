@@ -85,6 +85,15 @@ func ParseGroundTruth(data []byte) (*GroundTruth, error) {
 // fields tracks which required members an object had.
 type fields uint8
 
+const (
+	hasID fields = 1 << iota
+	hasImage
+	hasCategory
+	hasBBox
+	hasArea
+	hasScore
+)
+
 func readImage(s *scanner) (Image, error) {
 	var im Image
 	var hasID bool
@@ -127,15 +136,6 @@ func readCategory(s *scanner) (Category, error) {
 	}
 	return c, err
 }
-
-const (
-	hasID fields = 1 << iota
-	hasImage
-	hasCategory
-	hasBBox
-	hasArea
-	hasScore
-)
 
 func readAnnotation(s *scanner) (Annotation, fields, error) {
 	var a Annotation

@@ -328,8 +328,10 @@ func (s *scanner) kind() string {
 	case 'n':
 		return "null"
 	case 0:
-		return "nothing"
-	default:
+		return "empty"
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 		return "a number"
+	default:
+		return "not JSON"
 	}
 }

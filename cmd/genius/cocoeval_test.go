@@ -139,7 +139,7 @@ func TestCocoEvalCommandErrors(t *testing.T) {
 		{[]string{"--dt", bad}, []string{"--gt is required"}},
 		{[]string{"--gt", gt}, []string{"--dt is required"}},
 		{[]string{"--gt", gt, "--dt", bad}, []string{"--dt " + bad, "detections[1] (image_id 2, category_id 4)", "image_id 2 is not among"}},
-		{[]string{"--gt", gt, "--dt", notJSON}, []string{"--dt " + notJSON, "JSON array of detections"}},
+		{[]string{"--gt", gt, "--dt", notJSON}, []string{"--dt " + notJSON, "JSON array of detections; this one is not JSON"}},
 		{[]string{"--gt", notJSON, "--dt", bad}, []string{"--gt " + notJSON, "JSON object"}},
 		{[]string{"--gt", filepath.Join(dir, "missing.json"), "--dt", bad}, []string{"--gt", "no such file"}},
 	}
