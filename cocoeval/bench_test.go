@@ -169,7 +169,8 @@ func TestWorkersAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	many, err := Evaluate(ctx, gt, dts, Options{Workers: 7})
+	// Small chunks, so that categories are split across workers.
+	many, err := Evaluate(ctx, gt, dts, Options{Workers: 7, chunk: 50})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,11 +13,20 @@ import (
 
 // Options tune how Evaluate runs, never what it computes.
 type Options struct {
-	// Workers is how many categories are evaluated at once; 0 means
-	// GOMAXPROCS. Categories are independent, so the result is the same
-	// for any value.
+	// Workers is how many goroutines match images and accumulate
+	// categories; 0 means GOMAXPROCS. Each image's matching and each
+	// category's accumulation is done whole by one worker, so the result
+	// is the same for any value.
 	Workers int
+
+	// chunk is how much work (objects + detections) a matching task
+	// takes, in whole images; tests set it small.
+	chunk int
 }
+
+// defaultChunk keeps tasks big enough to amortise their set-up and small
+// enough to balance a set where one category dominates (COCO's person).
+const defaultChunk = 8192
 
 // Evaluate scores the detections against the ground truth. It checks both
 // first: a detection on an image or category the ground truth lacks, a
@@ -27,40 +36,46 @@ func Evaluate(ctx context.Context, gt *GroundTruth, dts []Detection, opts Option
 	if err != nil {
 		return nil, err
 	}
-	workers := opts.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+	nw := opts.Workers
+	if nw <= 0 {
+		nw = runtime.GOMAXPROCS(0)
+	}
+	size := opts.chunk
+	if size <= 0 {
+		size = defaultChunk
 	}
 	K := len(ix.catIDs)
 	acc := newAccumulation(K)
+	p := newPlan(ix, size)
+	workers := make([]*worker, nw)
+	for i := range workers {
+		workers[i] = &worker{ix: ix, acc: acc}
+	}
 
-	// Largest categories first, so no worker is left with a big one at the end.
+	// Matching, by runs of images of one category: the reference's
+	// evaluateImg.
+	parallel(ctx, workers, len(p.chunks), func(w *worker, i int) {
+		w.match(&p.chunks[i], p.kept)
+	})
+	// Accumulation, by category, largest first so that no worker is left
+	// with a big one at the end.
 	order := make([]int, K)
 	for k := range order {
 		order[k] = k
 	}
-	size := func(k int) int {
-		return ix.gtStart[k+1] - ix.gtStart[k] + ix.dtStart[k+1] - ix.dtStart[k]
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(size(b), size(a)) })
-
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(workers, max(K, 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w := &worker{ix: ix, acc: acc}
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= K || ctx.Err() != nil {
-					return
-				}
-				w.category(order[i])
+	slices.SortStableFunc(order, func(a, b int) int {
+		return cmp.Compare(p.keptStart[b+1]-p.keptStart[b], p.keptStart[a+1]-p.keptStart[a])
+	})
+	parallel(ctx, workers, K, func(w *worker, i int) {
+		k := order[i]
+		var npig [numArea]int
+		for _, c := range p.chunks[p.chunkStart[k]:p.chunkStart[k+1]] {
+			for a := range npig {
+				npig[a] += c.npig[a]
 			}
-		}()
-	}
-	wg.Wait()
+		}
+		w.accumulate(k, p.kept[p.keptStart[k]:p.keptStart[k+1]], &npig)
+	})
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -75,6 +90,97 @@ func Evaluate(ctx context.Context, gt *GroundTruth, dts []Detection, opts Option
 		res.PerCategory = append(res.PerCategory, CategoryAP{ID: id, Name: ix.catNames[k], AP: acc.categoryAP(k)})
 	}
 	return res, nil
+}
+
+// parallel runs task(i) for i in [0, n) on the workers, each task on one.
+func parallel(ctx context.Context, workers []*worker, n int, task func(w *worker, i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for _, w := range workers[:min(len(workers), n)] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				task(w, i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// plan cuts each category's images into chunks and places every image's
+// top-100 detections in kept, category after category, each category's in
+// image order.
+type plan struct {
+	chunks []chunk
+	// chunkStart[k]:chunkStart[k+1] are category k's chunks, and
+	// keptStart[k]:keptStart[k+1] its detections in kept.
+	chunkStart, keptStart []int
+	kept                  []keptDet
+}
+
+// chunk is a run of whole images of one category.
+type chunk struct {
+	gtLo, gtHi int // in index.gts
+	dtLo, dtHi int // in index.dets
+	keptLo     int // where its images' detections go in plan.kept
+	// npig counts the objects not ignored at each area range; the
+	// worker that matches the chunk fills it in.
+	npig [numArea]int
+}
+
+func newPlan(ix *index, size int) *plan {
+	K := len(ix.catIDs)
+	p := &plan{chunkStart: make([]int, K+1), keptStart: make([]int, K+1)}
+	kept := 0
+	for k := range K {
+		p.chunkStart[k] = len(p.chunks)
+		p.keptStart[k] = kept
+		gi, gHi := ix.gtStart[k], ix.gtStart[k+1]
+		di, dHi := ix.dtStart[k], ix.dtStart[k+1]
+		c := chunk{gtLo: gi, dtLo: di, keptLo: kept}
+		for gi < gHi || di < dHi {
+			img := imageAt(ix, gi, gHi, di, dHi)
+			d0 := di
+			for gi < gHi && ix.gts[gi].img == img {
+				gi++
+			}
+			for di < dHi && ix.dets[di].img == img {
+				di++
+			}
+			kept += min(di-d0, maxDetections[numMaxDet-1])
+			if gi-c.gtLo+di-c.dtLo >= size {
+				c.gtHi, c.dtHi = gi, di
+				p.chunks = append(p.chunks, c)
+				c = chunk{gtLo: gi, dtLo: di, keptLo: kept}
+			}
+		}
+		if gi > c.gtLo || di > c.dtLo {
+			c.gtHi, c.dtHi = gi, di
+			p.chunks = append(p.chunks, c)
+		}
+	}
+	p.chunkStart[K] = len(p.chunks)
+	p.keptStart[K] = kept
+	p.kept = make([]keptDet, kept)
+	return p
+}
+
+// imageAt is the image of the next object or detection, whichever comes
+// first in image order.
+func imageAt(ix *index, gi, gHi, di, dHi int) int32 {
+	img := int32(len(ix.imgIDs))
+	if gi < gHi {
+		img = ix.gts[gi].img
+	}
+	if di < dHi {
+		img = min(img, ix.dets[di].img)
+	}
+	return img
 }
 
 // index holds the inputs checked, with images and categories numbered in

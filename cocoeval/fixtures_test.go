@@ -52,7 +52,8 @@ func TestReferenceCases(t *testing.T) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			gt, dts, want := readFixture(t, dir)
 			for _, workers := range []int{1, 4} {
-				res, err := Evaluate(context.Background(), gt, dts, Options{Workers: workers})
+				// Several workers with tiny chunks split every category.
+				res, err := Evaluate(context.Background(), gt, dts, Options{Workers: workers, chunk: 3 * (workers - 1)})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -35,33 +35,23 @@ type keptDet struct {
 	ignored [numArea]uint16
 }
 
-// category evaluates every image of category k (the reference's
-// evaluateImg) and accumulates the category's precision and recall.
-func (w *worker) category(k int) {
+// match matches every image of a chunk, writing the outcomes of each
+// image's top-100 detections to kept.
+func (w *worker) match(c *chunk, kept []keptDet) {
 	ix := w.ix
-	gts := ix.gts[ix.gtStart[k]:ix.gtStart[k+1]] // by image, then file order
-	dets := ix.dets[ix.dtStart[k]:ix.dtStart[k+1]]
-	var npig [numArea]int
-	w.kept = w.kept[:0]
-	gi, di := 0, 0
-	for gi < len(gts) || di < len(dets) {
-		img := int32(len(ix.imgIDs))
-		if gi < len(gts) {
-			img = gts[gi].img
-		}
-		if di < len(dets) {
-			img = min(img, dets[di].img)
-		}
+	gi, di, ki := c.gtLo, c.dtLo, c.keptLo
+	for gi < c.gtHi || di < c.dtHi {
+		img := imageAt(ix, gi, c.gtHi, di, c.dtHi)
 		g0, d0 := gi, di
-		for gi < len(gts) && gts[gi].img == img {
+		for gi < c.gtHi && ix.gts[gi].img == img {
 			gi++
 		}
-		for di < len(dets) && dets[di].img == img {
+		for di < c.dtHi && ix.dets[di].img == img {
 			di++
 		}
 		// Score descending, ties in file order: numpy's stable mergesort
 		// of -score. The slice is this worker's alone.
-		dts := dets[d0:di]
+		dts := ix.dets[d0:di]
 		slices.SortFunc(dts, func(a, b dtBox) int {
 			if c := cmp.Compare(b.score, a.score); c != 0 {
 				return c
@@ -71,19 +61,18 @@ func (w *worker) category(k int) {
 		if len(dts) > maxDetections[numMaxDet-1] {
 			dts = dts[:maxDetections[numMaxDet-1]]
 		}
-		w.image(gts[g0:gi], dts, &npig)
+		w.image(ix.gts[g0:gi], dts, kept[ki:ki+len(dts)], &c.npig)
+		ki += len(dts)
 	}
-	w.accumulate(k, &npig)
 }
 
 // image matches one image's detections (sorted, cut) to its ground truth
 // at every area range and threshold, greedily in score order, exactly as
-// the reference does, and appends the outcomes to w.kept.
-func (w *worker) image(gts []gtBox, dts []dtBox, npig *[numArea]int) {
+// the reference does, and writes the outcomes to out.
+func (w *worker) image(gts []gtBox, dts []dtBox, out []keptDet, npig *[numArea]int) {
 	G, D := len(gts), len(dts)
-	base := len(w.kept)
 	for r, d := range dts {
-		w.kept = append(w.kept, keptDet{score: d.score, rank: int32(r)})
+		out[r] = keptDet{score: d.score, rank: int32(r)}
 	}
 	// ious[d*G+g], g in file order.
 	w.ious = slices.Grow(w.ious[:0], D*G)[:D*G]
@@ -126,7 +115,7 @@ func (w *worker) image(gts []gtBox, dts []dtBox, npig *[numArea]int) {
 		// at every threshold.
 		for i, d := range dts {
 			if !w.canMatch[i] && (d.area < rng[0] || d.area > rng[1]) {
-				w.kept[base+i].ignored[a] = 1<<numIoU - 1
+				out[i].ignored[a] = 1<<numIoU - 1
 			}
 		}
 		clear(w.gtHit)
@@ -137,7 +126,7 @@ func (w *worker) image(gts []gtBox, dts []dtBox, npig *[numArea]int) {
 					continue
 				}
 				m := match(w.perm, ign, hit, gts, w.ious[i*G:(i+1)*G], min(thr, iouCeiling))
-				kd := &w.kept[base+i]
+				kd := &out[i]
 				bit := uint16(1) << t
 				if m == -1 {
 					if dts[i].area < rng[0] || dts[i].area > rng[1] {
@@ -164,13 +153,12 @@ func (w *worker) image(gts []gtBox, dts []dtBox, npig *[numArea]int) {
 	}
 }
 
-// accumulate turns category k's outcomes into precision at the 101
+// accumulate turns category k's outcomes (kept, in image order) into precision at the 101
 // recall points and the final recall, for every threshold, area range and
 // detection cut (the reference's accumulate). Detections of all images
 // are ranked by score, ties in image-id order, then by rank in the image.
-func (w *worker) accumulate(k int, npig *[numArea]int) {
-	kept := w.kept
-	// w.kept is in image order, each image's in rank order, so a sort by
+func (w *worker) accumulate(k int, kept []keptDet, npig *[numArea]int) {
+	// kept is in image order, each image's in rank order, so a sort by
 	// score with ties by position is the reference's stable sort.
 	w.ranked = slices.Grow(w.ranked[:0], len(kept))[:len(kept)]
 	for i, kd := range kept {
@@ -203,7 +191,7 @@ func (w *worker) accumulate(k int, npig *[numArea]int) {
 		}
 		for a := range numArea {
 			if npig[a] > 0 { // else precision and recall stay -1
-				w.curve(k, a, m, sel, float64(npig[a]))
+				w.curve(k, a, m, kept, sel, float64(npig[a]))
 			}
 		}
 	}
@@ -229,7 +217,7 @@ type hit struct{ tp, fp int32 }
 // a growing denominator, also in floating point), so the same maxima and
 // the same first detections are found among the true positives alone.
 // Computing just those saves nine divisions in ten on a typical set.
-func (w *worker) curve(k, a, m int, sel []int32, total float64) {
+func (w *worker) curve(k, a, m int, kept []keptDet, sel []int32, total float64) {
 	const every = 1<<numIoU - 1
 	var tp [numIoU]int32
 	// False positives are base (those at every threshold) + extra[t].
@@ -239,7 +227,7 @@ func (w *worker) curve(k, a, m int, sel []int32, total float64) {
 		w.hits[t] = w.hits[t][:0]
 	}
 	for _, i := range sel {
-		kd := &w.kept[i]
+		kd := &kept[i]
 		tpm, igm := kd.tp[a], kd.ignored[a]
 		fpm := ^(tpm | igm) & every
 		if fpm == every {
