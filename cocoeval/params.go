@@ -22,8 +22,6 @@ var areaRanges = [numArea][2]float64{
 	{96 * 96, 1e5 * 1e5},
 }
 
-var areaNames = [numArea]string{"all", "small", "medium", "large"}
-
 var (
 	iouThresholds    = linspace(0.5, 0.95, numIoU)
 	recallThresholds = linspace(0, 1, numRecall)

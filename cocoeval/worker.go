@@ -11,7 +11,6 @@ type worker struct {
 	ix  *index
 	acc *accumulation
 
-	kept  []keptDet
 	ious  []float64
 	perm  []int
 	gtHit []bool
