@@ -6,7 +6,8 @@ import (
 	"slices"
 )
 
-// worker evaluates whole categories; its buffers are reused between them.
+// worker runs matching and accumulation tasks; its buffers are reused
+// from task to task.
 type worker struct {
 	ix  *index
 	acc *accumulation
