@@ -27,7 +27,7 @@ func (o *cocoEvalOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.GT, "gt", "", "COCO instances file with the ground truth (e.g. annotations/instances_val2017.json), required")
 	fs.StringVar(&o.DT, "dt", "", "COCO results file: a JSON array of {image_id, category_id, bbox, score}, required")
 	fs.BoolVar(&o.JSON, "json", false, "print the 12 stats and per-category AP as one line of JSON")
-	fs.IntVar(&o.Workers, "workers", 0, "categories evaluated at once; 0 uses every CPU (the result is the same)")
+	fs.IntVar(&o.Workers, "workers", 0, "evaluation goroutines; 0 uses every CPU (the result is the same for any number)")
 }
 
 func newCocoEvalCmd() *cobra.Command {
