@@ -308,10 +308,12 @@ func (n *numbering) lookup(id int64) (int32, bool) {
 		r, ok := n.sparse[id]
 		return r, ok
 	}
-	if id < n.lo || id-n.lo >= int64(len(n.dense)) {
+	// Unsigned, so that ids far apart do not wrap into the table.
+	off := uint64(id) - uint64(n.lo)
+	if id < n.lo || off >= uint64(len(n.dense)) {
 		return 0, false
 	}
-	r := n.dense[id-n.lo]
+	r := n.dense[off]
 	return r - 1, r != 0
 }
 

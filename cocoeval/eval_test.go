@@ -274,3 +274,16 @@ func TestParseEscapesAndUnknownMembers(t *testing.T) {
 		}
 	}
 }
+
+// Ids anywhere in int64 are looked up, compact or not.
+func TestExtremeIDs(t *testing.T) {
+	gt := `{"images": [{"id": -5}, {"id": 9223372036854775807}], "categories": [{"id": 3}],
+		"annotations": [{"id": 1, "image_id": -5, "category_id": 3, "bbox": [0, 0, 50, 50], "area": 2500}]}`
+	res := evaluate(t, gt, `[{"image_id": -5, "category_id": 3, "bbox": [0, 0, 50, 50], "score": 0.5}]`)
+	near(t, "AP", res.AP, 1)
+	gt = `{"images": [{"id": -5}, {"id": 1}], "categories": [{"id": 3}], "annotations": []}`
+	err := evaluateErr(gt, `[{"image_id": 9223372036854775807, "category_id": 3, "bbox": [0, 0, 5, 5], "score": 0.5}]`)
+	if err == nil || !strings.Contains(err.Error(), "not among the ground truth's images") {
+		t.Errorf("err = %v", err)
+	}
+}
