@@ -64,6 +64,7 @@ func newRootCmd() *cobra.Command {
 		newReplayCmd(),
 		newAuditCmd(),
 		newReportCmd(),
+		newCocoEvalCmd(),
 	)
 	return root
 }
