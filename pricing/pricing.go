@@ -13,6 +13,10 @@ import (
 	"strings"
 )
 
+// EnvTable names the environment variable that points workers at a JSON
+// price table instead of the built-in list prices.
+const EnvTable = "GENIUS_LLM_PRICES"
+
 // Price is what one model charges, in US dollars per million tokens.
 type Price struct {
 	PromptUSDPerMTok     float64 `json:"prompt_usd_per_mtok"`
