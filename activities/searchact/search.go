@@ -86,7 +86,7 @@ func (a *SearchActivities) Propose(ctx context.Context, in activities.ProposeInp
 		return activities.ProposeResult{}, badInput("the llm proposer needs an OpenAI-compatible endpoint: set %s (and %s for endpoints other than OpenAI) in the worker's environment, or run a baseline with proposer.kind \"random\" or \"evolution\"", llm.EnvAPIKey, llm.EnvBaseURL)
 	}
 	if _, ok := a.prices().Lookup(in.Proposer.Model); in.NeedPrice && !ok {
-		return activities.ProposeResult{}, badInput("the spec caps the cost (llm_budget.max_cost_usd) but this worker has no price for model %q: set proposer.price in the spec, or give the workers a price table with it (--llm-prices, env %s)", in.Proposer.Model, pricing.EnvTable)
+		return activities.ProposeResult{}, badInput("the spec caps the cost (llm_budget.max_cost_usd) but this worker has no price for model %q: set proposer.price in the spec, or give the workers a price table with it (env %s; genius llm-prices prints the built-in one)", in.Proposer.Model, pricing.EnvTable)
 	}
 	out := activities.ProposeResult{Proposer: specs.ProposerLLM}
 	msgs := in.Messages

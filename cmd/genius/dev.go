@@ -122,7 +122,11 @@ func runDev(ctx context.Context, f devFlags) error {
 		default:
 		}
 	}
-	cfg := workers.Config{DataDir: f.dataDir, LLM: llm.ConfigFromEnv(), Options: worker.Options{OnFatalError: onFatal}}
+	prices, err := llmPricesFromEnv()
+	if err != nil {
+		return err
+	}
+	cfg := workers.Config{DataDir: f.dataDir, LLM: llm.ConfigFromEnv(), Prices: prices, Options: worker.Options{OnFatalError: onFatal}}
 	cpu, err := workers.NewCPUWorker(c, cfg)
 	if err != nil {
 		return err

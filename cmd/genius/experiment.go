@@ -196,6 +196,9 @@ func (v *experimentView) update(p workflows.ExperimentProgress) {
 	if p.Failed > 0 {
 		desc += fmt.Sprintf(", %d failed", p.Failed)
 	}
+	if p.CostUSD > 0 {
+		desc += fmt.Sprintf(", $%.4f so far", p.CostUSD)
+	}
 	if v.bar != nil {
 		if p.Trials > 0 && p.Trials != v.bar.GetMax() {
 			v.bar.ChangeMax(p.Trials)
@@ -306,6 +309,7 @@ func renderExperiment(w io.Writer, id string, r workflows.ExperimentResult) erro
 	if rb := r.RandomBaseline; rb != nil && b.N > 0 {
 		line += fmt.Sprintf(" (random baseline %.2f, %+.2f)", rb.Accuracy, b.AccuracyMean-rb.Accuracy)
 	}
+	line += llmSpend(r.PromptTokens, r.CompletionTokens, r.CostUSD, "\nLLM, all trials: ")
 	_, err := fmt.Fprintln(w, line)
 	return err
 }

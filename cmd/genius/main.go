@@ -63,6 +63,7 @@ func newRootCmd() *cobra.Command {
 		newExperimentCmd(),
 		newReplayCmd(),
 		newAuditCmd(),
+		newLLMPricesCmd(),
 	)
 	return root
 }

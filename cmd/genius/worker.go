@@ -162,10 +162,15 @@ func runWorker(ctx context.Context, f workerFlags) error {
 	}
 	defer c.Close()
 
+	prices, err := llmPricesFromEnv()
+	if err != nil {
+		return err
+	}
 	cfg := workers.Config{
 		TaskQueue:               f.taskQueue,
 		DataDir:                 f.dataDir,
 		LLM:                     llm.ConfigFromEnv(),
+		Prices:                  prices,
 		MaxConcurrentActivities: f.maxActivities,
 		Options:                 wopts,
 	}
