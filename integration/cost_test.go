@@ -16,8 +16,8 @@ import (
 
 // TestCLILLMCost runs an llm search with a cost cap through `genius
 // search` against the scripted server, which reports 1,000 prompt and 100
-// completion tokens per call ($0.036 at gpt-4's list price): the progress
-// lines, the result, the progress query, the GeniusLLMCostUSD attribute
+// completion tokens per call ($0.036 at gpt-4's list price): the final
+// progress line, the result, the progress query, the GeniusLLMCostUSD attribute
 // and `genius audit` all show the cost, and the search stops with
 // "cost-cap" once $0.10 is reached, without asking for principles.
 func TestCLILLMCost(t *testing.T) {

@@ -208,3 +208,30 @@ func TestLLMPrinciplesSkippedAtCap(t *testing.T) {
 		t.Errorf("%d LLM calls, want 2", n)
 	}
 }
+
+// TestExperimentSumsCost sums the trials' tokens and cost. Trials run one
+// at a time so the scripted replies go to them in order.
+func TestExperimentSumsCost(t *testing.T) {
+	h := newHarness(t, macroReplies(6)...)
+	s := llmSpec("nas-bench-macro", 2)
+	s.Experiment = specs.Experiment{Trials: 3, Parallelism: 1}
+	h.env.ExecuteWorkflow(workflows.ExperimentName, s)
+	if err := h.env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var res workflows.ExperimentResult
+	if err := h.env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Trials) != 3 {
+		t.Fatalf("%d trials", len(res.Trials))
+	}
+	for _, tr := range res.Trials {
+		if !near(tr.CostUSD, 2*gpt4Call) || tr.PromptTokens != 2000 || tr.CompletionTokens != 200 {
+			t.Errorf("trial %d: $%v, %d+%d tokens; want $%v, 2000+200", tr.Trial, tr.CostUSD, tr.PromptTokens, tr.CompletionTokens, 2*gpt4Call)
+		}
+	}
+	if !near(res.CostUSD, 6*gpt4Call) || res.PromptTokens != 6000 || res.CompletionTokens != 600 {
+		t.Errorf("experiment: $%v, %d+%d tokens; want $%v, 6000+600", res.CostUSD, res.PromptTokens, res.CompletionTokens, 6*gpt4Call)
+	}
+}
