@@ -166,6 +166,8 @@ func GeniusExperiment(ctx workflow.Context, spec specs.Spec) (*ExperimentResult,
 			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 				WorkflowID:        id,
 				ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
+				// Metadata for the UI only: replays do not compare it.
+				StaticSummary: fmt.Sprintf("trial %d of %d: %s", k, n, Summary(trialSpec)),
 			})
 			f := workflow.ExecuteChildWorkflow(cctx, SearchName, SearchInput{Spec: trialSpec})
 			running[k] = f

@@ -71,6 +71,7 @@ func GeniusSearch(ctx workflow.Context, in SearchInput) (*SearchResult, error) {
 		s.fillCost(res)
 		err = s.upsertCost(ctx)
 	}
+	s.showDetails(ctx)
 	if err != nil || s.spec.Retrain == nil {
 		return res, err
 	}
@@ -239,6 +240,7 @@ func (s *search) run(ctx workflow.Context) (*SearchResult, error) {
 		if err := s.upsertCost(ctx); err != nil {
 			return nil, err
 		}
+		s.showDetails(ctx)
 	}
 	return s.finish(StoppedBudget, fmt.Sprintf("%d iterations done", s.st.Done)), nil
 }

@@ -29,7 +29,8 @@ type devFlags struct {
 	client    clientFlags
 	stateDir  string
 	dataDir   string
-	ui        bool
+	headless  bool
+	uiPort    int
 	gpuWorker bool
 }
 
@@ -54,7 +55,9 @@ func newDevCmd() *cobra.Command {
 
  - the Temporal CLI's dev server (SQLite, state kept in --state-dir), unless a
    server already answers at --address; it is started with genius's search
-   attributes (GeniusBenchmark, GeniusProposer, GeniusBestAccuracy);
+   attributes (GeniusBenchmark, GeniusProposer, GeniusBestAccuracy,
+   GeniusLLMCostUSD) and serves the Temporal Web UI (its URL is printed;
+   --headless turns it off);
  - a CPU worker on task queue "genius" (searches, experiments, LLM, look-ups);
  - a training worker on "genius-gpu", running on the CPU.
 
@@ -70,7 +73,8 @@ OPENAI_API_KEY and OPENAI_BASE_URL from the environment.`,
 	addClientFlags(fs, &f.client)
 	addDataDirFlag(fs, &f.dataDir)
 	fs.StringVar(&f.stateDir, "state-dir", defaultStateDir(), "where the dev server keeps its database and log, and training its checkpoints (env GENIUS_STATE_DIR, else $XDG_STATE_HOME/genius, else ./.genius)")
-	fs.BoolVar(&f.ui, "ui", false, "serve the Temporal Web UI on the frontend port + 1000")
+	fs.BoolVar(&f.headless, "headless", false, "do not serve the Temporal Web UI")
+	fs.IntVar(&f.uiPort, "ui-port", 0, "port of the Temporal Web UI; 0 = the frontend port + 1000 (8233 for the default address)")
 	fs.BoolVar(&f.gpuWorker, "gpu-worker", true, `also run a training worker (queue "genius-gpu") on the CPU`)
 	return cmd
 }
@@ -235,7 +239,8 @@ func startDevServer(ctx context.Context, f devFlags) (*devserver.Server, error) 
 		DBFile:           filepath.Join(f.stateDir, "temporal.db"),
 		Namespace:        f.client.Namespace,
 		SearchAttributes: attrs,
-		UI:               f.ui,
+		UI:               !f.headless,
+		UIPort:           f.uiPort,
 		Output:           logFile,
 	}
 	if f.client.Namespace != "default" {
@@ -247,11 +252,10 @@ func startDevServer(ctx context.Context, f devFlags) (*devserver.Server, error) 
 		logFile.Close()
 		return nil, err
 	}
-	fmt.Fprintf(os.Stderr, "Temporal dev server at %s, state in %s", srv.Address(), opts.DBFile)
-	if f.ui {
-		fmt.Fprintf(os.Stderr, ", Web UI at http://%s", net.JoinHostPort(ip, strconv.Itoa(port+1000)))
+	fmt.Fprintf(os.Stderr, "Temporal dev server at %s, state in %s.\n", srv.Address(), opts.DBFile)
+	if u := srv.UIURL(); u != "" {
+		fmt.Fprintf(os.Stderr, "Temporal Web UI: %s/namespaces/%s/workflows\n", u, f.client.Namespace)
 	}
-	fmt.Fprintln(os.Stderr, ".")
 	go func() {
 		<-srv.Done()
 		logFile.Close()

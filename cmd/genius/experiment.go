@@ -139,7 +139,7 @@ func runExperiment(ctx context.Context, f experimentFlags, stdout, stderr io.Wri
 	if id == "" {
 		id = newWorkflowID("experiment-" + searchName(s))
 	}
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: f.taskQueue},
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: f.taskQueue, StaticSummary: workflows.ExperimentSummary(s), StaticDetails: workflows.Details(s)},
 		workflows.ExperimentName, s)
 	if err != nil {
 		return fmt.Errorf("start experiment: %w", err)

@@ -126,7 +126,7 @@ func runSearch(ctx context.Context, f searchFlags, stdout, stderr io.Writer) err
 	if id == "" {
 		id = newWorkflowID(searchName(s))
 	}
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: f.taskQueue},
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: f.taskQueue, StaticSummary: workflows.Summary(s), StaticDetails: workflows.Details(s)},
 		workflows.SearchName, workflows.SearchInput{Spec: s})
 	if err != nil {
 		return fmt.Errorf("start search: %w", err)
