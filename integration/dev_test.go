@@ -183,26 +183,31 @@ func TestDevExistingServer(t *testing.T) {
 }
 
 // checkUIListsSearch loads the UI's workflow list in headless Chromium,
-// filtered by the finished search's search attributes, and finds the
-// search there; the same filter with another proposer must not list it, so
-// the filter is known to apply.
+// filtered by the finished search's search attributes, finds the search
+// there, follows its link to the run's search-attributes tab and finds the
+// values the search upserted.
 func checkUIListsSearch(t *testing.T, uiURL, id string, r workflows.SearchResult) {
-	list := func(proposer string) string {
-		// Not the ID: the page shows the query, and the ID must come from
-		// the list.
-		q := fmt.Sprintf(`GeniusBenchmark = %q AND GeniusProposer = %q AND GeniusBestAccuracy >= %.2f AND ExecutionStatus = "Completed"`,
-			r.Benchmark, proposer, r.Best.Accuracy-0.01)
-		return dumpDOM(t, uiURL+"/namespaces/default/workflows?query="+url.QueryEscape(q))
-	}
-	dom := list(r.Proposer)
-	if !strings.Contains(dom, id) {
-		t.Fatalf("the Web UI's list filtered by the search's attributes does not show %s:\n%.3000s", id, text(dom))
+	// Not the ID: the page shows the query, and the ID must come from the
+	// list.
+	q := fmt.Sprintf(`GeniusBenchmark = %q AND GeniusProposer = %q AND GeniusBestAccuracy >= %.2f AND ExecutionStatus = "Completed"`,
+		r.Benchmark, r.Proposer, r.Best.Accuracy-0.01)
+	dom := dumpDOM(t, uiURL+"/namespaces/default/workflows?query="+url.QueryEscape(q))
+	link := regexp.MustCompile(`href="(/namespaces/default/workflows/` + regexp.QuoteMeta(id) + `/[0-9a-f-]+)`).FindStringSubmatch(dom)
+	if link == nil {
+		t.Fatalf("the Web UI's list filtered by the search's attributes has no link to %s:\n%.3000s", id, text(dom))
 	}
 	if !strings.Contains(dom, workflows.SearchName) {
 		t.Errorf("the Web UI lists %s without its type %s", id, workflows.SearchName)
 	}
-	if other := list("llm"); strings.Contains(other, id) {
-		t.Errorf("the Web UI lists %s for GeniusProposer = \"llm\": the filter did not apply", id)
+	attrs := text(dumpDOM(t, uiURL+link[1]+"/search-attributes"))
+	for _, want := range []string{
+		fmt.Sprintf(`"GeniusBenchmark" : %q`, r.Benchmark),
+		fmt.Sprintf(`"GeniusProposer" : %q`, r.Proposer),
+		`"GeniusBestAccuracy" : ` + strconv.FormatFloat(r.Best.Accuracy, 'f', -1, 64),
+	} {
+		if !strings.Contains(attrs, want) {
+			t.Errorf("the Web UI's search attributes of %s lack %s:\n%.3000s", id, want, attrs)
+		}
 	}
 }
 
