@@ -116,8 +116,8 @@ type Spec struct {
 	// it. 0 = only when suggested.
 	MaxIterationsPerRun int `json:"max_iterations_per_run,omitempty"`
 	// SearchAttributes, default true, upserts GeniusBenchmark,
-	// GeniusProposer and GeniusBestAccuracy. Set false on a namespace where
-	// they are not registered.
+	// GeniusProposer, GeniusBestAccuracy and (llm) GeniusLLMCostUSD. Set
+	// false on a namespace where they are not registered.
 	SearchAttributes *bool `json:"search_attributes,omitempty"`
 	// PromptDir, when set, is a directory on the worker holding template
 	// overrides (see package prompt).

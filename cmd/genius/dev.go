@@ -250,6 +250,9 @@ func startDevServer(ctx context.Context, f devFlags) (*devserver.Server, error) 
 	srv, err := devserver.Start(ctx, opts)
 	if err != nil {
 		logFile.Close()
+		if opts.UI {
+			return nil, fmt.Errorf("%w\n(the Web UI needs a free port, by default the frontend port + 1000: pick another with --ui-port, or run without it with --headless)", err)
+		}
 		return nil, err
 	}
 	fmt.Fprintf(os.Stderr, "Temporal dev server at %s, state in %s.\n", srv.Address(), opts.DBFile)
