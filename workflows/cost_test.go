@@ -99,6 +99,19 @@ func TestLLMCostAttribute(t *testing.T) {
 	if len(costs) != 3 || !near(costs[0], gpt4Call) || costs[2] != res.CostUSD {
 		t.Errorf("cost upserts %v, want one per iteration ending at %v", costs, res.CostUSD)
 	}
+
+	// A give-up reply ends the loop early; its cost is upserted too.
+	h = newHarness(t, append(macroReplies(1), llmtest.Step{Reply: "I cannot improve on these results any further.", PromptTokens: 1000, CompletionTokens: 100})...)
+	costs = nil
+	h.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		if v, ok := args.Get(0).(temporal.SearchAttributes).GetFloat64(workflows.LLMCostAttribute); ok {
+			costs = append(costs, v)
+		}
+	}).Return(nil)
+	res = h.mustRun(llmSpec("nas-bench-macro", 3))
+	if res.Stopped != workflows.StoppedGiveUp || len(costs) == 0 || costs[len(costs)-1] != res.CostUSD || !near(res.CostUSD, 2*gpt4Call) {
+		t.Errorf("give-up: stopped %q, cost upserts %v, result $%v", res.Stopped, costs, res.CostUSD)
+	}
 }
 
 // TestLLMTokenCap stops a search at llm_budget.max_tokens, even in the

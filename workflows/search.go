@@ -69,6 +69,10 @@ func GeniusSearch(ctx workflow.Context, in SearchInput) (*SearchResult, error) {
 	if err == nil && s.spec.Principles && s.isLLM() {
 		res.Principles = s.principles(ctx, res.Stopped)
 		s.fillCost(res)
+	}
+	if err == nil {
+		// The last calls (a give-up reply, principles) came after the
+		// loop's upsert.
 		err = s.upsertCost(ctx)
 	}
 	s.showDetails(ctx)
