@@ -111,6 +111,22 @@ func TestDev(t *testing.T) {
 		}
 	}
 
+	// The summary the UI shows beside the search.
+	var desc struct {
+		Config struct {
+			Metadata struct {
+				Summary string `json:"summary"`
+			} `json:"userMetadata"`
+		} `json:"executionConfig"`
+	}
+	descOut, err := exec.Command(temporalBinary(t), "workflow", "describe", "--address", addr, "--workflow-id", "dev-search", "--output", "json").Output()
+	if err != nil || json.Unmarshal(descOut, &desc) != nil {
+		t.Fatalf("temporal workflow describe: %v\n%s", err, descOut)
+	}
+	if got := desc.Config.Metadata.Summary; got != "GENIUS search nas-bench-macro: random, 3 iterations" {
+		t.Errorf("the search's UI summary is %q", got)
+	}
+
 	t.Run("web UI lists the search by its attributes", func(t *testing.T) {
 		checkUIListsSearch(t, uiURL, "dev-search", r)
 	})
