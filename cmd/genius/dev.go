@@ -63,7 +63,9 @@ func newDevCmd() *cobra.Command {
 
 The temporal binary is $GENIUS_TEMPORAL_BIN, else bin/temporal in this or a
 parent directory (make tools), else temporal on PATH. The LLM proposer uses
-OPENAI_API_KEY and OPENAI_BASE_URL from the environment.`,
+OPENAI_API_KEY and OPENAI_BASE_URL from the environment, and prices tokens
+by the JSON table GENIUS_LLM_PRICES names (default: the built-in list
+prices, see genius llm-prices).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDev(cmd.Context(), f)
