@@ -13,7 +13,7 @@ export GENIUS_TEMPORAL_BIN := $(BIN)/temporal
 export GENIUS_VERSITYGW_BIN := $(BIN)/versitygw
 export GENIUS_HELM_BIN := $(BIN)/helm
 
-.PHONY: all build tools test vet bench golden clean
+.PHONY: all build tools test vet bench golden clean demo
 
 all: build
 
@@ -38,6 +38,11 @@ vet: $(BIN)/staticcheck
 	test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)
 	$(GO) vet ./...
 	$(BIN)/staticcheck ./...
+
+# From a fresh clone to a finished search on the embedded dev server, with
+# its report; see scripts/demo.sh for the settings it reads.
+demo:
+	BIN=$(BIN) GO=$(GO) scripts/demo.sh
 
 # The test command the README gives; needs `make tools` first.
 test: tools

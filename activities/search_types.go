@@ -2,6 +2,7 @@ package activities
 
 import (
 	"github.com/genius-nas/genius/llm/chat"
+	"github.com/genius-nas/genius/pricing"
 	"github.com/genius-nas/genius/specs"
 )
 
@@ -48,6 +49,9 @@ const (
 	NextFeedback = "feedback"
 	// NextText sends Next.Text as it is (corrections of the constraint loop).
 	NextText = "text"
+	// NextPrinciples asks, after the last iteration, which design principles
+	// the model followed (spec principles).
+	NextPrinciples = "principles"
 )
 
 // Next is the message a Propose call adds to the conversation.
@@ -75,6 +79,9 @@ type ProposeInput struct {
 	// with the system prompt.
 	Messages []chat.Message `json:"messages,omitempty"`
 	Next     Next           `json:"next"`
+	// NeedPrice makes the call fail, before anything is sent, when the
+	// worker has no price for Proposer.Model (a cost cap needs one).
+	NeedPrice bool `json:"need_price,omitempty"`
 }
 
 // ProposeResult is one turn of the conversation. System and Prompt are the
@@ -89,6 +96,10 @@ type ProposeResult struct {
 	PromptTokens     int    `json:"prompt_tokens,omitempty"`
 	CompletionTokens int    `json:"completion_tokens,omitempty"`
 	LatencyMS        int64  `json:"latency_ms"`
+	// Price is the worker's price for Model (else the requested model);
+	// nil when its table has none. The workflow computes the cost from it,
+	// so replays agree whatever the table says later.
+	Price *pricing.Price `json:"price,omitempty"`
 }
 
 // Outcomes of CheckProposal.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,8 +71,11 @@ type Options struct {
 	// SearchAttributes maps custom search attribute names to their type
 	// (Text, Keyword, Int, Double, Bool, Datetime, KeywordList).
 	SearchAttributes map[string]string
-	// UI turns the Web UI on (at Port+1000). Default off (--headless).
+	// UI turns the Web UI on. Default off (--headless).
 	UI bool
+	// UIPort is the Web UI's port when UI is on. Default 0: Port+1000, as
+	// the CLI does.
+	UIPort int
 	// LogLevel of the server: debug, info, warn, error, never. Default "warn".
 	LogLevel string
 	// DynamicConfig holds extra `KEY=JSONVALUE` dynamic config values; they
@@ -93,6 +97,7 @@ const defaultLogLevel = "warn"
 // Server is a running dev server.
 type Server struct {
 	addr      string
+	uiURL     string
 	namespace string
 	cmd       *exec.Cmd
 	tail      *tailBuffer
@@ -155,6 +160,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("start %s: %w", opts.Bin, err)
 	}
 	s := &Server{
+		uiURL:     uiURL(opts),
 		addr:      net.JoinHostPort(opts.IP, strconv.Itoa(opts.Port)),
 		namespace: opts.Namespace,
 		cmd:       cmd,
@@ -187,6 +193,8 @@ func Args(opts Options) []string {
 	}
 	if !opts.UI {
 		args = append(args, "--headless")
+	} else if opts.UIPort != 0 {
+		args = append(args, "--ui-port", strconv.Itoa(opts.UIPort))
 	}
 	if opts.DBFile != "" {
 		args = append(args, "--db-filename", opts.DBFile)
@@ -234,7 +242,10 @@ func (s *Server) waitReady(ctx context.Context) error {
 	defer tick.Stop()
 	var last error
 	for {
-		if last = Ping(ctx, c, s.namespace); last == nil {
+		if last = Ping(ctx, c, s.namespace); last == nil && s.uiURL != "" {
+			last = uiAnswers(ctx, s.uiURL)
+		}
+		if last == nil {
 			return nil
 		}
 		select {
@@ -245,6 +256,44 @@ func (s *Server) waitReady(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// UIURL is the Web UI's address, "" when the server is headless.
+func (s *Server) UIURL() string { return s.uiURL }
+
+func uiURL(opts Options) string {
+	if !opts.UI {
+		return ""
+	}
+	port := opts.UIPort
+	if port == 0 {
+		port = opts.Port + 1000
+	}
+	ip := opts.IP
+	if p := net.ParseIP(ip); p != nil && p.IsUnspecified() {
+		ip = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(ip, strconv.Itoa(port))
+}
+
+// uiAnswers reports whether the Web UI serves its settings, which it does
+// once it can reach the frontend.
+func uiAnswers(ctx context.Context, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/api/v1/settings", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("web UI: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("web UI at %s answers %s", url, resp.Status)
+	}
+	return nil
 }
 
 // Ping asks the frontend behind c for its health and for the namespace,

@@ -47,6 +47,16 @@ func TestArgs(t *testing.T) {
 				"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1"},
 		},
 		{
+			name: "ui on its own port",
+			opts: devserver.Options{IP: "127.0.0.1", Port: 7233, UI: true, UIPort: 9000},
+			want: []string{"server", "start-dev", "--ip", "127.0.0.1", "--port", "7233", "--log-level", "warn", "--ui-port", "9000",
+				"--dynamic-config-value", "history.transferProcessorMaxPollRPS=1000",
+				"--dynamic-config-value", "history.timerProcessorMaxPollRPS=1000",
+				"--dynamic-config-value", "history.visibilityProcessorMaxPollRPS=1000",
+				"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
+				"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1"},
+		},
+		{
 			name: "ui, db file, sorted search attributes, dynamic config",
 			opts: devserver.Options{
 				IP: "0.0.0.0", Port: 1, LogLevel: "error", UI: true, DBFile: "/tmp/x.db",

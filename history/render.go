@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/genius-nas/genius/activities"
+	"github.com/genius-nas/genius/pricing"
 	"github.com/genius-nas/genius/workflows"
 )
 
@@ -32,10 +33,22 @@ func Render(w io.Writer, t *Trail) error {
 			p.f(", proposer %s", s.Proposer.Kind)
 			if s.Proposer.Kind == "llm" {
 				p.f(" (%s, temperature %g)", s.Proposer.Model, s.Proposer.Temperature)
+				p.price = s.Proposer.Price
 			}
 			p.f(", %d iterations, %d attempts each, conversation %s", s.Iterations, s.MaxAttempts, s.Conversation)
 			if f := s.FLOPs; f != nil {
 				p.f(", FLOPs window %g–%g M", f.MinM, f.MaxM)
+			}
+			if s.Proposer.Kind == "llm" {
+				if c := s.TokenCap(); c > 0 {
+					p.f(", token cap %d", c)
+				}
+				if c := s.CostCap(); c > 0 {
+					p.f(", cost cap $%.4f", c)
+				}
+				if s.Principles {
+					p.f(", asks for its design principles at the end")
+				}
 			}
 			p.f("\n")
 		}
@@ -58,6 +71,9 @@ func Render(w io.Writer, t *Trail) error {
 type printer struct {
 	w   io.Writer
 	err error
+	// price is the spec's proposer.price, which overrides the price each
+	// proposal recorded.
+	price *pricing.Price
 }
 
 func (p *printer) f(format string, args ...any) {
@@ -107,12 +123,25 @@ func (p *printer) step(s Step) {
 		var out activities.ProposeResult
 		_ = json.Unmarshal(s.Input, &in)
 		_ = json.Unmarshal(s.Result, &out)
-		p.f("\n── iteration %d/%d, attempt %d: proposal from %s", in.Iteration, in.Total, in.Attempt, orDash(in.Proposer.Kind))
+		if in.Next.Kind == activities.NextPrinciples {
+			p.f("\n── design principles, asked after iteration %d", in.Iteration)
+		} else {
+			p.f("\n── iteration %d/%d, attempt %d: proposal from %s", in.Iteration, in.Total, in.Attempt, orDash(in.Proposer.Kind))
+		}
 		if out.Model != "" {
 			p.f(" (%s)", out.Model)
 		}
 		if out.PromptTokens+out.CompletionTokens > 0 {
 			p.f(", %d prompt + %d completion tokens", out.PromptTokens, out.CompletionTokens)
+			price := out.Price
+			if p.price != nil {
+				price = p.price
+			}
+			if price != nil {
+				p.f(" ($%.4f)", price.Cost(out.PromptTokens, out.CompletionTokens))
+			} else {
+				p.f(" (no price)")
+			}
 		}
 		p.f(", %d ms", out.LatencyMS)
 		p.attempt(s)
@@ -254,7 +283,24 @@ func (p *printer) result(t *Trail) {
 		p.f("\n")
 	}
 	if r.PromptTokens+r.CompletionTokens > 0 {
-		p.f("tokens: %d prompt + %d completion\n", r.PromptTokens, r.CompletionTokens)
+		p.f("tokens: %d prompt + %d completion, cost $%.4f", r.PromptTokens, r.CompletionTokens, r.CostUSD)
+		if r.UnpricedTokens > 0 {
+			p.f(" (%d tokens of a model without a price are not counted)", r.UnpricedTokens)
+		}
+		p.f("\n")
+	}
+	if pr := r.Principles; pr != nil {
+		switch {
+		case pr.Skipped != "":
+			p.f("design principles: not asked: %s\n", pr.Skipped)
+		case pr.Error != "":
+			p.f("design principles: asking failed: %s\n", pr.Error)
+		default:
+			p.f("design principles (after iteration %d):\n", pr.AfterIteration)
+			for _, line := range strings.Split(strings.TrimRight(pr.Reply, "\n"), "\n") {
+				p.f("  %s\n", line)
+			}
+		}
 	}
 }
 
@@ -299,6 +345,9 @@ func (p *printer) experiment(t *Trail) {
 		p.f(", stopped: %s", r.Stopped)
 	}
 	p.f("\nbest per trial: mean %.2f, std %.2f\n", r.Best.AccuracyMean, r.Best.AccuracyStd)
+	if r.PromptTokens+r.CompletionTokens > 0 {
+		p.f("tokens (all trials): %d prompt + %d completion, cost $%.4f\n", r.PromptTokens, r.CompletionTokens, r.CostUSD)
+	}
 	if b := r.RandomBaseline; b != nil {
 		p.f("random baseline (best of %d uniform samples): %.2f, expected rank %.0f of %d\n", b.Samples, b.Accuracy, b.Rank, b.Of)
 	}

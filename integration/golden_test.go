@@ -39,6 +39,8 @@ var goldenScenarios = []string{
 	"search-evolution",
 	"search-continue-as-new",
 	"experiment-random",
+	"search-llm-principles",
+	"search-llm-cost-cap",
 }
 
 // TestGoldenHistories replays every history under testdata/golden with the
@@ -180,6 +182,10 @@ func recordGolden(t *testing.T) {
 		exportRuns(t, c, "search-llm-stop-signal", id)
 	}
 
+	recordCostGoldens(t, c, func(name string, s *llmtest.Server, edit func(m map[string]any)) string {
+		return search(name, llmCfg(s), "nas-bench-macro.json", macro(edit))
+	}, f)
+
 	baseline := func(kind string, extra map[string]any) func(m map[string]any) {
 		return func(m map[string]any) {
 			m["proposer"] = map[string]any{"kind": kind}
@@ -256,4 +262,26 @@ func exportRuns(t *testing.T, c client.Client, name, id string) {
 		}
 	}
 	_ = c
+}
+
+// recordCostGoldens records the llm searches with spending caps and the
+// principles step; search runs one through the temporal CLI and returns its
+// workflow ID.
+func recordCostGoldens(t *testing.T, c client.Client, search func(name string, s *llmtest.Server, edit func(m map[string]any)) string, f func(int) string) {
+	priced := func(reply string) llmtest.Step {
+		return llmtest.Step{Reply: reply, PromptTokens: 1000, CompletionTokens: 100}
+	}
+	// Two iterations, then the design principles; a cost cap not reached.
+	s := llmtest.New(t, priced(f(0)), priced(f(1)), priced("Principle 1: wide last stages. Principle 2: keep the stem light."))
+	exportRuns(t, c, "search-llm-principles", search("search-llm-principles", s, func(m map[string]any) {
+		m["iterations"] = 2
+		m["principles"] = true
+		m["llm_budget"] = map[string]any{"max_cost_usd": 1}
+	}))
+	// The cost cap ends the search after two calls of $0.036.
+	s = llmtest.New(t, priced(f(0)), priced(f(1)), priced(f(2)))
+	exportRuns(t, c, "search-llm-cost-cap", search("search-llm-cost-cap", s, func(m map[string]any) {
+		m["llm_budget"] = map[string]any{"max_cost_usd": 0.05}
+		m["principles"] = true
+	}))
 }

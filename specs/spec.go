@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/genius-nas/genius/pricing"
 	"github.com/genius-nas/genius/space"
 	"github.com/genius-nas/genius/specs/retrain"
 )
@@ -115,8 +116,8 @@ type Spec struct {
 	// it. 0 = only when suggested.
 	MaxIterationsPerRun int `json:"max_iterations_per_run,omitempty"`
 	// SearchAttributes, default true, upserts GeniusBenchmark,
-	// GeniusProposer and GeniusBestAccuracy. Set false on a namespace where
-	// they are not registered.
+	// GeniusProposer, GeniusBestAccuracy and (llm) GeniusLLMCostUSD. Set
+	// false on a namespace where they are not registered.
 	SearchAttributes *bool `json:"search_attributes,omitempty"`
 	// PromptDir, when set, is a directory on the worker holding template
 	// overrides (see package prompt).
@@ -124,6 +125,24 @@ type Spec struct {
 	// Retrain, when set, hands the best architecture to workflow
 	// GeniusRetrain when the search ends (GeniusSearch only).
 	Retrain *Retrain `json:"retrain,omitempty"`
+	// LLMBudget caps what an llm search may spend; reaching a cap stops it
+	// cleanly (stopped "token-cap" or "cost-cap"). Ignored by the baselines.
+	LLMBudget *LLMBudget `json:"llm_budget,omitempty"`
+	// Principles, with the llm proposer, ends the search by asking the model,
+	// in the same conversation, which design principles it followed (the
+	// paper's section 5.3). Ignored by the baselines.
+	Principles bool `json:"principles,omitempty"`
+}
+
+// LLMBudget caps an llm search's total spending. Each cap is checked before
+// every LLM call, so one call may take the total past it. Zero = no cap.
+type LLMBudget struct {
+	// MaxTokens caps prompt plus completion tokens of the whole search.
+	MaxTokens int `json:"max_tokens,omitempty"`
+	// MaxCostUSD caps the cost in US dollars, priced by proposer.price or
+	// the workers' price table; a model without a price then fails the
+	// search before it spends anything.
+	MaxCostUSD float64 `json:"max_cost_usd,omitempty"`
 }
 
 // Retrain makes a search start the final retraining of its winner: workflow
@@ -241,6 +260,9 @@ type Proposer struct {
 	Population int `json:"population,omitempty"`
 	// Sample is the tournament size (evolution). Default 2.
 	Sample int `json:"sample,omitempty"`
+	// Price, when set, prices this search's tokens instead of the workers'
+	// price table (llm).
+	Price *pricing.Price `json:"price,omitempty"`
 }
 
 // Evaluator configures measurement.
@@ -293,6 +315,22 @@ type Experiment struct {
 	Trials int `json:"trials,omitempty"`
 	// Parallelism bounds the trials running at once. Default 3.
 	Parallelism int `json:"parallelism,omitempty"`
+}
+
+// TokenCap returns the cap on total tokens (0: none).
+func (s Spec) TokenCap() int {
+	if s.LLMBudget == nil {
+		return 0
+	}
+	return s.LLMBudget.MaxTokens
+}
+
+// CostCap returns the cap on cost in US dollars (0: none).
+func (s Spec) CostCap() float64 {
+	if s.LLMBudget == nil {
+		return 0
+	}
+	return s.LLMBudget.MaxCostUSD
 }
 
 // UseSearchAttributes reports whether the workflow upserts its search
@@ -443,6 +481,9 @@ func (s Spec) Validate() error {
 		if p.MaxTokens < 0 {
 			bad("proposer.max_tokens", fmt.Sprintf("is %d", p.MaxTokens), "use 0 (server default) or a positive cap")
 		}
+		if p.Price != nil && p.Price.Validate() != nil {
+			bad("proposer.price", fmt.Sprintf("is %g/%g", p.Price.PromptUSDPerMTok, p.Price.CompletionUSDPerMTok), "give prompt_usd_per_mtok and completion_usd_per_mtok as US dollars per million tokens, 0 or more")
+		}
 	case ProposerRandom:
 	case ProposerEvolution:
 		if p.Population < 2 {
@@ -489,6 +530,14 @@ func (s Spec) Validate() error {
 		}
 		if f.Input < 1 || f.Classes < 1 {
 			bad("flops.input", "or flops.classes is not positive", "leave them out for 224 and 1000")
+		}
+	}
+	if b := s.LLMBudget; b != nil {
+		if b.MaxTokens < 0 {
+			bad("llm_budget.max_tokens", fmt.Sprintf("is %d", b.MaxTokens), "use 0 (no cap) or a positive number of tokens")
+		}
+		if b.MaxCostUSD < 0 || math.IsNaN(b.MaxCostUSD) || math.IsInf(b.MaxCostUSD, 0) {
+			bad("llm_budget.max_cost_usd", fmt.Sprintf("is %g", b.MaxCostUSD), "use 0 (no cap) or a positive amount of US dollars")
 		}
 	}
 	if r := s.Retrain; r != nil && s.Space != "" {

@@ -13,6 +13,7 @@ import (
 	"github.com/genius-nas/genius/activities/searchact"
 	"github.com/genius-nas/genius/bench"
 	"github.com/genius-nas/genius/llm"
+	"github.com/genius-nas/genius/pricing"
 	"github.com/genius-nas/genius/workflows"
 )
 
@@ -38,6 +39,8 @@ type Config struct {
 	// Chatter, when set, replaces the client built from LLM (tests, other
 	// backends).
 	Chatter llm.Chatter
+	// Prices prices LLM tokens. Nil: the built-in list prices.
+	Prices *pricing.Table
 	// MaxConcurrentActivities bounds activities running at once. 0 = the
 	// SDK's default on CPU workers, 1 on GPU workers (one training per GPU).
 	MaxConcurrentActivities int
@@ -75,7 +78,7 @@ func NewSearchActivities(cfg Config) *searchact.SearchActivities {
 	if dir == "" {
 		dir = DefaultDataDir
 	}
-	a := &searchact.SearchActivities{Catalog: bench.NewCatalog(dir), LLM: cfg.Chatter}
+	a := &searchact.SearchActivities{Catalog: bench.NewCatalog(dir), LLM: cfg.Chatter, Prices: cfg.Prices}
 	if a.LLM == nil && (cfg.LLM.APIKey != "" || cfg.LLM.BaseURL != "") {
 		a.LLM = llm.New(cfg.LLM)
 	}

@@ -53,6 +53,7 @@ func TestDevServerFlags(t *testing.T) {
 		"--search-attribute", "GeniusBenchmark=Keyword",
 		"--search-attribute", "GeniusProposer=Keyword",
 		"--search-attribute", "GeniusBestAccuracy=Double",
+		"--search-attribute", "GeniusLLMCostUSD=Double",
 	}
 	if got := workflows.DevServerSearchAttributeFlags(); !slices.Equal(got, want) {
 		t.Errorf("flags %v", got)

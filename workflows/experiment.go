@@ -30,6 +30,11 @@ type ExperimentResult struct {
 	// uniform samples (lookup evaluator only).
 	RandomBaseline *activities.BaselineResult `json:"random_baseline,omitempty"`
 	Stopped        string                     `json:"stopped,omitempty"`
+	// Tokens and cost summed over the trials.
+	PromptTokens     int     `json:"prompt_tokens"`
+	CompletionTokens int     `json:"completion_tokens"`
+	CostUSD          float64 `json:"cost_usd"`
+	UnpricedTokens   int     `json:"unpriced_tokens,omitempty"`
 }
 
 // TrialResult is one child search.
@@ -41,6 +46,11 @@ type TrialResult struct {
 	Stopped    string            `json:"stopped,omitempty"`
 	Iterations []IterationResult `json:"iterations,omitempty"`
 	Error      string            `json:"error,omitempty"`
+
+	PromptTokens     int     `json:"prompt_tokens,omitempty"`
+	CompletionTokens int     `json:"completion_tokens,omitempty"`
+	CostUSD          float64 `json:"cost_usd,omitempty"`
+	UnpricedTokens   int     `json:"unpriced_tokens,omitempty"`
 }
 
 // IterationStats are statistics of one iteration index across trials.
@@ -76,6 +86,8 @@ type ExperimentProgress struct {
 	Started  int `json:"started"`
 	Finished int `json:"finished"`
 	Failed   int `json:"failed"`
+	// CostUSD sums the finished trials.
+	CostUSD float64 `json:"cost_usd"`
 }
 
 // GeniusExperiment runs spec.experiment.trials searches as child
@@ -154,6 +166,8 @@ func GeniusExperiment(ctx workflow.Context, spec specs.Spec) (*ExperimentResult,
 			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 				WorkflowID:        id,
 				ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
+				// Metadata for the UI only: replays do not compare it.
+				StaticSummary: fmt.Sprintf("trial %d of %d: %s", k, n, Summary(trialSpec)),
 			})
 			f := workflow.ExecuteChildWorkflow(cctx, SearchName, SearchInput{Spec: trialSpec})
 			running[k] = f
@@ -172,6 +186,9 @@ func GeniusExperiment(ctx workflow.Context, spec specs.Spec) (*ExperimentResult,
 				}
 				res.Trials[k-1].Best = r.Best
 				res.Trials[k-1].Stopped = r.Stopped
+				res.Trials[k-1].PromptTokens, res.Trials[k-1].CompletionTokens = r.PromptTokens, r.CompletionTokens
+				res.Trials[k-1].CostUSD, res.Trials[k-1].UnpricedTokens = r.CostUSD, r.UnpricedTokens
+				prog.CostUSD += r.CostUSD
 				// Keep the trial summary small: the rejected proposals stay in
 				// the child's own history and result.
 				its := make([]IterationResult, len(r.Iterations))
@@ -198,6 +215,14 @@ func GeniusExperiment(ctx workflow.Context, spec specs.Spec) (*ExperimentResult,
 		res.Trials = started
 	}
 	res.PerIteration, res.Best = aggregate(res.Trials, spec.Iterations)
+	// Summed in trial order, so the total does not depend on which trial
+	// finished first.
+	for _, t := range res.Trials {
+		res.PromptTokens += t.PromptTokens
+		res.CompletionTokens += t.CompletionTokens
+		res.CostUSD += t.CostUSD
+		res.UnpricedTokens += t.UnpricedTokens
+	}
 	return res, nil
 }
 

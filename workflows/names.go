@@ -25,6 +25,8 @@ var (
 	BenchmarkAttribute    = temporal.NewSearchAttributeKeyKeyword("GeniusBenchmark")
 	ProposerAttribute     = temporal.NewSearchAttributeKeyKeyword("GeniusProposer")
 	BestAccuracyAttribute = temporal.NewSearchAttributeKeyFloat64("GeniusBestAccuracy")
+	// LLMCostAttribute is an llm search's cost so far in US dollars.
+	LLMCostAttribute = temporal.NewSearchAttributeKeyFloat64("GeniusLLMCostUSD")
 )
 
 // SearchAttribute is a custom search attribute's name and type as the
@@ -41,6 +43,7 @@ func SearchAttributes() []SearchAttribute {
 		{Name: BenchmarkAttribute.GetName(), Type: "Keyword"},
 		{Name: ProposerAttribute.GetName(), Type: "Keyword"},
 		{Name: BestAccuracyAttribute.GetName(), Type: "Double"},
+		{Name: LLMCostAttribute.GetName(), Type: "Double"},
 	}
 }
 

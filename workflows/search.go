@@ -60,7 +60,22 @@ func GeniusSearch(ctx workflow.Context, in SearchInput) (*SearchResult, error) {
 	if err := s.upsertAttributes(ctx, true); err != nil {
 		return nil, err
 	}
+	// Searches recorded before the cost attribute existed replay without
+	// its upserts.
+	if s.isLLM() && s.spec.UseSearchAttributes() {
+		s.costAttribute = workflow.GetVersion(ctx, costAttributeChange, workflow.DefaultVersion, 1) == 1
+	}
 	res, err := s.run(ctx)
+	if err == nil && s.spec.Principles && s.isLLM() {
+		res.Principles = s.principles(ctx, res.Stopped)
+		s.fillCost(res)
+	}
+	if err == nil {
+		// The last calls (a give-up reply, principles) came after the
+		// loop's upsert.
+		err = s.upsertCost(ctx)
+	}
+	s.showDetails(ctx)
 	if err != nil || s.spec.Retrain == nil {
 		return res, err
 	}
@@ -84,7 +99,18 @@ type search struct {
 	stopAsked  bool
 
 	retrainRef *RetrainHandoff // once started, for the progress query
+
+	// lastChat is the newest conversation with the model, which the
+	// principles question continues.
+	lastChat []chat.Message
+	// costAttribute: upsert LLMCostAttribute (workflow.GetVersion);
+	// costUpserted is the value last upserted.
+	costAttribute bool
+	costUpserted  float64
 }
+
+// costAttributeChange is the GetVersion change ID of the cost attribute.
+const costAttributeChange = "llm-cost-attribute"
 
 func (s *search) requestStop(v any) {
 	if s.stopAsked {
@@ -119,6 +145,11 @@ func (s *search) progress() (Progress, error) {
 		Stopped:    s.stopped,
 		Run:        s.st.Runs,
 		Retrain:    s.retrainRef,
+
+		PromptTokens:     s.st.PromptTokens,
+		CompletionTokens: s.st.CompletionTokens,
+		CostUSD:          s.st.CostUSD,
+		UnpricedTokens:   s.st.UnpricedTokens,
 	}
 	if s.stopped != "" {
 		p.Iteration = s.st.Done
@@ -188,6 +219,8 @@ func (s *search) run(ctx workflow.Context) (*SearchResult, error) {
 			return nil, err
 		}
 		switch {
+		case out.capped != "":
+			return s.finish(out.capped, out.capDetail), nil
 		case out.giveUp != "":
 			return s.finish(StoppedGiveUp, fmt.Sprintf("iteration %d: the model says it cannot improve: %q", i, clip(out.giveUp, 300))), nil
 		case out.failure != nil:
@@ -208,6 +241,10 @@ func (s *search) run(ctx workflow.Context) (*SearchResult, error) {
 				}
 			}
 		}
+		if err := s.upsertCost(ctx); err != nil {
+			return nil, err
+		}
+		s.showDetails(ctx)
 	}
 	return s.finish(StoppedBudget, fmt.Sprintf("%d iterations done", s.st.Done)), nil
 }
@@ -238,6 +275,8 @@ func (s *search) finish(reason, detail string) *SearchResult {
 		Model:            model,
 		PromptTokens:     s.st.PromptTokens,
 		CompletionTokens: s.st.CompletionTokens,
+		CostUSD:          s.st.CostUSD,
+		UnpricedTokens:   s.st.UnpricedTokens,
 		Runs:             s.st.Runs,
 	}
 }
@@ -246,6 +285,9 @@ type iterationOutcome struct {
 	result  *IterationResult
 	failure *IterationFailure
 	giveUp  string // the reply that gave up
+	// capped is the stop reason of a spending cap reached before a
+	// proposal; the unfinished iteration is dropped.
+	capped, capDetail string
 }
 
 func (s *search) measured() []activities.Measured {
@@ -273,18 +315,21 @@ func (s *search) iteration(ctx workflow.Context, i int) (iterationOutcome, error
 	attempts := 0
 	for attempt := 1; attempt <= s.spec.MaxAttempts && accepted == nil; attempt++ {
 		attempts = attempt
+		if reason, detail := s.capReached(); reason != "" {
+			return iterationOutcome{capped: reason, capDetail: fmt.Sprintf("before iteration %d attempt %d: %s", i, attempt, detail)}, nil
+		}
 		s.phase, s.attempt = PhaseProposing, attempt
 		p, err := s.propose(i, attempt, history, msgs, next)
 		if err != nil {
 			return iterationOutcome{}, fmt.Errorf("iteration %d attempt %d: propose: %w", i, attempt, err)
 		}
-		s.st.PromptTokens += p.PromptTokens
-		s.st.CompletionTokens += p.CompletionTokens
+		s.account(p)
 		if s.isLLM() {
 			if len(msgs) == 0 {
 				msgs = append(msgs, chat.Message{Role: chat.RoleSystem, Content: p.System})
 			}
 			msgs = append(msgs, chat.Message{Role: chat.RoleUser, Content: p.Prompt}, chat.Message{Role: chat.RoleAssistant, Content: p.Reply})
+			s.lastChat = msgs
 		}
 		s.phase = PhaseChecking
 		c, err := s.check(p.Reply, history)
@@ -339,6 +384,7 @@ func (s *search) propose(i, attempt int, history []activities.Measured, msgs []c
 		Proposer: p, FLOPs: s.spec.FLOPs, PromptDir: s.spec.PromptDir, Seed: s.spec.Seed,
 		Iteration: i, Attempt: attempt, Total: s.spec.Iterations,
 		History: history, Messages: msgs, Next: next,
+		NeedPrice: s.spec.CostCap() > 0 && p.Price == nil,
 	}
 	var out activities.ProposeResult
 	err := workflow.ExecuteActivity(ctx, activities.ProposeName, in).Get(ctx, &out)

@@ -16,6 +16,10 @@ const (
 	// StoppedAttempts: an iteration ran out of attempts and the spec says
 	// on_iteration_failure "stop".
 	StoppedAttempts = "attempts-exhausted"
+	// StoppedTokenCap: the search's tokens reached spec llm_budget.max_tokens.
+	StoppedTokenCap = "token-cap"
+	// StoppedCostCap: the search's cost reached spec llm_budget.max_cost_usd.
+	StoppedCostCap = "cost-cap"
 )
 
 // SearchInput is the workflow's single argument: a spec (its JSON fields at
@@ -43,6 +47,10 @@ type SearchState struct {
 	Conversation     []chat.Message `json:"conversation,omitempty"`
 	PromptTokens     int            `json:"prompt_tokens"`
 	CompletionTokens int            `json:"completion_tokens"`
+	// CostUSD sums the priced LLM calls; UnpricedTokens counts the tokens of
+	// calls whose model had no price.
+	CostUSD        float64 `json:"cost_usd,omitempty"`
+	UnpricedTokens int     `json:"unpriced_tokens,omitempty"`
 	// Runs counts workflow runs of this search (1 + Continue-As-News).
 	Runs int `json:"runs"`
 }
@@ -109,11 +117,37 @@ type SearchResult struct {
 	Model            string `json:"model,omitempty"`
 	PromptTokens     int    `json:"prompt_tokens"`
 	CompletionTokens int    `json:"completion_tokens"`
-	Runs             int    `json:"runs"`
+	// CostUSD is what the LLM calls cost, from the prices recorded with
+	// each call (spec proposer.price, else the worker's price table).
+	CostUSD float64 `json:"cost_usd"`
+	// UnpricedTokens counts tokens of calls whose model had no price: they
+	// are not in CostUSD.
+	UnpricedTokens int `json:"unpriced_tokens,omitempty"`
+	Runs           int `json:"runs"`
+
+	// Principles is the model's account of the design principles it
+	// followed (spec principles).
+	Principles *Principles `json:"principles,omitempty"`
 
 	// Retrain is the retraining of Best that the search started (spec
 	// retrain); nil when the spec has no retrain.
 	Retrain *RetrainHandoff `json:"retrain,omitempty"`
+}
+
+// Principles is the last step of a search with spec principles: the
+// question asked in the search's conversation and the model's answer.
+type Principles struct {
+	// AfterIteration is the last iteration the conversation had seen.
+	AfterIteration   int    `json:"after_iteration"`
+	Prompt           string `json:"prompt,omitempty"`
+	Reply            string `json:"reply,omitempty"`
+	Model            string `json:"model,omitempty"`
+	PromptTokens     int    `json:"prompt_tokens,omitempty"`
+	CompletionTokens int    `json:"completion_tokens,omitempty"`
+	// Skipped says why the question was not asked.
+	Skipped string `json:"skipped,omitempty"`
+	// Error says why asking failed; the search's own result stands.
+	Error string `json:"error,omitempty"`
 }
 
 // RetrainIDSuffix makes the workflow ID of the retraining a search starts:
@@ -146,6 +180,11 @@ type Progress struct {
 	Failures   int              `json:"failures"`
 	Stopped    string           `json:"stopped,omitempty"`
 	Run        int              `json:"run"`
+	// Tokens and cost of the LLM calls so far.
+	PromptTokens     int     `json:"prompt_tokens"`
+	CompletionTokens int     `json:"completion_tokens"`
+	CostUSD          float64 `json:"cost_usd"`
+	UnpricedTokens   int     `json:"unpriced_tokens,omitempty"`
 	// Retrain is set once the search has started its retraining.
 	Retrain *RetrainHandoff `json:"retrain,omitempty"`
 }
@@ -159,5 +198,8 @@ const (
 	// PhaseRetraining: the search waits for the retraining it started
 	// (spec retrain.wait).
 	PhaseRetraining = "retraining"
+	// PhasePrinciples: the model is asked for its design principles (spec
+	// principles).
+	PhasePrinciples = "principles"
 	PhaseDone       = "done"
 )

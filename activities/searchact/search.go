@@ -12,6 +12,8 @@ import (
 	"github.com/genius-nas/genius/bench"
 	"github.com/genius-nas/genius/flops"
 	"github.com/genius-nas/genius/llm"
+	"github.com/genius-nas/genius/pricing"
+	"github.com/genius-nas/genius/prompt"
 	"github.com/genius-nas/genius/space"
 	"github.com/genius-nas/genius/specs"
 )
@@ -30,6 +32,16 @@ type SearchActivities struct {
 	// Prompts loads the prompt templates of a space, with an optional
 	// override directory. Nil uses package prompt.
 	Prompts func(spaceName, overrideDir string) (Prompter, error)
+	// Prices prices the tokens of llm proposals (ProposeResult.Price). Nil
+	// uses pricing.Default().
+	Prices *pricing.Table
+}
+
+func (a *SearchActivities) prices() *pricing.Table {
+	if a.Prices == nil {
+		return pricing.Default()
+	}
+	return a.Prices
 }
 
 // Prompter renders the text of an LLM conversation for one search space.
@@ -73,10 +85,13 @@ func (a *SearchActivities) Propose(ctx context.Context, in activities.ProposeInp
 	if a.LLM == nil {
 		return activities.ProposeResult{}, badInput("the llm proposer needs an OpenAI-compatible endpoint: set %s (and %s for endpoints other than OpenAI) in the worker's environment, or run a baseline with proposer.kind \"random\" or \"evolution\"", llm.EnvAPIKey, llm.EnvBaseURL)
 	}
+	if _, ok := a.prices().Lookup(in.Proposer.Model); in.NeedPrice && !ok {
+		return activities.ProposeResult{}, badInput("the spec caps the cost (llm_budget.max_cost_usd) but this worker has no price for model %q: set proposer.price in the spec, or give the workers a price table with it (env %s; genius llm-prices prints the built-in one)", in.Proposer.Model, pricing.EnvTable)
+	}
 	out := activities.ProposeResult{Proposer: specs.ProposerLLM}
 	msgs := in.Messages
 	var p Prompter
-	if len(msgs) == 0 || in.Next.Kind != activities.NextText {
+	if len(msgs) == 0 || (in.Next.Kind != activities.NextText && in.Next.Kind != activities.NextPrinciples) {
 		if p, err = a.prompter(in); err != nil {
 			return out, err
 		}
@@ -95,6 +110,11 @@ func (a *SearchActivities) Propose(ctx context.Context, in activities.ProposeInp
 		out.Prompt, err = p.Feedback(*in.Next.Last, in)
 	case activities.NextText:
 		out.Prompt = in.Next.Text
+	case activities.NextPrinciples:
+		out.Prompt = prompt.Principles
+		if l := in.Next.Last; l != nil {
+			out.Prompt = fmt.Sprintf("Your last proposal, %s, reached an accuracy of %s%%.\n\n%s", sp.Format(l.Arch), prompt.FormatAccuracy(l.Accuracy), out.Prompt)
+		}
 	default:
 		return out, badInput("unknown next message kind %q", in.Next.Kind)
 	}
@@ -121,6 +141,12 @@ func (a *SearchActivities) Propose(ctx context.Context, in activities.ProposeInp
 	out.PromptTokens = resp.PromptTokens
 	out.CompletionTokens = resp.CompletionTokens
 	out.LatencyMS = resp.Latency.Milliseconds()
+	// Price the model that answered ("gpt-4-0613"), else the one asked for.
+	if pr, ok := a.prices().Lookup(resp.Model); ok {
+		out.Price = &pr
+	} else if pr, ok := a.prices().Lookup(in.Proposer.Model); ok {
+		out.Price = &pr
+	}
 	return out, nil
 }
 

@@ -29,7 +29,8 @@ type devFlags struct {
 	client    clientFlags
 	stateDir  string
 	dataDir   string
-	ui        bool
+	headless  bool
+	uiPort    int
 	gpuWorker bool
 }
 
@@ -54,13 +55,17 @@ func newDevCmd() *cobra.Command {
 
  - the Temporal CLI's dev server (SQLite, state kept in --state-dir), unless a
    server already answers at --address; it is started with genius's search
-   attributes (GeniusBenchmark, GeniusProposer, GeniusBestAccuracy);
+   attributes (GeniusBenchmark, GeniusProposer, GeniusBestAccuracy,
+   GeniusLLMCostUSD) and serves the Temporal Web UI (its URL is printed;
+   --headless turns it off);
  - a CPU worker on task queue "genius" (searches, experiments, LLM, look-ups);
  - a training worker on "genius-gpu", running on the CPU.
 
 The temporal binary is $GENIUS_TEMPORAL_BIN, else bin/temporal in this or a
 parent directory (make tools), else temporal on PATH. The LLM proposer uses
-OPENAI_API_KEY and OPENAI_BASE_URL from the environment.`,
+OPENAI_API_KEY and OPENAI_BASE_URL from the environment, and prices tokens
+by the JSON table GENIUS_LLM_PRICES names (default: the built-in list
+prices, see genius llm-prices).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDev(cmd.Context(), f)
@@ -70,7 +75,8 @@ OPENAI_API_KEY and OPENAI_BASE_URL from the environment.`,
 	addClientFlags(fs, &f.client)
 	addDataDirFlag(fs, &f.dataDir)
 	fs.StringVar(&f.stateDir, "state-dir", defaultStateDir(), "where the dev server keeps its database and log, and training its checkpoints (env GENIUS_STATE_DIR, else $XDG_STATE_HOME/genius, else ./.genius)")
-	fs.BoolVar(&f.ui, "ui", false, "serve the Temporal Web UI on the frontend port + 1000")
+	fs.BoolVar(&f.headless, "headless", false, "do not serve the Temporal Web UI")
+	fs.IntVar(&f.uiPort, "ui-port", 0, "port of the Temporal Web UI; 0 = the frontend port + 1000 (8233 for the default address)")
 	fs.BoolVar(&f.gpuWorker, "gpu-worker", true, `also run a training worker (queue "genius-gpu") on the CPU`)
 	return cmd
 }
@@ -122,7 +128,11 @@ func runDev(ctx context.Context, f devFlags) error {
 		default:
 		}
 	}
-	cfg := workers.Config{DataDir: f.dataDir, LLM: llm.ConfigFromEnv(), Options: worker.Options{OnFatalError: onFatal}}
+	prices, err := llmPricesFromEnv()
+	if err != nil {
+		return err
+	}
+	cfg := workers.Config{DataDir: f.dataDir, LLM: llm.ConfigFromEnv(), Prices: prices, Options: worker.Options{OnFatalError: onFatal}}
 	cpu, err := workers.NewCPUWorker(c, cfg)
 	if err != nil {
 		return err
@@ -231,7 +241,8 @@ func startDevServer(ctx context.Context, f devFlags) (*devserver.Server, error) 
 		DBFile:           filepath.Join(f.stateDir, "temporal.db"),
 		Namespace:        f.client.Namespace,
 		SearchAttributes: attrs,
-		UI:               f.ui,
+		UI:               !f.headless,
+		UIPort:           f.uiPort,
 		Output:           logFile,
 	}
 	if f.client.Namespace != "default" {
@@ -241,13 +252,15 @@ func startDevServer(ctx context.Context, f devFlags) (*devserver.Server, error) 
 	srv, err := devserver.Start(ctx, opts)
 	if err != nil {
 		logFile.Close()
+		if opts.UI {
+			return nil, fmt.Errorf("%w\n(the Web UI needs a free port, by default the frontend port + 1000: pick another with --ui-port, or run without it with --headless)", err)
+		}
 		return nil, err
 	}
-	fmt.Fprintf(os.Stderr, "Temporal dev server at %s, state in %s", srv.Address(), opts.DBFile)
-	if f.ui {
-		fmt.Fprintf(os.Stderr, ", Web UI at http://%s", net.JoinHostPort(ip, strconv.Itoa(port+1000)))
+	fmt.Fprintf(os.Stderr, "Temporal dev server at %s, state in %s.\n", srv.Address(), opts.DBFile)
+	if u := srv.UIURL(); u != "" {
+		fmt.Fprintf(os.Stderr, "Temporal Web UI: %s/namespaces/%s/workflows\n", u, f.client.Namespace)
 	}
-	fmt.Fprintln(os.Stderr, ".")
 	go func() {
 		<-srv.Done()
 		logFile.Close()

@@ -139,7 +139,7 @@ func runExperiment(ctx context.Context, f experimentFlags, stdout, stderr io.Wri
 	if id == "" {
 		id = newWorkflowID("experiment-" + searchName(s))
 	}
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: f.taskQueue},
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: f.taskQueue, StaticSummary: workflows.ExperimentSummary(s), StaticDetails: workflows.Details(s)},
 		workflows.ExperimentName, s)
 	if err != nil {
 		return fmt.Errorf("start experiment: %w", err)
@@ -195,6 +195,9 @@ func (v *experimentView) update(p workflows.ExperimentProgress) {
 	desc := fmt.Sprintf("%d running", p.Started-p.Finished)
 	if p.Failed > 0 {
 		desc += fmt.Sprintf(", %d failed", p.Failed)
+	}
+	if p.CostUSD > 0 {
+		desc += fmt.Sprintf(", $%.4f so far", p.CostUSD)
 	}
 	if v.bar != nil {
 		if p.Trials > 0 && p.Trials != v.bar.GetMax() {
@@ -306,6 +309,7 @@ func renderExperiment(w io.Writer, id string, r workflows.ExperimentResult) erro
 	if rb := r.RandomBaseline; rb != nil && b.N > 0 {
 		line += fmt.Sprintf(" (random baseline %.2f, %+.2f)", rb.Accuracy, b.AccuracyMean-rb.Accuracy)
 	}
+	line += llmSpend(r.PromptTokens, r.CompletionTokens, r.CostUSD, "\nLLM, all trials: ")
 	_, err := fmt.Fprintln(w, line)
 	return err
 }

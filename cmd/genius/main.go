@@ -65,6 +65,7 @@ func newRootCmd() *cobra.Command {
 		newAuditCmd(),
 		newReportCmd(),
 		newCocoEvalCmd(),
+		newLLMPricesCmd(),
 	)
 	return root
 }

@@ -126,7 +126,7 @@ func runSearch(ctx context.Context, f searchFlags, stdout, stderr io.Writer) err
 	if id == "" {
 		id = newWorkflowID(searchName(s))
 	}
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: f.taskQueue},
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: f.taskQueue, StaticSummary: workflows.Summary(s), StaticDetails: workflows.Details(s)},
 		workflows.SearchName, workflows.SearchInput{Spec: s})
 	if err != nil {
 		return fmt.Errorf("start search: %w", err)
@@ -207,6 +207,7 @@ func (v *progressView) update(p workflows.Progress) {
 				desc += fmt.Sprintf(" rank %d", p.Best.Rank)
 			}
 		}
+		desc += llmSpend(p.PromptTokens, p.CompletionTokens, p.CostUSD, " · ")
 		v.bar.Describe(desc)
 		_ = v.bar.Set(p.Done)
 		v.last, v.seen = p, true
@@ -234,6 +235,7 @@ func (v *progressView) update(p workflows.Progress) {
 		if b := p.Best; b != nil {
 			line += fmt.Sprintf("; best %.2f (iteration %d)", b.Accuracy, b.Iteration)
 		}
+		line += llmSpend(p.PromptTokens, p.CompletionTokens, p.CostUSD, "; ")
 		fmt.Fprintln(v.w, line)
 	}
 	if v.seen && p.Run > v.last.Run {
@@ -262,7 +264,20 @@ func (v *progressView) finish(r workflows.SearchResult) {
 			line += fmt.Sprintf(" rank %d", b.Rank)
 		}
 	}
+	line += llmSpend(r.PromptTokens, r.CompletionTokens, r.CostUSD, "; ")
+	if r.Stopped != workflows.StoppedBudget && r.StopDetail != "" {
+		line += " (" + r.StopDetail + ")"
+	}
 	fmt.Fprintln(v.w, line)
+}
+
+// llmSpend words the tokens and cost so far after sep, or "" when no
+// tokens were spent.
+func llmSpend(prompt, completion int, cost float64, sep string) string {
+	if prompt+completion == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s%d tokens, $%.4f", sep, prompt+completion, cost)
 }
 
 func (v *progressView) close() {

@@ -64,6 +64,8 @@ func newWorkerCmdRun(run func(context.Context, workerFlags) error) *cobra.Comman
 GeniusExperiment workflows, LLM proposals, proposal checks and benchmark
 look-ups. The LLM endpoint comes from OPENAI_API_KEY and OPENAI_BASE_URL
 in the environment; the key never enters a workflow payload or a log line.
+Tokens are priced by the JSON table GENIUS_LLM_PRICES names (default: the
+built-in list prices, see genius llm-prices).
 
 --kind gpu polls "genius-gpu": proxy training and validation, one at a
 time unless --max-concurrent-activities says otherwise.
@@ -162,10 +164,15 @@ func runWorker(ctx context.Context, f workerFlags) error {
 	}
 	defer c.Close()
 
+	prices, err := llmPricesFromEnv()
+	if err != nil {
+		return err
+	}
 	cfg := workers.Config{
 		TaskQueue:               f.taskQueue,
 		DataDir:                 f.dataDir,
 		LLM:                     llm.ConfigFromEnv(),
+		Prices:                  prices,
 		MaxConcurrentActivities: f.maxActivities,
 		Options:                 wopts,
 	}

@@ -567,6 +567,7 @@ func TestNotes(t *testing.T) {
 		"--input-file spec.json",
 		"configmap genius-search-spec",
 		"--name GeniusBestAccuracy --type Double",
+		"--name GeniusLLMCostUSD --type Double",
 		"gpu.enabled=true",
 	} {
 		if !strings.Contains(notes, want) {
