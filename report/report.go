@@ -63,8 +63,8 @@ type Report struct {
 
 	PromptTokens     int `json:"prompt_tokens,omitempty"`
 	CompletionTokens int `json:"completion_tokens,omitempty"`
-	// Cost and Principles are read when the result carries them (fields
-	// "cost_usd" and "principles").
+	// CostUSD is what the LLM calls cost (summed over trials); Principles
+	// is the model's answer to a search's principles question.
 	CostUSD    float64 `json:"cost_usd,omitempty"`
 	Principles string  `json:"principles,omitempty"`
 
@@ -137,7 +137,10 @@ func FromTrail(t *history.Trail) (*Report, error) {
 		r.addSearch(1, t.WorkflowID, in.Spec.Seed, res)
 		r.Stopped = res.Stopped
 		r.Model = res.Model
-		r.readOptional(t.Result, true)
+		r.CostUSD += res.CostUSD
+		if p := res.Principles; p != nil && p.Reply != "" {
+			r.Principles = p.Reply
+		}
 		if h := res.Retrain; h != nil && h.Result != nil {
 			r.Retrain = retrainFromResult(h.WorkflowID, *h.Result)
 		} else if h != nil {
@@ -218,7 +221,7 @@ func (r *Report) addExperiment(t *history.Trail, in specs.Spec) error {
 			if s.Kind == history.KindChild && s.Status == history.StatusCompleted && json.Unmarshal(s.Result, &sr) == nil {
 				r.PromptTokens += sr.PromptTokens
 				r.CompletionTokens += sr.CompletionTokens
-				r.readOptional(s.Result, false)
+				r.CostUSD += sr.CostUSD
 				if r.Model == "" {
 					r.Model = sr.Model
 				}
@@ -240,7 +243,7 @@ func (r *Report) addExperiment(t *history.Trail, in specs.Spec) error {
 				return fmt.Errorf("trial %s result: %w", s.WorkflowID, err)
 			}
 			r.addSearch(k, s.WorkflowID, in.Seed+int64(k-1), res)
-			r.readOptional(s.Result, false)
+			r.CostUSD += res.CostUSD
 		case history.StatusPending:
 		default:
 			r.Trials = append(r.Trials, Trial{Trial: k, WorkflowID: s.WorkflowID, Seed: in.Seed + int64(k-1), Error: s.Status + ": " + s.Failure})
@@ -268,37 +271,6 @@ func trialNumber(id string) int {
 	}
 	k, _ := strconv.Atoi(id[i+len("/trial-"):])
 	return k
-}
-
-// readOptional picks up fields that newer search results carry: the LLM
-// cost (summed over an experiment's trials) and, for a single search, the
-// design principles the model stated.
-func (r *Report) readOptional(raw json.RawMessage, principles bool) {
-	var opt struct {
-		CostUSD    float64         `json:"cost_usd"`
-		Principles json.RawMessage `json:"principles"`
-	}
-	if json.Unmarshal(raw, &opt) != nil {
-		return
-	}
-	r.CostUSD += opt.CostUSD
-	if !principles || len(opt.Principles) == 0 || string(opt.Principles) == "null" {
-		return
-	}
-	var s string
-	if json.Unmarshal(opt.Principles, &s) == nil {
-		r.Principles = s
-		return
-	}
-	var obj struct {
-		Text  string `json:"text"`
-		Reply string `json:"reply"`
-	}
-	if json.Unmarshal(opt.Principles, &obj) == nil && (obj.Text != "" || obj.Reply != "") {
-		r.Principles = obj.Text + obj.Reply
-		return
-	}
-	r.Principles = string(opt.Principles)
 }
 
 func retrainFromResult(id string, res workflows.RetrainResult) *Retrain {
