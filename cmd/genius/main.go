@@ -63,6 +63,8 @@ func newRootCmd() *cobra.Command {
 		newExperimentCmd(),
 		newReplayCmd(),
 		newAuditCmd(),
+		newKeygenCmd(),
+		newCodecServerCmd(),
 	)
 	return root
 }
