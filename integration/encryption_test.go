@@ -22,6 +22,7 @@ import (
 	"github.com/genius-nas/genius/llm"
 	"github.com/genius-nas/genius/llm/llmtest"
 	"github.com/genius-nas/genius/payloadcrypt"
+	"github.com/genius-nas/genius/workflows"
 )
 
 // lockedBuffer collects a child process's output while the test reads it.
@@ -269,6 +270,32 @@ func TestEncryptedSearch(t *testing.T) {
 			if !bytes.Contains(tj, []byte(r)) {
 				t.Errorf("temporal workflow show --codec-endpoint lacks the reply %q", r)
 			}
+		}
+		// A search started by the temporal CLI through the codec server has
+		// its input encrypted too, and its result reads back through it.
+		cliID := id + "-cli"
+		randomSpec := specFile(t, "nas-bench-macro.json", func(m map[string]any) {
+			m["iterations"] = 2
+			m["proposer"] = map[string]any{"kind": "random"}
+		})
+		codecArgs := []string{"--codec-endpoint", url, "--codec-auth", "Bearer " + token}
+		temporalCLI(t, append([]string{"workflow", "start", "--type", workflows.SearchName, "--task-queue", q,
+			"--workflow-id", cliID, "--input-file", randomSpec}, codecArgs...)...)
+		res := temporalCLI(t, append([]string{"workflow", "result", "--workflow-id", cliID, "--output", "json"}, codecArgs...)...)
+		var r cliResult
+		if err := json.Unmarshal(res, &r); err != nil || r.Status != "COMPLETED" || len(r.Result.Iterations) != 2 {
+			t.Fatalf("temporal workflow result --codec-endpoint: %v\n%s", err, res)
+		}
+		started, err := history.Parse(temporalCLI(t, "workflow", "show", "--workflow-id", cliID, "--output", "json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := started.Events[0].GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()
+		if len(in) != 1 {
+			t.Fatalf("started event has %d input payloads", len(in))
+		}
+		if kid, ok := payloadcrypt.KeyID(in[0]); !ok || kid != keyID {
+			t.Errorf("input of a search started with --codec-endpoint: key ID %q (encrypted %v), want %s", kid, ok, keyID)
 		}
 		// Without the token the server refuses to decode. (The temporal CLI
 		// retries a refused request until its deadline, so ask directly.)
