@@ -186,7 +186,7 @@ func TestParseKeyringErrors(t *testing.T) {
 	tests := []struct{ name, data, want string }{
 		{"empty", "# only a comment\n\n", "holds no key"},
 		{"one field", "lonely\n", "found 1 fields"},
-		{"bad id", "bad/id " + secret + "\n", "key ID must be"},
+		{"bad id", "bad/id " + secret + "\n", "bad key ID"},
 		{"not base64", "k1 " + secret[:10] + "!!!\n", "not standard base64"},
 		{"wrong length", "k1 " + short + "\n", "5 bytes, want 32"},
 		{"duplicate", lines[0] + lines[0], "appears twice"},

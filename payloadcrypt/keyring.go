@@ -19,8 +19,9 @@ import (
 // KeySize is the length of an AES-256 key in bytes.
 const KeySize = 32
 
-// maxKeyIDLen bounds key IDs; they travel in every payload's metadata.
-const maxKeyIDLen = 64
+// KeyIDRule says in words what keyIDPattern accepts. Key IDs are short:
+// they travel in every payload's metadata.
+const KeyIDRule = "a key ID is 1 to 64 characters from A-Z a-z 0-9 . _ -"
 
 var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
@@ -107,7 +108,7 @@ func ParseKeyring(data []byte) (*Keyring, error) {
 		}
 		id := fields[0]
 		if !ValidKeyID(id) {
-			return nil, fmt.Errorf("line %d: key ID must be 1 to %d characters from A-Z a-z 0-9 . _ -", n, maxKeyIDLen)
+			return nil, fmt.Errorf("line %d: bad key ID: %s", n, KeyIDRule)
 		}
 		if r.Has(id) {
 			return nil, fmt.Errorf("line %d: key ID %s appears twice", n, id)
@@ -156,7 +157,7 @@ func NewKeyID(now time.Time, random io.Reader) (string, error) {
 // (with a trailing newline).
 func NewKeyLine(id string, random io.Reader) (string, error) {
 	if !ValidKeyID(id) {
-		return "", fmt.Errorf("key ID %q: must be 1 to %d characters from A-Z a-z 0-9 . _ -", id, maxKeyIDLen)
+		return "", fmt.Errorf("key ID %q: %s", id, KeyIDRule)
 	}
 	secret := make([]byte, KeySize)
 	if _, err := io.ReadFull(random, secret); err != nil {

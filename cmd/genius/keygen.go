@@ -28,7 +28,7 @@ type keygenOptions struct {
 func (o *keygenOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Out, "out", "", "key file to write (mode 0600), required")
 	fs.BoolVar(&o.Add, "add", false, "add a new active key to the existing --out file, keeping the old keys so older histories still decrypt (key rotation)")
-	fs.StringVar(&o.ID, "id", "", "key ID (A-Z a-z 0-9 . _ -, at most 64); default genius-<UTC time>-<random>")
+	fs.StringVar(&o.ID, "id", "", "key ID; default genius-<UTC time>-<random> ("+payloadcrypt.KeyIDRule+")")
 }
 
 func newKeygenCmd() *cobra.Command {
@@ -68,7 +68,7 @@ func runKeygen(_ context.Context, o keygenOptions, stdout, _ io.Writer) error {
 			return err
 		}
 	} else if !payloadcrypt.ValidKeyID(id) {
-		return fmt.Errorf("--id %q: a key ID is 1 to 64 characters from A-Z a-z 0-9 . _ -", id)
+		return fmt.Errorf("--id %q: %s", id, payloadcrypt.KeyIDRule)
 	}
 	line, err := payloadcrypt.NewKeyLine(id, rand.Reader)
 	if err != nil {
