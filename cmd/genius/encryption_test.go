@@ -164,3 +164,31 @@ func TestAuditAndReplayEncrypted(t *testing.T) {
 		t.Errorf("audit with only k2: %v", err)
 	}
 }
+
+func TestCodecServerBadOptions(t *testing.T) {
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "keys")
+	keygen(t, keygenOptions{Out: keys})
+	empty := filepath.Join(dir, "empty-token")
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		o    codecServerOptions
+		want string
+	}{
+		{"no key file", codecServerOptions{Listen: "127.0.0.1:0"}, "--encryption-key-file is required"},
+		{"origin with a path", codecServerOptions{KeyFile: keys, Listen: "127.0.0.1:0", Origins: []string{"http://localhost:8233/"}}, "--cors-origin"},
+		{"empty token file", codecServerOptions{KeyFile: keys, Listen: "127.0.0.1:0", TokenFile: empty}, "is empty"},
+		{"bad listen", codecServerOptions{KeyFile: keys, Listen: "nonsense"}, "--listen nonsense"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := runCodecServer(context.Background(), tt.o, &bytes.Buffer{}, &bytes.Buffer{})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
