@@ -132,6 +132,17 @@ func TestEncryptionAndCodecServer(t *testing.T) {
 		t.Error("token file set up without encryption.codecServer.authToken.existingSecret")
 	}
 	wantEnv(t, c, "GENIUS_ENCRYPTION_KEY_FILE", "/etc/genius/encryption/keys")
+
+	notes, err := h.Notes(testContext(t), chartDir, "--set", "encryption.existingSecret=k,encryption.codecServer.enabled=true,encryption.codecServer.authToken.existingSecret=tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"--encryption-key-file", "port-forward svc/genius-codec-server 8081",
+		"--codec-endpoint http://127.0.0.1:8081 --codec-auth"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("NOTES lack %q:\n%s", want, notes)
+		}
+	}
 }
 
 func TestEncryptionBadValues(t *testing.T) {
