@@ -72,6 +72,9 @@ type Options struct {
 	SearchAttributes map[string]string
 	// UI turns the Web UI on (at Port+1000). Default off (--headless).
 	UI bool
+	// UICodecEndpoint is the codec server the Web UI decodes payloads
+	// with (--ui-codec-endpoint); "" for none.
+	UICodecEndpoint string
 	// LogLevel of the server: debug, info, warn, error, never. Default "warn".
 	LogLevel string
 	// DynamicConfig holds extra `KEY=JSONVALUE` dynamic config values; they
@@ -187,6 +190,9 @@ func Args(opts Options) []string {
 	}
 	if !opts.UI {
 		args = append(args, "--headless")
+	}
+	if opts.UI && opts.UICodecEndpoint != "" {
+		args = append(args, "--ui-codec-endpoint", opts.UICodecEndpoint)
 	}
 	if opts.DBFile != "" {
 		args = append(args, "--db-filename", opts.DBFile)
