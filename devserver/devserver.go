@@ -76,6 +76,9 @@ type Options struct {
 	// UIPort is the Web UI's port when UI is on. Default 0: Port+1000, as
 	// the CLI does.
 	UIPort int
+	// UICodecEndpoint is the codec server the Web UI decodes payloads
+	// with (--ui-codec-endpoint); "" for none.
+	UICodecEndpoint string
 	// LogLevel of the server: debug, info, warn, error, never. Default "warn".
 	LogLevel string
 	// DynamicConfig holds extra `KEY=JSONVALUE` dynamic config values; they
@@ -195,6 +198,9 @@ func Args(opts Options) []string {
 		args = append(args, "--headless")
 	} else if opts.UIPort != 0 {
 		args = append(args, "--ui-port", strconv.Itoa(opts.UIPort))
+	}
+	if opts.UI && opts.UICodecEndpoint != "" {
+		args = append(args, "--ui-codec-endpoint", opts.UICodecEndpoint)
 	}
 	if opts.DBFile != "" {
 		args = append(args, "--db-filename", opts.DBFile)

@@ -74,6 +74,9 @@ func runAudit(ctx context.Context, f auditFlags, files []string, out io.Writer) 
 	default:
 		return errors.New("give a history file (temporal workflow show --workflow-id ID --output json > FILE) or --workflow-id ID")
 	}
+	if err := decryptHistories(ctx, f.client.EncryptionKeyFile, runs...); err != nil {
+		return err
+	}
 	trail, err := history.Build(runs...)
 	if err != nil {
 		return err

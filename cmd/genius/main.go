@@ -66,6 +66,8 @@ func newRootCmd() *cobra.Command {
 		newReportCmd(),
 		newCocoEvalCmd(),
 		newLLMPricesCmd(),
+		newKeygenCmd(),
+		newCodecServerCmd(),
 	)
 	return root
 }

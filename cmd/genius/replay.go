@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -12,7 +13,8 @@ import (
 )
 
 func newReplayCmd() *cobra.Command {
-	return &cobra.Command{
+	var keyFile string
+	cmd := &cobra.Command{
 		Use:   "replay FILE...",
 		Short: "Replay exported workflow histories against this binary's workflow code",
 		Long: `Replay each history file, written by
@@ -21,20 +23,26 @@ with the SDK's workflow replayer and the workflows this binary registers
 (GeniusSearch, GeniusExperiment). A history the current code would not have
 produced (non-determinism) fails: the command names the workflow and the
 mismatch and exits 1. Use it in CI to catch changes that would break
-running searches, and in audits to show that a run came from this code.`,
+running searches, and in audits to show that a run came from this code.
+Histories of encrypted payloads need the key file (--encryption-key-file).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
-			return replayFiles(cmd.OutOrStdout(), files, workers.RegisterWorkflows)
+			return replayFiles(cmd.Context(), cmd.OutOrStdout(), files, keyFile, workers.RegisterWorkflows)
 		},
 	}
+	addEncryptionKeyFlag(cmd.Flags(), &keyFile)
+	return cmd
 }
 
 // replayFiles replays every file, reporting each, and returns an exit
 // error naming the failures.
-func replayFiles(out io.Writer, files []string, register history.Register) error {
+func replayFiles(ctx context.Context, out io.Writer, files []string, keyFile string, register history.Register) error {
 	var failed []string
 	for _, f := range files {
 		h, err := history.Load(f)
+		if err == nil {
+			err = decryptHistories(ctx, keyFile, h)
+		}
 		if err == nil {
 			err = history.Replay(h, register, nil)
 		}

@@ -34,6 +34,8 @@ type clientFlags struct {
 	TLSKey        string
 	TLSCA         string
 	TLSServerName string
+	// EncryptionKeyFile, when set, encrypts payloads (encryption.go).
+	EncryptionKeyFile string
 }
 
 func addClientFlags(fs *pflag.FlagSet, f *clientFlags) {
@@ -45,6 +47,7 @@ func addClientFlags(fs *pflag.FlagSet, f *clientFlags) {
 	fs.StringVar(&f.TLSKey, "tls-key", envOr("TEMPORAL_TLS_KEY", ""), "mTLS client key file (env TEMPORAL_TLS_KEY)")
 	fs.StringVar(&f.TLSCA, "tls-ca", envOr("TEMPORAL_TLS_CA", ""), "CA certificate file to verify the server (env TEMPORAL_TLS_CA)")
 	fs.StringVar(&f.TLSServerName, "tls-server-name", envOr("TEMPORAL_TLS_SERVER_NAME", ""), "server name to verify in the server's certificate (env TEMPORAL_TLS_SERVER_NAME)")
+	addEncryptionKeyFlag(fs, &f.EncryptionKeyFile)
 }
 
 // apiKey is the flag, else TEMPORAL_API_KEY.
@@ -103,6 +106,9 @@ func (f clientFlags) options(logger *slog.Logger) (client.Options, error) {
 	}
 	if k := f.apiKey(); k != "" {
 		o.Credentials = client.NewAPIKeyStaticCredentials(k)
+	}
+	if err := setEncryption(&o, f.EncryptionKeyFile, logger); err != nil {
+		return client.Options{}, err
 	}
 	return o, nil
 }

@@ -95,6 +95,10 @@ from secretKeyRef or files of a Secret volume. Call with
       key: {{ $s3.secretAccessKeyKey | quote }}
 {{- end }}
 {{- end }}
+{{- with $v.encryption.existingSecret }}
+- name: GENIUS_ENCRYPTION_KEY_FILE
+  value: {{ include "genius.encryptionKeyFile" $.root | quote }}
+{{- end }}
 {{- with .c.additionalEnv }}
 {{ toYaml . }}
 {{- end }}
@@ -143,6 +147,15 @@ from secretKeyRef or files of a Secret volume. Call with
     {{- else }} {}
     {{- end }}
 {{- end }}
+{{- with $v.encryption.existingSecret }}
+- name: encryption-keys
+  secret:
+    secretName: {{ . | quote }}
+    defaultMode: 0440
+    items:
+      - key: {{ $v.encryption.secretKey | quote }}
+        path: keys
+{{- end }}
 {{- with .c.additionalVolumes }}
 {{ toYaml . }}
 {{- end }}
@@ -167,7 +180,17 @@ from secretKeyRef or files of a Secret volume. Call with
 - name: checkpoints
   mountPath: {{ $v.checkpoints.localDir.mountPath | quote }}
 {{- end }}
+{{- if $v.encryption.existingSecret }}
+- name: encryption-keys
+  mountPath: {{ $v.encryption.mountPath | quote }}
+  readOnly: true
+{{- end }}
 {{- with .c.additionalVolumeMounts }}
 {{ toYaml . }}
 {{- end }}
+{{- end -}}
+
+{{/* Path of the mounted key file (GENIUS_ENCRYPTION_KEY_FILE). */}}
+{{- define "genius.encryptionKeyFile" -}}
+{{- printf "%s/keys" (trimSuffix "/" .Values.encryption.mountPath) -}}
 {{- end -}}
