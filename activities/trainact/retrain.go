@@ -298,7 +298,7 @@ func (c *chunkRun) resume(ctx context.Context) (*activities.RetrainResume, error
 			_, err := c.a.Store.Stat(ctx, epochKey(c.in.Run, c.run.Epoch))
 			stop()
 			if errors.Is(err, fs.ErrNotExist) {
-				if err := c.evaluate(ctx, c.run.Epoch, false, 0, 0); err != nil {
+				if err := c.evaluate(ctx, c.run.Epoch, false, c.run.Sums.MeanLoss(), 0); err != nil {
 					return nil, err
 				}
 			} else if err != nil {
@@ -333,8 +333,7 @@ func (c *chunkRun) trainUntil(ctx context.Context, loader *data.Loader, untilSte
 	c.hb.TotalSteps = c.total
 	for run.Step < untilStep {
 		ep := loader.Start(ctx, run.Epoch, run.StepInEpoch)
-		var lossSum float64
-		var steps, images int
+		var images int // this attempt's, for its throughput
 		start := time.Now()
 		for run.Step < untilStep {
 			if err := ctx.Err(); err != nil {
@@ -354,8 +353,6 @@ func (c *chunkRun) trainUntil(ctx context.Context, loader *data.Loader, untilSte
 				ep.Close()
 				return temporal.NewNonRetryableApplicationError(err.Error(), "RetrainDiverged", err)
 			}
-			lossSum += loss
-			steps++
 			images += len(b.Labels)
 			c.hb.Step, c.hb.Epoch, c.hb.Loss = run.Step, run.Epoch, loss
 			if c.a.afterStep != nil {
@@ -388,11 +385,8 @@ func (c *chunkRun) trainUntil(ctx context.Context, loader *data.Loader, untilSte
 			if el := time.Since(start).Seconds(); el > 0 {
 				ips = float64(images) / el
 			}
-			meanLoss := 0.0
-			if steps > 0 {
-				meanLoss = lossSum / float64(steps)
-			}
-			if err := c.evaluate(ctx, epoch, !endOfEpoch, meanLoss, ips); err != nil {
+			// The run's sums span the whole epoch, steps before a resume too.
+			if err := c.evaluate(ctx, epoch, !endOfEpoch, run.Sums.MeanLoss(), ips); err != nil {
 				return err
 			}
 		}
