@@ -36,6 +36,9 @@ func Render(w io.Writer, t *Trail) error {
 			p.f(", %d iterations, %d attempts each, conversation %s", s.Iterations, s.MaxAttempts, s.Conversation)
 			if f := s.FLOPs; f != nil {
 				p.f(", FLOPs window %g–%g M", f.MinM, f.MaxM)
+				if f.RoundMillions {
+					p.f(" in whole millions")
+				}
 			}
 			p.f("\n")
 		}
@@ -148,7 +151,11 @@ func (p *printer) step(s Step) {
 		if out.FLOPsM > 0 {
 			p.f(", %.2f M FLOPs", out.FLOPsM)
 			if in.FLOPs != nil {
-				p.f(" (window %g–%g M)", in.FLOPs.MinM, in.FLOPs.MaxM)
+				p.f(" (window %g–%g M", in.FLOPs.MinM, in.FLOPs.MaxM)
+				if in.FLOPs.RoundMillions {
+					p.f(" in whole millions")
+				}
+				p.f(")")
 			}
 		}
 		if out.ParamsM > 0 {
