@@ -261,8 +261,10 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 	}
 	last.Phase = "training"
 	beats.publish(last)
-	beats.done()      // setup over: from now on silence means a hung loop
-	var stoppedAt int // step of the checkpoint written because of a stop
+	beats.done()            // setup over: from now on silence means a hung loop
+	var stoppedAt int       // step of the checkpoint written because of a stop
+	validating := func() {} // ends the heartbeats during the final validation
+	defer func() { validating() }()
 	opts.Save = func(ctx context.Context, c *checkpoint.Checkpoint) error {
 		stop := stopping() && c.Header.Step < last.TotalSteps // the last step's save finishes the run
 		if !stop && c.Header.Step%every != 0 && c.Header.Step < last.TotalSteps {
@@ -271,16 +273,22 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 		// A resumed run that had finished saves its final state again:
 		// the store has it already.
 		if opts.Resume == nil || c.Header.Step != opts.Resume.Header.Step {
+			pctx := ctx
+			if stop {
+				pctx = context.WithoutCancel(ctx) // a cancelled attempt keeps its progress too
+			}
 			done := beats.keepAlive()
-			err := putCheckpoint(ctx, a.Store, key, c)
+			err := putCheckpoint(pctx, a.Store, key, c)
 			done()
 			if err != nil {
 				return err
 			}
 		}
 		last.Checkpoint, last.CheckpointStep = key, c.Header.Step
-		if c.Header.Step >= last.TotalSteps {
+		if c.Header.Step >= last.TotalSteps && last.Phase != "validating" {
+			// Validation reports no progress: keep heartbeating through it.
 			last.Phase = "validating"
+			validating = beats.keepAlive()
 		}
 		beats.publish(last)
 		if stop {
@@ -298,13 +306,13 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 	}
 	res, err := training.Train(ctx, cfg, train, val, opts)
 	if errors.Is(err, errStopping) {
+		// The retry may run on another worker: wait for the upload first.
+		done := beats.keepAlive()
+		ferr := a.flush(context.WithoutCancel(ctx))
+		done()
 		if ctx.Err() != nil {
 			return activities.TrainResult{}, ctx.Err()
 		}
-		// The retry may run on another worker: wait for the upload first.
-		done := beats.keepAlive()
-		ferr := a.flush(ctx)
-		done()
 		heartbeat(ctx, last)
 		msg := fmt.Sprintf("proxy training %s %v: the worker is stopping; checkpoint %s holds step %d and the retry resumes there", in.Space, in.Arch, key, stoppedAt)
 		if ferr != nil {
