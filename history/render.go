@@ -201,6 +201,9 @@ func (p *printer) step(s Step) {
 			return
 		}
 		p.f(": top-1 %.2f%%, top-5 %.2f%%, loss %.4f, %d steps, %.1f s", 100*out.Top1, 100*out.Top5, out.Loss, out.Steps, s.Duration.Seconds())
+		if out.HeldOut != "" {
+			p.f(", validated on %s", out.HeldOut)
+		}
 		if out.Checkpoint != "" {
 			p.f(", checkpoint %s", out.Checkpoint)
 		}

@@ -39,6 +39,7 @@ var goldenScenarios = []string{
 	"search-evolution",
 	"search-continue-as-new",
 	"experiment-random",
+	"search-imagenet-300m",
 }
 
 // TestGoldenHistories replays every history under testdata/golden with the
@@ -217,6 +218,7 @@ func recordGolden(t *testing.T) {
 			exportRuns(t, c, fmt.Sprintf("experiment-random.trial%d", tr.Trial), tr.WorkflowID)
 		}
 	}
+	recordImageNetGolden(t, c)
 }
 
 // exportRuns writes every run of a workflow with the temporal CLI, as

@@ -113,7 +113,11 @@ func heldOutDigest(val *data.Subset) string {
 		binary.LittleEndian.PutUint64(b[:], uint64(i))
 		h.Write(b[:])
 	}
-	return fmt.Sprintf("%d images, sha256 %s", len(val.Indices), hex.EncodeToString(h.Sum(nil)[:8]))
+	noun := "images"
+	if len(val.Indices) == 1 {
+		noun = "image"
+	}
+	return fmt.Sprintf("%d %s, sha256 %s", len(val.Indices), noun, hex.EncodeToString(h.Sum(nil)[:8]))
 }
 
 // openData opens a dataset: its training split (train) or its evaluation
