@@ -192,7 +192,7 @@ func TestRetrainResumesAfterTemporalOutage(t *testing.T) {
 	}
 	sameWeights(t, readCheckpoint(t, remote, res.FinalCheckpoint), want)
 	for i, ep := range res.Epochs {
-		if ref := refRes.Epochs[i]; ep.EMATop1 != ref.EMATop1 || ep.Loss != ref.Loss {
+		if ref := refRes.Epochs[i]; ep.EMATop1 != ref.EMATop1 || ep.Loss != ref.Loss || ep.TrainLoss != ref.TrainLoss {
 			t.Errorf("epoch %d: %+v, uninterrupted %+v", i+1, ep, ref)
 		}
 	}
@@ -308,7 +308,7 @@ func TestRetrainWorkerKilledDuringS3Outage(t *testing.T) {
 	}
 	sameWeights(t, readCheckpoint(t, remote, res.FinalCheckpoint), want)
 	for i, ep := range res.Epochs {
-		if ref := refRes.Epochs[i]; ep.EMATop1 != ref.EMATop1 || ep.Loss != ref.Loss {
+		if ref := refRes.Epochs[i]; ep.EMATop1 != ref.EMATop1 || ep.Loss != ref.Loss || ep.TrainLoss != ref.TrainLoss {
 			t.Errorf("epoch %d: %+v, uninterrupted %+v", i+1, ep, ref)
 		}
 	}
