@@ -190,6 +190,12 @@ func TestRetrainResumesAfterTemporalOutage(t *testing.T) {
 	if r := res.Resumes[0]; r.Step < atRestart {
 		t.Errorf("resumed from step %d, older than the newest checkpoint on disk at the restart (step %d): the outage's work was redone", r.Step, atRestart)
 	}
+	// On a busy machine the chunk's flush may time out (the result counts
+	// what is pending); the worker keeps uploading.
+	waitFor(t, time.Minute, "the final checkpoint in S3", func() bool {
+		_, err := remote.Stat(ctx, res.FinalCheckpoint)
+		return err == nil
+	})
 	sameWeights(t, readCheckpoint(t, remote, res.FinalCheckpoint), want)
 	for i, ep := range res.Epochs {
 		if ref := refRes.Epochs[i]; ep.EMATop1 != ref.EMATop1 || ep.Loss != ref.Loss || ep.TrainLoss != ref.TrainLoss {
