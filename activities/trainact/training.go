@@ -11,6 +11,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -97,13 +99,20 @@ func proxyDefaults(in activities.ProxyTrainInput) activities.ProxyTrainInput {
 	return in
 }
 
-// checkpointKey names a candidate's checkpoint after everything that
-// determines it, so a retry of the same activity, on any worker, finds it.
-func checkpointKey(in activities.ProxyTrainInput) string {
+// checkpointPrefix names a candidate's checkpoints after everything that
+// determines them, so a retry of the same activity, on any worker, finds
+// them.
+func checkpointPrefix(in activities.ProxyTrainInput) string {
 	b, _ := json.Marshal(in)
 	sum := sha256.Sum256(b)
-	return "proxy/" + in.Space + "-" + hex.EncodeToString(sum[:8]) + ".ckpt"
+	return "proxy/" + in.Space + "-" + hex.EncodeToString(sum[:8]) + "/"
 }
+
+// proxyKey is the key of a candidate's checkpoint at a step. Every step
+// gets its own key: a write-back store uploads whole objects in the
+// background, and a key rewritten during its upload could keep the older
+// content remotely.
+func proxyKey(prefix string, step int) string { return fmt.Sprintf("%sstep-%09d.ckpt", prefix, step) }
 
 // heldOutDigest names a held-out split: its size and a hash of its indices.
 func heldOutDigest(val *data.Subset) string {
@@ -173,24 +182,79 @@ func (a *TrainingActivities) flush(ctx context.Context) error {
 	return f.Flush(fctx)
 }
 
-// resume loads the candidate's checkpoint from the store: nil when there
-// is none, or when it is damaged (training starts over).
-func (a *TrainingActivities) resume(ctx context.Context, key string) (*checkpoint.Checkpoint, error) {
-	c, err := loadCheckpoint(ctx, a.Store, key)
-	var sumErr *storage.ChecksumError
-	switch {
-	case err == nil:
-		return c, nil
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, nil
-	case errors.As(err, &sumErr) || errors.Is(err, checkpoint.ErrCorrupt):
-		if activity.IsActivity(ctx) {
-			activity.GetLogger(ctx).Warn("ignoring damaged checkpoint; training the candidate from scratch", "key", key, "error", err.Error())
+// listCheckpoints returns the keys under prefix, newest first. With the
+// remote store unreachable a write-back store's local copies still count.
+func (a *TrainingActivities) listCheckpoints(ctx context.Context, prefix string) ([]string, error) {
+	objs, err := a.Store.List(ctx, prefix)
+	if err != nil {
+		l, ok := a.Store.(interface{ Local() *storage.Dir })
+		if !ok {
+			return nil, err
 		}
-		return nil, nil
+		if objs, err = l.Local().List(ctx, prefix); err != nil {
+			return nil, err
+		}
 	}
-	// The store is unreachable: retry rather than redo hours of training.
-	return nil, fmt.Errorf("reading checkpoint %s from %s: %w", key, a.Store, err)
+	keys := make([]string, 0, len(objs))
+	for _, o := range objs {
+		if strings.HasSuffix(o.Key, ".ckpt") {
+			keys = append(keys, o.Key)
+		}
+	}
+	slices.Sort(keys) // zero-padded steps sort in training order
+	slices.Reverse(keys)
+	return keys, nil
+}
+
+// resume loads the candidate's newest checkpoint that verifies, skipping
+// damaged ones; nil when there is none (training starts over). A store
+// that cannot be read is an error: the retry had better wait than redo
+// hours of training.
+func (a *TrainingActivities) resume(ctx context.Context, prefix string) (*checkpoint.Checkpoint, error) {
+	keys, err := a.listCheckpoints(ctx, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("listing checkpoints %s in %s: %w", prefix, a.Store, err)
+	}
+	for _, key := range keys {
+		c, err := loadCheckpoint(ctx, a.Store, key)
+		var sumErr *storage.ChecksumError
+		switch {
+		case err == nil:
+			return c, nil
+		case errors.As(err, &sumErr) || errors.Is(err, checkpoint.ErrCorrupt) || errors.Is(err, fs.ErrNotExist):
+			if activity.IsActivity(ctx) {
+				activity.GetLogger(ctx).Warn("skipping damaged checkpoint", "key", key, "error", err.Error())
+			}
+		default:
+			return nil, fmt.Errorf("reading checkpoint %s from %s: %w", key, a.Store, err)
+		}
+	}
+	return nil, nil
+}
+
+// prune deletes a candidate's checkpoints older than its newest one that
+// is durable (uploaded, with a write-back store).
+func (a *TrainingActivities) prune(ctx context.Context, prefix string) {
+	keys, err := a.listCheckpoints(ctx, prefix)
+	if err != nil {
+		return
+	}
+	pending := map[string]bool{}
+	if f, ok := a.Store.(flusher); ok {
+		for _, k := range f.Status().Pending {
+			pending[k] = true
+		}
+	}
+	durable := false
+	for _, k := range keys { // newest first
+		if durable {
+			if err := a.Store.Delete(ctx, k); err != nil && activity.IsActivity(ctx) {
+				activity.GetLogger(ctx).Warn("pruning checkpoint", "key", k, "error", err.Error())
+			}
+			continue
+		}
+		durable = !pending[k]
+	}
 }
 
 // ProxyTrain trains one candidate with the paper's proxy recipe (defaults
@@ -208,7 +272,7 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 			"proxy training: the worker has no checkpoint store: start it with --checkpoint-store (GENIUS_CHECKPOINT_STORE)", activities.ErrNoCheckpointStore, nil)
 	}
 	in = proxyDefaults(in)
-	key := checkpointKey(in)
+	prefix := checkpointPrefix(in)
 	// Loading an image folder and reading a checkpoint can take minutes:
 	// heartbeat all along.
 	last := TrainingHeartbeat{Phase: "loading"}
@@ -257,11 +321,11 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 			return false
 		}
 	}
-	if opts.Resume, err = a.resume(ctx, key); err != nil {
+	if opts.Resume, err = a.resume(ctx, prefix); err != nil {
 		return activities.TrainResult{}, err
 	}
 	if opts.Resume != nil {
-		last.Checkpoint, last.CheckpointStep = key, opts.Resume.Header.Step
+		last.Checkpoint, last.CheckpointStep = proxyKey(prefix, opts.Resume.Header.Step), opts.Resume.Header.Step
 	}
 	last.Phase = "training"
 	beats.publish(last)
@@ -274,6 +338,7 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 		if !stop && c.Header.Step%every != 0 && c.Header.Step < last.TotalSteps {
 			return nil
 		}
+		key := proxyKey(prefix, c.Header.Step)
 		// A resumed run that had finished saves its final state again:
 		// the store has it already.
 		if opts.Resume == nil || c.Header.Step != opts.Resume.Header.Step {
@@ -283,6 +348,9 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 			}
 			done := beats.keepAlive()
 			err := putCheckpoint(pctx, a.Store, key, c)
+			if err == nil {
+				a.prune(pctx, prefix)
+			}
 			done()
 			if err != nil {
 				return err
@@ -318,7 +386,7 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 			return activities.TrainResult{}, ctx.Err()
 		}
 		heartbeat(ctx, last)
-		msg := fmt.Sprintf("proxy training %s %v: the worker is stopping; checkpoint %s holds step %d and the retry resumes there", in.Space, in.Arch, key, stoppedAt)
+		msg := fmt.Sprintf("proxy training %s %v: the worker is stopping; checkpoint %s holds step %d and the retry resumes there", in.Space, in.Arch, last.Checkpoint, stoppedAt)
 		if ferr != nil {
 			msg += " (on this worker: its upload did not finish: " + ferr.Error() + ")"
 		}
@@ -327,14 +395,17 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 	if err != nil {
 		return activities.TrainResult{}, fmt.Errorf("proxy training %s %v: %w", in.Space, in.Arch, err)
 	}
+	final := proxyKey(prefix, res.Steps)
 	done := beats.keepAlive()
 	if err := a.flush(ctx); err != nil && activity.IsActivity(ctx) {
 		// The result stands; the upload goes on in the background.
-		activity.GetLogger(ctx).Warn("candidate checkpoint not yet uploaded", "key", key, "error", err.Error())
+		activity.GetLogger(ctx).Warn("candidate checkpoint not yet uploaded", "key", final, "error", err.Error())
+	} else if err == nil {
+		a.prune(ctx, prefix)
 	}
 	done()
 	return activities.TrainResult{Top1: res.Top1, Top5: res.Top5, Loss: res.Loss, ImagesPerS: res.ImagesPerS, ParamsM: res.ParamsM,
-		Steps: res.Steps, Epochs: res.Epochs, Checkpoint: key, PeakMemoryB: res.PeakMemoryB, HeldOut: heldOutDigest(val)}, nil
+		Steps: res.Steps, Epochs: res.Epochs, Checkpoint: final, PeakMemoryB: res.PeakMemoryB, HeldOut: heldOutDigest(val)}, nil
 }
 
 func heartbeat(ctx context.Context, hb TrainingHeartbeat) {

@@ -120,12 +120,16 @@ func TestProxyTrainStoresAndRevalidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Steps != 4 || res.Checkpoint != checkpointKey(proxyDefaults(in)) || res.ParamsM <= 0 || res.Top1 < 0 || res.Top1 > 1 || res.Top5 < res.Top1 ||
+	if res.Steps != 4 || res.Checkpoint != proxyKey(checkpointPrefix(proxyDefaults(in)), 4) || res.ParamsM <= 0 || res.Top1 < 0 || res.Top1 > 1 || res.Top5 < res.Top1 ||
 		res.Loss <= 0 || res.ImagesPerS <= 0 || !strings.HasPrefix(res.HeldOut, "12 images") {
 		t.Fatalf("result %+v", res)
 	}
 	if c := mustLoad(t, st, res.Checkpoint); c.Header.Step != 4 {
 		t.Errorf("stored checkpoint at step %d, want 4", c.Header.Step)
+	}
+	// Older checkpoints (step 2) are pruned once a newer one is stored.
+	if keys, err := acts.listCheckpoints(context.Background(), checkpointPrefix(proxyDefaults(in))); err != nil || !slices.Equal(keys, []string{res.Checkpoint}) {
+		t.Errorf("stored checkpoints %v, %v: want only %s", keys, err, res.Checkpoint)
 	}
 	// The first heartbeat goes out before the data is open.
 	if len(beats) == 0 || beats[0].Phase != "loading" {
@@ -199,7 +203,8 @@ func TestProxyTrainCheckpointsWhenWorkerStops(t *testing.T) {
 	dataDir := t.TempDir()
 	writeCIFAR(t, dataDir, 24)
 	in := proxyInput(dataDir)
-	key := checkpointKey(proxyDefaults(in))
+	prefix := checkpointPrefix(proxyDefaults(in))
+	key := proxyKey(prefix, 1)
 	// CheckpointEvery above Steps: the only mid-run checkpoint is the stop's.
 	acts := &TrainingActivities{Store: dirStore(t), CheckpointEvery: 100}
 
@@ -230,7 +235,10 @@ func TestProxyTrainCheckpointsWhenWorkerStops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.EqualFunc(mustLoad(t, acts.Store, key).Values, mustLoad(t, whole.Store, key).Values, slices.Equal[[]float32]) {
+	if res.Checkpoint != proxyKey(prefix, 4) || want.Checkpoint != res.Checkpoint {
+		t.Fatalf("final checkpoints %s and %s, want %s", res.Checkpoint, want.Checkpoint, proxyKey(prefix, 4))
+	}
+	if !slices.EqualFunc(mustLoad(t, acts.Store, res.Checkpoint).Values, mustLoad(t, whole.Store, res.Checkpoint).Values, slices.Equal[[]float32]) {
 		t.Error("stopped and resumed training ends with other weights than an uninterrupted run")
 	}
 	if res.Top1 != want.Top1 || res.Loss != want.Loss {
@@ -248,7 +256,7 @@ func TestProxyTrainResumesOnAnotherWorker(t *testing.T) {
 	dataDir := t.TempDir()
 	writeCIFAR(t, dataDir, 24)
 	in := proxyInput(dataDir)
-	key := checkpointKey(proxyDefaults(in))
+	key := proxyKey(checkpointPrefix(proxyDefaults(in)), 1)
 	worker := func() *TrainingActivities {
 		local, err := storage.NewDir(t.TempDir())
 		if err != nil {
@@ -285,10 +293,14 @@ func TestProxyTrainResumesOnAnotherWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.EqualFunc(mustLoad(t, remote, key).Values, mustLoad(t, whole.Store, key).Values, slices.Equal[[]float32]) {
+	if res.Checkpoint != want.Checkpoint || !slices.EqualFunc(mustLoad(t, remote, res.Checkpoint).Values, mustLoad(t, whole.Store, want.Checkpoint).Values, slices.Equal[[]float32]) {
 		t.Error("the candidate resumed on worker B ends with other weights than an uninterrupted run")
 	}
 	if res.Top1 != want.Top1 || res.Loss != want.Loss || res.HeldOut != want.HeldOut {
 		t.Errorf("worker B measured %+v, uninterrupted %+v", res, want)
+	}
+	// Worker A's checkpoint went once B's final one was uploaded.
+	if objs, err := remote.List(context.Background(), checkpointPrefix(proxyDefaults(in))); err != nil || len(objs) != 1 || objs[0].Key != res.Checkpoint {
+		t.Errorf("S3 holds %+v (%v), want only %s", objs, err, res.Checkpoint)
 	}
 }
