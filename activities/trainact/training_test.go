@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/genius-nas/genius/activities"
 	"github.com/genius-nas/genius/storage"
@@ -302,5 +303,65 @@ func TestProxyTrainResumesOnAnotherWorker(t *testing.T) {
 	// Worker A's checkpoint went once B's final one was uploaded.
 	if objs, err := remote.List(context.Background(), checkpointPrefix(proxyDefaults(in))); err != nil || len(objs) != 1 || objs[0].Key != res.Checkpoint {
 		t.Errorf("S3 holds %+v (%v), want only %s", objs, err, res.Checkpoint)
+	}
+}
+
+// slowList is a store whose List waits until released: a checkpoint
+// store (or a data folder) that takes long to answer while the activity
+// sets up.
+type slowList struct {
+	storage.Store
+	release chan struct{}
+}
+
+func (s *slowList) List(ctx context.Context, prefix string) ([]storage.Object, error) {
+	select {
+	case <-s.release:
+	case <-time.After(20 * time.Second):
+		return nil, errors.New("slowList: never released")
+	}
+	return s.Store.List(ctx, prefix)
+}
+
+// TestProxyTrainHeartbeatsWhileSettingUp: while the setup waits (here on
+// the store) for longer than the heartbeat timeout, ProxyTrain keeps
+// heartbeating, so a long data load is not taken for a dead worker.
+func TestProxyTrainHeartbeatsWhileSettingUp(t *testing.T) {
+	dataDir := t.TempDir()
+	writeCIFAR(t, dataDir, 24)
+	st := &slowList{Store: dirStore(t), release: make(chan struct{})}
+	acts := &TrainingActivities{Store: st}
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetTestTimeout(time.Minute)
+	env.RegisterActivity(acts)
+	var mu sync.Mutex
+	loading := 0
+	env.SetOnActivityHeartbeatListener(func(_ *activity.Info, details converter.EncodedValues) {
+		var hb TrainingHeartbeat
+		if details.Get(&hb) != nil || hb.Phase != "loading" {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if loading++; loading == 4 { // the first, then three from the wait: past the timeout
+			close(st.release)
+		}
+	})
+	in := proxyInput(dataDir)
+	env.ExecuteWorkflow(func(ctx workflow.Context) (activities.TrainResult, error) {
+		ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute, HeartbeatTimeout: 2 * time.Second,
+			RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1}})
+		var res activities.TrainResult
+		err := workflow.ExecuteActivity(ctx, activities.ProxyTrainName, in).Get(ctx, &res)
+		return res, err
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("%v (heartbeats in phase loading: %d)", err, loading)
+	}
+	if loading < 4 {
+		t.Errorf("%d heartbeats while loading", loading)
 	}
 }
