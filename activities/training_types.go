@@ -1,12 +1,20 @@
 package activities
 
-// Names under which the GPU worker registers the training activities; the
-// search workflow calls them by name on the GPU task queue so workflows never
-// import the training engine.
-const (
-	ProxyTrainName = "ProxyTrain"
-	ValidateName   = "Validate"
-)
+// ProxyTrainName is the name under which the GPU worker registers proxy
+// training; the search workflow calls it by name on the GPU task queue so
+// workflows never import the training engine.
+//
+// Proxy training validates its candidate itself, on the search's held-out
+// split, while the data is open: a separate validation activity would
+// re-open the dataset (listing an ImageNet folder takes minutes) to
+// evaluate 1% of it. Re-running a validation needs no such activity
+// either: ProxyTrain with the same input finds the candidate's final
+// checkpoint in the store, on any worker, and only evaluates.
+const ProxyTrainName = "ProxyTrain"
+
+// ErrNoCheckpointStore is the non-retryable error type of a training
+// activity on a worker started without a checkpoint store.
+const ErrNoCheckpointStore = "NoCheckpointStore"
 
 // ErrWorkerStopping is the retryable error type of a training activity
 // that stopped early because its worker is shutting down; it wrote a
@@ -23,7 +31,7 @@ type DataSpec struct {
 }
 
 // ProxyTrainInput asks for the paper's proxy training of one candidate.
-// Zero values take the paper's defaults (DESIGN.md, proxy search training).
+// Zero values take the paper's proxy-training defaults.
 type ProxyTrainInput struct {
 	Space   string   `json:"space"`
 	Arch    []int    `json:"arch"`
@@ -40,7 +48,13 @@ type ProxyTrainInput struct {
 	// ValFraction is the share of the training set held out for validation,
 	// default 0.01 as in the paper.
 	ValFraction float64 `json:"val_fraction,omitempty"`
-	Seed        int64   `json:"seed,omitempty"`
+	// Seed initialises the candidate's weights and orders its batches.
+	Seed int64 `json:"seed,omitempty"`
+	// SplitSeed picks the held-out images (and, without a data directory,
+	// the random ones). A search passes its own seed, so every candidate
+	// is measured on the same images. Nil, as in inputs from before it
+	// existed, splits with Seed: a split per candidate.
+	SplitSeed *int64 `json:"split_seed,omitempty"`
 }
 
 // TrainResult is what a training or validation run measured.
@@ -54,15 +68,7 @@ type TrainResult struct {
 	Epochs      int     `json:"epochs"`
 	Checkpoint  string  `json:"checkpoint,omitempty"` // store key of the trained weights
 	PeakMemoryB int64   `json:"peak_memory_bytes,omitempty"`
-}
-
-// ValidateInput evaluates stored weights on a dataset.
-type ValidateInput struct {
-	Space      string   `json:"space"`
-	Arch       []int    `json:"arch"`
-	Data       DataSpec `json:"data"`
-	Classes    int      `json:"classes,omitempty"`
-	Input      int      `json:"input,omitempty"`
-	Batch      int      `json:"batch,omitempty"`
-	Checkpoint string   `json:"checkpoint"`
+	// HeldOut names the images validated on: their count and a digest of
+	// their indices, equal for every candidate of a search.
+	HeldOut string `json:"held_out,omitempty"`
 }

@@ -38,6 +38,9 @@ func Render(w io.Writer, t *Trail) error {
 			p.f(", %d iterations, %d attempts each, conversation %s", s.Iterations, s.MaxAttempts, s.Conversation)
 			if f := s.FLOPs; f != nil {
 				p.f(", FLOPs window %g–%g M", f.MinM, f.MaxM)
+				if f.RoundMillions {
+					p.f(" in whole millions")
+				}
 			}
 			if s.Proposer.Kind == "llm" {
 				if c := s.TokenCap(); c > 0 {
@@ -177,7 +180,11 @@ func (p *printer) step(s Step) {
 		if out.FLOPsM > 0 {
 			p.f(", %.2f M FLOPs", out.FLOPsM)
 			if in.FLOPs != nil {
-				p.f(" (window %g–%g M)", in.FLOPs.MinM, in.FLOPs.MaxM)
+				p.f(" (window %g–%g M", in.FLOPs.MinM, in.FLOPs.MaxM)
+				if in.FLOPs.RoundMillions {
+					p.f(" in whole millions")
+				}
+				p.f(")")
 			}
 		}
 		if out.ParamsM > 0 {
@@ -223,6 +230,9 @@ func (p *printer) step(s Step) {
 			return
 		}
 		p.f(": top-1 %.2f%%, top-5 %.2f%%, loss %.4f, %d steps, %.1f s", 100*out.Top1, 100*out.Top5, out.Loss, out.Steps, s.Duration.Seconds())
+		if out.HeldOut != "" {
+			p.f(", validated on %s", out.HeldOut)
+		}
 		if out.Checkpoint != "" {
 			p.f(", checkpoint %s", out.Checkpoint)
 		}

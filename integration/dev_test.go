@@ -18,6 +18,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/genius-nas/genius/browsertest"
 	"github.com/genius-nas/genius/devserver"
 	"github.com/genius-nas/genius/devserver/devservertest"
 	"github.com/genius-nas/genius/workflows"
@@ -207,7 +208,7 @@ func checkUIListsSearch(t *testing.T, uiURL, id string, r workflows.SearchResult
 	// list.
 	q := fmt.Sprintf(`GeniusBenchmark = %q AND GeniusProposer = %q AND GeniusBestAccuracy >= %.2f AND ExecutionStatus = "Completed"`,
 		r.Benchmark, r.Proposer, r.Best.Accuracy-0.01)
-	dom := dumpDOM(t, uiURL+"/namespaces/default/workflows?query="+url.QueryEscape(q))
+	dom := browsertest.DumpDOM(t, uiURL+"/namespaces/default/workflows?query="+url.QueryEscape(q))
 	link := regexp.MustCompile(`href="(/namespaces/default/workflows/` + regexp.QuoteMeta(id) + `/[0-9a-f-]+)`).FindStringSubmatch(dom)
 	if link == nil {
 		t.Fatalf("the Web UI's list filtered by the search's attributes has no link to %s:\n%.3000s", id, text(dom))
@@ -215,7 +216,7 @@ func checkUIListsSearch(t *testing.T, uiURL, id string, r workflows.SearchResult
 	if !strings.Contains(dom, workflows.SearchName) {
 		t.Errorf("the Web UI lists %s without its type %s", id, workflows.SearchName)
 	}
-	attrs := text(dumpDOM(t, uiURL+link[1]+"/search-attributes"))
+	attrs := text(browsertest.DumpDOM(t, uiURL+link[1]+"/search-attributes"))
 	for _, want := range []string{
 		fmt.Sprintf(`"GeniusBenchmark" : %q`, r.Benchmark),
 		fmt.Sprintf(`"GeniusProposer" : %q`, r.Proposer),

@@ -41,6 +41,7 @@ var goldenScenarios = []string{
 	"experiment-random",
 	"search-llm-principles",
 	"search-llm-cost-cap",
+	"search-imagenet-300m",
 }
 
 // TestGoldenHistories replays every history under testdata/golden with the
@@ -223,6 +224,7 @@ func recordGolden(t *testing.T) {
 			exportRuns(t, c, fmt.Sprintf("experiment-random.trial%d", tr.Trial), tr.WorkflowID)
 		}
 	}
+	recordImageNetGolden(t, c)
 }
 
 // exportRuns writes every run of a workflow with the temporal CLI, as

@@ -16,6 +16,7 @@ import (
 
 	"github.com/genius-nas/genius/activities/trainact"
 	"github.com/genius-nas/genius/bench"
+	"github.com/genius-nas/genius/browsertest"
 	"github.com/genius-nas/genius/llm"
 	"github.com/genius-nas/genius/report"
 	"github.com/genius-nas/genius/report/reporttest"
@@ -79,9 +80,8 @@ func TestCLIReport(t *testing.T) {
 		t.Errorf("report.md lacks iteration 10 over 3 trials beside the baseline 92.43 (rank 595.2):\n%s", md)
 	}
 
-	bin := reporttest.Chromium(t)
-	img := reporttest.Screenshot(t, bin, filepath.Join(out, "report.html"), 1280, 2000)
-	if px := reporttest.Count(img); px.NonWhite < 20000 || px.Distinct < 50 || px.Coloured < 2000 {
+	img := browsertest.Screenshot(t, filepath.Join(out, "report.html"), 1280, 2000)
+	if px := browsertest.Count(img); px.NonWhite < 20000 || px.Distinct < 50 || px.Coloured < 2000 {
 		t.Errorf("report.html in Chromium looks blank or without its plots: %+v", px)
 	}
 

@@ -227,7 +227,7 @@ func testRetrainWorkerKill(t *testing.T, sameNode bool) {
 		t.Fatal("final weights differ from the uninterrupted run's")
 	}
 	for i, ep := range res.Epochs {
-		if ref := refRes.Epochs[i]; ep.EMATop1 != ref.EMATop1 || ep.Loss != ref.Loss {
+		if ref := refRes.Epochs[i]; ep.EMATop1 != ref.EMATop1 || ep.Loss != ref.Loss || ep.TrainLoss != ref.TrainLoss {
 			t.Errorf("epoch %d: %+v, uninterrupted %+v", i+1, ep, ref)
 		}
 	}

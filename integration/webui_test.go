@@ -1,66 +1,27 @@
 package integration
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/genius-nas/genius/browsertest"
 	"github.com/genius-nas/genius/devserver"
 	"github.com/genius-nas/genius/devserver/devservertest"
 	"github.com/genius-nas/genius/workflows"
 )
-
-// chromiumEnv names the headless browser; default chromium on PATH
-// (Debian package chromium).
-const chromiumEnv = "GENIUS_CHROMIUM_BIN"
-
-// chromium returns the browser binary, or skips (fails under CI=true).
-func chromium(t *testing.T) string {
-	t.Helper()
-	bin := os.Getenv(chromiumEnv)
-	if bin == "" {
-		var err error
-		if bin, err = exec.LookPath("chromium"); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("CI=true needs Chromium (Debian package chromium, or set %s): %v", chromiumEnv, err)
-			}
-			t.Skipf("skipping: no chromium on PATH (set %s): %v", chromiumEnv, err)
-		}
-	}
-	return bin
-}
-
-// renderedPage loads url in headless Chromium and returns the DOM once the
-// page's scripts have settled.
-func renderedPage(t *testing.T, bin, url string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-		"--user-data-dir="+t.TempDir(), "--virtual-time-budget=20000", "--dump-dom", url)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("chromium %s: %v\n%s", url, err, stderr.String())
-	}
-	return string(out)
-}
 
 // TestWebUIDecodesThroughCodecServer opens an encrypted search in the
 // Temporal Web UI, in headless Chromium, with the UI's codec endpoint set to
 // `genius codec-server`: the page shows the decrypted input when the UI's
 // origin is allowed, and not from an origin the server does not allow.
 func TestWebUIDecodesThroughCodecServer(t *testing.T) {
-	browser := chromium(t)
+	browsertest.Chromium(t) // skip before starting servers when there is no browser
 	bin := devservertest.Binary(t)
 	port, err := devserver.FreePort("127.0.0.1")
 	if err != nil {
@@ -109,13 +70,13 @@ func TestWebUIDecodesThroughCodecServer(t *testing.T) {
 	clear := spec.Description[:30]
 
 	page := fmt.Sprintf("/namespaces/default/workflows/%s", id)
-	if dom := renderedPage(t, browser, uiOrigin+page); !strings.Contains(dom, clear) {
+	if dom := browsertest.DumpDOM(t, uiOrigin+page); !strings.Contains(dom, clear) {
 		t.Errorf("the Web UI at %s does not show the decrypted input %q\ncodec server log:\n%s", uiOrigin, clear, out.String())
 	}
 	// Same UI from another origin (localhost, not 127.0.0.1): the codec
 	// server refuses its preflight, and the page shows no clear text.
 	other := "http://localhost:" + strconv.Itoa(port+1000)
-	if dom := renderedPage(t, browser, other+page); strings.Contains(dom, clear) {
+	if dom := browsertest.DumpDOM(t, other+page); strings.Contains(dom, clear) {
 		t.Errorf("the Web UI at %s, an origin the codec server does not allow, shows the decrypted input", other)
 	}
 	if !strings.Contains(out.String(), "refused a preflight from an origin not allowed") {

@@ -17,6 +17,7 @@ import (
 	"github.com/genius-nas/genius/activities"
 	"github.com/genius-nas/genius/bench"
 	"github.com/genius-nas/genius/bench/benchtest"
+	"github.com/genius-nas/genius/browsertest"
 	"github.com/genius-nas/genius/history"
 	"github.com/genius-nas/genius/report"
 	"github.com/genius-nas/genius/report/reporttest"
@@ -373,7 +374,7 @@ func TestWrite(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s.png: %v", name, err)
 		}
-		if px := reporttest.Count(img); img.Bounds().Dx() != 840 || px.NonWhite < 5000 || px.Coloured < 200 {
+		if px := browsertest.Count(img); img.Bounds().Dx() != 840 || px.NonWhite < 5000 || px.Coloured < 200 {
 			t.Errorf("%s.png: %v, %+v; want 840 wide with coloured lines", name, img.Bounds(), px)
 		}
 		svg, err := os.ReadFile(filepath.Join(dir, name+".svg"))
@@ -442,7 +443,6 @@ func TestWrite(t *testing.T) {
 // networking off and checks the screenshot shows the report: not blank,
 // and with the plots' colours (text alone is grey).
 func TestHTMLInChromium(t *testing.T) {
-	bin := reporttest.Chromium(t)
 	r, err := report.FromTrail(trail(t, "experiment-random.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -451,8 +451,8 @@ func TestHTMLInChromium(t *testing.T) {
 	if _, err := report.Write(dir, r, report.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	img := reporttest.Screenshot(t, bin, filepath.Join(dir, report.HTMLFile), 1280, 2000)
-	px := reporttest.Count(img)
+	img := browsertest.Screenshot(t, filepath.Join(dir, report.HTMLFile), 1280, 2000)
+	px := browsertest.Count(img)
 	t.Logf("screenshot %v: %+v", img.Bounds(), px)
 	if px.NonWhite < 20000 || px.Distinct < 50 {
 		t.Errorf("screenshot looks blank: %+v", px)

@@ -307,7 +307,37 @@ type FLOPsWindow struct {
 	MaxM    float64 `json:"max_m"`
 	Input   int     `json:"input,omitempty"`   // default 224
 	Classes int     `json:"classes,omitempty"` // default 1000
+	// RoundMillions compares (and reports) FLOPs rounded to whole millions,
+	// half away from zero, as the paper's ImageNet searches did: 330.2 M
+	// fits a window up to 330, 330.6 M counts as 331.
+	RoundMillions bool `json:"round_millions,omitempty"`
 }
+
+// Figure is the FLOPs count, in millions, that the window compares with
+// its bounds and reports: fM itself, or fM rounded with RoundMillions.
+func (w FLOPsWindow) Figure(fM float64) float64 {
+	if w.RoundMillions {
+		return math.Round(fM)
+	}
+	return fM
+}
+
+// Excess says where fM lies: how many millions (as Figure counts them)
+// above MaxM when positive, below MinM when negative, 0 inside the
+// inclusive window.
+func (w FLOPsWindow) Excess(fM float64) float64 {
+	f := w.Figure(fM)
+	switch {
+	case f > w.MaxM:
+		return f - w.MaxM
+	case f < w.MinM:
+		return f - w.MinM
+	}
+	return 0
+}
+
+// Contains reports whether fM fits the window.
+func (w FLOPsWindow) Contains(fM float64) bool { return w.Excess(fM) == 0 }
 
 // Experiment configures GeniusExperiment.
 type Experiment struct {

@@ -40,16 +40,20 @@ func TestReadySpecsLoad(t *testing.T) {
 	}
 }
 
-func TestImageNetWindowsHoldPaperArchitectures(t *testing.T) {
+func TestImageNetWindowsArePapers(t *testing.T) {
 	for _, tt := range []struct {
-		spec   string
-		flopsM float64 // DESIGN.md reference counts
-	}{{"imagenet-300m", 329.41}, {"imagenet-400m", 401.50}} {
+		spec       string
+		flopsM     float64 // the architecture the paper found in the window
+		minM, maxM float64 // the window of the paper's released search
+	}{{"imagenet-300m", 329.41, 270, 330}, {"imagenet-400m", 401.50, 370, 430}} {
 		s, err := Ready(tt.spec)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s.FLOPs == nil || tt.flopsM < s.FLOPs.MinM || tt.flopsM > s.FLOPs.MaxM {
+		if s.FLOPs == nil || s.FLOPs.MinM != tt.minM || s.FLOPs.MaxM != tt.maxM || !s.FLOPs.RoundMillions {
+			t.Fatalf("%s window %+v, want [%g, %g] M rounded to whole millions", tt.spec, s.FLOPs, tt.minM, tt.maxM)
+		}
+		if !s.FLOPs.Contains(tt.flopsM) {
 			t.Errorf("%s window %+v does not hold %.2f M", tt.spec, s.FLOPs, tt.flopsM)
 		}
 		if s.Evaluator.Kind != EvaluatorProxyTrain || s.Evaluator.TaskQueue != "genius-gpu" {
@@ -185,5 +189,34 @@ func TestLoadMissingFile(t *testing.T) {
 	_, err := Load(filepath.Join(t.TempDir(), "nope.json"))
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestFLOPsWindowRounding(t *testing.T) {
+	exact := FLOPsWindow{MinM: 270, MaxM: 330}
+	rounded := FLOPsWindow{MinM: 270, MaxM: 330, RoundMillions: true}
+	for _, tt := range []struct {
+		w           FLOPsWindow
+		fM          float64
+		figure, out float64
+	}{
+		{rounded, 330.2, 330, 0},
+		{rounded, 330.6, 331, 1},
+		{rounded, 330.5, 331, 1}, // half away from zero
+		{rounded, 269.5, 270, 0},
+		{rounded, 269.4, 269, -1},
+		{exact, 330.5, 330.5, 0.5},
+		{exact, 330, 330, 0}, // inclusive
+		{exact, 270, 270, 0},
+	} {
+		if got := tt.w.Figure(tt.fM); got != tt.figure {
+			t.Errorf("%+v Figure(%v) = %v, want %v", tt.w, tt.fM, got, tt.figure)
+		}
+		if got := tt.w.Excess(tt.fM); got != tt.out {
+			t.Errorf("%+v Excess(%v) = %v, want %v", tt.w, tt.fM, got, tt.out)
+		}
+		if got := tt.w.Contains(tt.fM); got != (tt.out == 0) {
+			t.Errorf("%+v Contains(%v) = %v", tt.w, tt.fM, got)
+		}
 	}
 }

@@ -26,10 +26,30 @@ type Run struct {
 	// Step counts optimiser steps taken; Epoch completed epochs;
 	// StepInEpoch the batches done in the current epoch.
 	Step, Epoch, StepInEpoch int
+	// Sums accumulate the current epoch's training steps; checkpoints keep
+	// them.
+	Sums EpochSums
 
 	be      tensor.Backend
 	dlogits *tensor.Tensor
 	reps    *replicas // nil without data parallelism
+}
+
+// EpochSums are running sums over an epoch's training steps. They cover
+// the current epoch, or the epoch just finished until the next one's first
+// step, so a figure reported at an epoch's end can be taken after it.
+type EpochSums struct {
+	Loss    float64 // sum of the steps' mean batch losses
+	Steps   int
+	Samples int
+}
+
+// MeanLoss is the mean of the steps' losses (0 before the first step).
+func (s EpochSums) MeanLoss() float64 {
+	if s.Steps == 0 {
+		return 0
+	}
+	return s.Loss / float64(s.Steps)
 }
 
 // NewRun builds the network of cfg (defaults applied) for a dataset of
@@ -123,6 +143,12 @@ func (r *Run) TrainStep(x *tensor.Tensor, labels []int) (float64, error) {
 		return loss, fmt.Errorf("training: loss is %v at step %d: lower the learning rate (%v) or enable gradient clipping", loss, r.Step, r.Config.LR)
 	}
 	r.Opt.Step(r.Sched.LR(r.Step))
+	if r.StepInEpoch == 0 {
+		r.Sums = EpochSums{} // a new epoch's first step
+	}
+	r.Sums.Loss += loss
+	r.Sums.Steps++
+	r.Sums.Samples += len(labels)
 	r.Step++
 	r.StepInEpoch++
 	if r.EMA != nil {
@@ -207,7 +233,8 @@ func (r *Run) Checkpoint() (*checkpoint.Checkpoint, error) {
 		return nil, err
 	}
 	c := &checkpoint.Checkpoint{Header: checkpoint.Header{Space: r.Net.Space, Arch: r.Net.Arch, Classes: r.Net.Classes,
-		Input: r.Config.Input, Epoch: r.Epoch, Step: r.Step, StepInEpoch: r.StepInEpoch, RNG: rng, Seed: r.Config.Seed, Config: cfg}}
+		Input: r.Config.Input, Epoch: r.Epoch, Step: r.Step, StepInEpoch: r.StepInEpoch, RNG: rng, Seed: r.Config.Seed, Config: cfg,
+		EpochLossSum: r.Sums.Loss, EpochSteps: r.Sums.Steps, EpochSamples: r.Sums.Samples}}
 	for _, p := range r.Net.Params() {
 		c.Add(p.Name, p.W)
 	}
@@ -291,5 +318,6 @@ func (r *Run) Restore(c *checkpoint.Checkpoint, withState bool) error {
 		return fmt.Errorf("training: checkpoint RNG state: %w", err)
 	}
 	r.Step, r.Epoch, r.StepInEpoch = h.Step, h.Epoch, h.StepInEpoch
+	r.Sums = EpochSums{Loss: h.EpochLossSum, Steps: h.EpochSteps, Samples: h.EpochSamples}
 	return nil
 }

@@ -42,7 +42,7 @@ type Progress struct {
 // Result is what a training run measured.
 type Result struct {
 	Metrics            // on the validation data (zero without it)
-	TrainLoss  float64 // mean over the last epoch's steps
+	TrainLoss  float64 // mean over the last epoch's steps, resumed ones included
 	ImagesPerS float64 // training images per second (evaluation excluded)
 	ParamsM    float64
 	Steps      int
@@ -88,11 +88,8 @@ func Train(ctx context.Context, cfg Config, train, val data.Dataset, o Options) 
 		}
 		return o.Save(ctx, c)
 	}
-	var epochLoss float64
-	var epochSteps int
 	for run.Step < total {
 		ep := loader.Start(ctx, run.Epoch, run.StepInEpoch)
-		epochLoss, epochSteps = 0, 0
 		for run.Step < total {
 			if err := ctx.Err(); err != nil {
 				ep.Close()
@@ -112,8 +109,6 @@ func Train(ctx context.Context, cfg Config, train, val data.Dataset, o Options) 
 				return res, err
 			}
 			images += len(b.Labels)
-			epochLoss += loss
-			epochSteps++
 			el := time.Since(start)
 			if o.Progress != nil {
 				o.Progress(Progress{Epoch: run.Epoch, Step: run.Step, TotalSteps: total, Loss: loss,
@@ -133,9 +128,7 @@ func Train(ctx context.Context, cfg Config, train, val data.Dataset, o Options) 
 		}
 	}
 	res.ImagesPerS = float64(images) / time.Since(start).Seconds()
-	if epochSteps > 0 {
-		res.TrainLoss = epochLoss / float64(epochSteps)
-	}
+	res.TrainLoss = run.Sums.MeanLoss()
 	res.Steps, res.Epochs = run.Step, run.Epoch
 	if err := save(); err != nil {
 		return res, fmt.Errorf("training: saving the final checkpoint: %w", err)

@@ -1,10 +1,14 @@
 package workers
 
 import (
+	"context"
 	"testing"
 
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/genius-nas/genius/activities"
 	"github.com/genius-nas/genius/activities/trainact"
 	"github.com/genius-nas/genius/specs"
 	"github.com/genius-nas/genius/workflows"
@@ -17,12 +21,28 @@ func TestImageNetCPUDemo(t *testing.T) {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	RegisterSearch(env, NewSearchActivities(Config{DataDir: dataDir(t)}))
-	RegisterTraining(env, &trainact.TrainingActivities{CheckpointDir: t.TempDir()})
+	RegisterTraining(env, &trainact.TrainingActivities{Store: dirStore(t)})
 	s, err := specs.Ready("imagenet-cpu-demo")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.Iterations = 2
+	// Every candidate gets its own initialisation seed but is validated
+	// on the search's held-out split.
+	var seeds []int64
+	var heldOut []string
+	env.SetOnActivityStartedListener(func(info *activity.Info, ctx context.Context, args converter.EncodedValues) {
+		var in activities.ProxyTrainInput
+		if info.ActivityType.Name == activities.ProxyTrainName && args.Get(&in) == nil {
+			seeds = append(seeds, in.Seed)
+		}
+	})
+	env.SetOnActivityCompletedListener(func(info *activity.Info, result converter.EncodedValue, err error) {
+		var out activities.TrainResult
+		if info.ActivityType.Name == activities.ProxyTrainName && err == nil && result.Get(&out) == nil {
+			heldOut = append(heldOut, out.HeldOut)
+		}
+	})
 	env.ExecuteWorkflow(workflows.SearchName, workflows.SearchInput{Spec: s})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
@@ -34,8 +54,11 @@ func TestImageNetCPUDemo(t *testing.T) {
 	if len(res.Iterations) != 2 || res.Best == nil {
 		t.Fatalf("%+v", res)
 	}
+	if len(seeds) != 2 || seeds[0] == seeds[1] || len(heldOut) != 2 || heldOut[0] == "" || heldOut[0] != heldOut[1] {
+		t.Errorf("candidates' seeds %v, held-out splits %q: want two seeds and one split", seeds, heldOut)
+	}
 	for _, it := range res.Iterations {
-		if it.FLOPsM < 280 || it.FLOPsM > 330 || it.ParamsM <= 0 || it.Accuracy < 0 || it.Accuracy > 100 {
+		if !s.FLOPs.Contains(it.FLOPsM) || it.ParamsM <= 0 || it.Accuracy < 0 || it.Accuracy > 100 {
 			t.Errorf("iteration %d: %+v", it.Iteration, it)
 		}
 	}

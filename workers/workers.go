@@ -121,7 +121,7 @@ func NewCPUWorker(c client.Client, cfg Config) (worker.Worker, error) {
 
 // Trainer is what a GPU worker runs: trainact.TrainingActivities. Every
 // exported method of the value is registered under its name, so ProxyTrain
-// and Validate become activities "ProxyTrain" and "Validate".
+// becomes activity "ProxyTrain".
 type Trainer interface {
 	ProxyTrain(ctx context.Context, in activities.ProxyTrainInput) (activities.TrainResult, error)
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/genius-nas/genius/bench/benchtest"
+	"github.com/genius-nas/genius/storage"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
@@ -16,6 +17,15 @@ import (
 )
 
 func dataDir(t testing.TB) string { return benchtest.DataDir(t) }
+
+func dirStore(t testing.TB) storage.Store {
+	t.Helper()
+	st, err := storage.NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
 
 func TestNewSearchActivities(t *testing.T) {
 	if a := NewSearchActivities(Config{}); a.LLM != nil || a.Catalog == nil || a.Catalog.Dir() != DefaultDataDir {
@@ -56,7 +66,7 @@ func TestNewWorkers(t *testing.T) {
 	if _, err := NewGPUWorker(c, Config{}, nil); err == nil {
 		t.Error("GPU worker without training activities")
 	}
-	if w, err := NewGPUWorker(c, Config{}, &trainact.TrainingActivities{CheckpointDir: t.TempDir()}); err != nil || w == nil {
+	if w, err := NewGPUWorker(c, Config{}, &trainact.TrainingActivities{Store: dirStore(t)}); err != nil || w == nil {
 		t.Errorf("GPU worker: %v", err)
 	}
 }

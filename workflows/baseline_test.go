@@ -130,7 +130,7 @@ func TestRandomBaselineRespectsFLOPsWindow(t *testing.T) {
 		t.Fatalf("%+v", res)
 	}
 	for _, it := range res.Iterations {
-		if it.FLOPsM < s.FLOPs.MinM || it.FLOPsM > s.FLOPs.MaxM || it.Attempts != 1 {
+		if !s.FLOPs.Contains(it.FLOPsM) || it.Attempts != 1 {
 			t.Errorf("iteration %d: %.2f M FLOPs after %d attempts, window [%g, %g]", it.Iteration, it.FLOPsM, it.Attempts, s.FLOPs.MinM, s.FLOPs.MaxM)
 		}
 		if it.Accuracy <= 0 {

@@ -447,13 +447,17 @@ func (s *search) evaluate(i int, c activities.CheckResult) (IterationResult, err
 				MaximumAttempts:    int32(t.MaxRetries),
 			},
 		})
+		// Every candidate is validated on the same held-out images, picked
+		// by the search's seed; each has its own initialisation seed. Only
+		// the activity input changes (no command), so older histories replay.
+		splitSeed := s.spec.Seed
 		var out activities.TrainResult
 		err := workflow.ExecuteActivity(ctx, activities.ProxyTrainName, activities.ProxyTrainInput{
 			Space: s.spec.Space, Arch: c.Arch,
 			Data:    activities.DataSpec{Dir: t.DataDir, Format: t.DataFormat},
 			Classes: t.Classes, Input: t.Input, Epochs: t.Epochs, Steps: t.Steps, Batch: t.Batch,
 			LR: t.LR, Momentum: t.Momentum, WeightDecay: t.WeightDecay, ValFraction: t.ValFraction,
-			Seed: s.spec.Seed*1000 + int64(i),
+			Seed: s.spec.Seed*1000 + int64(i), SplitSeed: &splitSeed,
 		}).Get(ctx, &out)
 		if err != nil {
 			return r, err

@@ -130,14 +130,18 @@ func (w *window) fits(a space.Arch) bool {
 		return true
 	}
 	f := w.approx(a)
-	if f < w.w.MinM-windowMargin || f > w.w.MaxM+windowMargin {
+	slack := windowMargin
+	if w.w.RoundMillions {
+		slack += 0.5 // rounding lets up to half a million past either bound
+	}
+	if f < w.w.MinM-slack || f > w.w.MaxM+slack {
 		return false
 	}
 	if f > w.w.MinM+windowMargin && f < w.w.MaxM-windowMargin {
 		return true
 	}
 	c, err := flops.MobileNetV2(a, w.opts)
-	return err == nil && c.FLOPsM() >= w.w.MinM && c.FLOPsM() <= w.w.MaxM
+	return err == nil && w.w.Contains(c.FLOPsM())
 }
 
 // repair moves a into the window by random single-slot changes: while it

@@ -220,6 +220,9 @@ func (a *SearchActivities) CheckProposal(ctx context.Context, in activities.Chec
 		if fb, outcome := flopsFeedback(sp, arch, res.FLOPsM, w); outcome != "" {
 			res.Outcome, res.Feedback = outcome, fb
 			res.Reason = fmt.Sprintf("%.2f M FLOPs outside [%g, %g] M", res.FLOPsM, w.MinM, w.MaxM)
+			if w.RoundMillions {
+				res.Reason = fmt.Sprintf("%.2f M FLOPs (%g M in whole millions) outside [%g, %g] M", res.FLOPsM, w.Figure(res.FLOPsM), w.MinM, w.MaxM)
+			}
 			return res, nil
 		}
 	}
@@ -236,20 +239,25 @@ func duplicateFeedback(sp space.Space, arch space.Arch, m activities.Measured) s
 		sp.Format(arch), same, m.Iteration, m.Accuracy)
 }
 
-// flopsFeedback words a window violation with the exact figures; outcome is
-// "" when f fits.
+// flopsFeedback words a window violation with the figures the window
+// compares (two decimals, or whole millions with round_millions); outcome
+// is "" when f fits.
 func flopsFeedback(sp space.Space, arch space.Arch, f float64, w *specs.FLOPsWindow) (string, string) {
+	figure := func(v float64) string { return fmt.Sprintf("%.2f", v) }
+	if w.RoundMillions {
+		figure = func(v float64) string { return fmt.Sprintf("%.0f", v) }
+	}
 	var where, outcome string
-	switch {
-	case f > w.MaxM:
-		where, outcome = fmt.Sprintf("%.2f M above the upper bound of %g M", f-w.MaxM, w.MaxM), activities.OutcomeFLOPsAbove
-	case f < w.MinM:
-		where, outcome = fmt.Sprintf("%.2f M below the lower bound of %g M", w.MinM-f, w.MinM), activities.OutcomeFLOPsBelow
+	switch d := w.Excess(f); {
+	case d > 0:
+		where, outcome = fmt.Sprintf("%s M above the upper bound of %g M", figure(d), w.MaxM), activities.OutcomeFLOPsAbove
+	case d < 0:
+		where, outcome = fmt.Sprintf("%s M below the lower bound of %g M", figure(-d), w.MinM), activities.OutcomeFLOPsBelow
 	default:
 		return "", ""
 	}
-	return fmt.Sprintf("The architecture %s has %.2f M FLOPs, %s. Please propose an architecture whose FLOPs lie between %g M and %g M.",
-		sp.Format(arch), f, where, w.MinM, w.MaxM), outcome
+	return fmt.Sprintf("The architecture %s has %s M FLOPs, %s. Please propose an architecture whose FLOPs lie between %g M and %g M.",
+		sp.Format(arch), figure(w.Figure(f)), where, w.MinM, w.MaxM), outcome
 }
 
 // Evaluate looks an architecture up in its benchmark table.

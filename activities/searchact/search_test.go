@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -93,6 +94,55 @@ func TestCheckProposal(t *testing.T) {
 		t.Error("unknown space accepted")
 	} else if typ, nonRetryable := appErrorType(err); typ != activities.ErrBadInput || !nonRetryable {
 		t.Errorf("unknown space: %v", err)
+	}
+}
+
+// TestFLOPsRoundingBoundary checks the paper's rule (spec
+// flops.round_millions) on its boundary cases: its 300M search accepted a
+// 330.2 M design against an upper bound of 330 and reported a 330.6 M one
+// as 331, 1 higher. Without the setting both are refused with exact figures.
+func TestFLOPsRoundingBoundary(t *testing.T) {
+	img := mustSpace(t, space.ImageNetName)
+	at330_2 := []int{1, 0, 0, 0, 1, 0, 1, 0, 1, 1, 1, 0, 2, 0, 4, 3, 0, 0, 4, 4, 0, 4, 4, 0, 4, 0, 5, 5, 5, 0} // 330.17 M
+	at330_6 := []int{1, 0, 0, 0, 1, 0, 2, 0, 1, 1, 1, 0, 4, 0, 4, 3, 0, 0, 4, 3, 0, 4, 4, 0, 5, 0, 5, 5, 5, 0} // 330.62 M
+	for _, arch := range [][]int{at330_2, at330_6} {
+		if c, err := flops.MobileNetV2(arch, flops.Options{}); err != nil || math.Abs(c.FLOPsM()-330.4) > 0.25 {
+			t.Fatalf("fixture %v: %v M, %v", arch, c.FLOPsM(), err)
+		}
+	}
+	rounded := &specs.FLOPsWindow{MinM: 270, MaxM: 330, Input: 224, Classes: 1000, RoundMillions: true}
+	exact := &specs.FLOPsWindow{MinM: 270, MaxM: 330, Input: 224, Classes: 1000}
+	tests := []struct {
+		name             string
+		arch             []int
+		window           *specs.FLOPsWindow
+		outcome          string
+		feedback, reason string
+	}{
+		{"330.2 rounded", at330_2, rounded, activities.OutcomeOK, "", ""},
+		{"330.6 rounded", at330_6, rounded, activities.OutcomeFLOPsAbove,
+			"has 331 M FLOPs, 1 M above the upper bound of 330 M. Please propose an architecture whose FLOPs lie between 270 M and 330 M.",
+			"330.62 M FLOPs (331 M in whole millions) outside [270, 330] M"},
+		{"330.2 exact", at330_2, exact, activities.OutcomeFLOPsAbove, "has 330.17 M FLOPs, 0.17 M above the upper bound of 330 M", "330.17 M FLOPs outside [270, 330] M"},
+		{"330.6 exact", at330_6, exact, activities.OutcomeFLOPsAbove, "has 330.62 M FLOPs, 0.62 M above the upper bound of 330 M", ""},
+		{"below rounded", genius329, &specs.FLOPsWindow{MinM: 330, MaxM: 400, Input: 224, Classes: 1000, RoundMillions: true}, activities.OutcomeFLOPsBelow,
+			"has 329 M FLOPs, 1 M below the lower bound of 330 M", ""},
+		{"lower bound inclusive", at330_6, &specs.FLOPsWindow{MinM: 331, MaxM: 400, Input: 224, Classes: 1000, RoundMillions: true}, activities.OutcomeOK, "", ""},
+	}
+	a := &SearchActivities{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := a.CheckProposal(context.Background(), activities.CheckInput{Space: space.ImageNetName, Reply: img.Format(tt.arch), FLOPs: tt.window})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Outcome != tt.outcome || !strings.Contains(res.Feedback, tt.feedback) || !strings.Contains(res.Reason, tt.reason) {
+				t.Errorf("outcome %q feedback %q reason %q, want %q, %q, %q", res.Outcome, res.Feedback, res.Reason, tt.outcome, tt.feedback, tt.reason)
+			}
+			if res.FLOPsM < 330 && tt.window.MaxM == 330 {
+				t.Errorf("FLOPs recorded as %v: the history keeps the exact count", res.FLOPsM)
+			}
+		})
 	}
 }
 

@@ -111,7 +111,7 @@ type chunkRun struct {
 	perEpoch int
 	total    int
 	hb       activities.RetrainHeartbeat
-	beats    *heartbeater
+	beats    *heartbeater[activities.RetrainHeartbeat]
 	lastSave time.Time
 	best     *activities.RetrainBest
 }
@@ -138,13 +138,8 @@ func (a *RetrainActivities) RetrainChunk(ctx context.Context, in activities.Retr
 	}
 	// Heartbeat from the start: opening a large image folder and building
 	// the network can outlast the heartbeat timeout.
-	beats := &heartbeater{busy: 1}
-	if activity.IsActivity(ctx) {
-		hctx, stopBeats := context.WithCancel(ctx)
-		beating := make(chan struct{})
-		go func() { defer close(beating); beats.run(hctx) }()
-		defer func() { stopBeats(); <-beating }()
-	}
+	beats := &heartbeater[activities.RetrainHeartbeat]{busy: 1}
+	defer beats.start(ctx)()
 	train, val, err := retrainData(spec)
 	if err != nil {
 		return activities.RetrainChunkResult{}, err
@@ -298,7 +293,7 @@ func (c *chunkRun) resume(ctx context.Context) (*activities.RetrainResume, error
 			_, err := c.a.Store.Stat(ctx, epochKey(c.in.Run, c.run.Epoch))
 			stop()
 			if errors.Is(err, fs.ErrNotExist) {
-				if err := c.evaluate(ctx, c.run.Epoch, false, 0, 0); err != nil {
+				if err := c.evaluate(ctx, c.run.Epoch, false, c.run.Sums.MeanLoss(), 0); err != nil {
 					return nil, err
 				}
 			} else if err != nil {
@@ -333,8 +328,7 @@ func (c *chunkRun) trainUntil(ctx context.Context, loader *data.Loader, untilSte
 	c.hb.TotalSteps = c.total
 	for run.Step < untilStep {
 		ep := loader.Start(ctx, run.Epoch, run.StepInEpoch)
-		var lossSum float64
-		var steps, images int
+		var images int // this attempt's, for its throughput
 		start := time.Now()
 		for run.Step < untilStep {
 			if err := ctx.Err(); err != nil {
@@ -354,8 +348,6 @@ func (c *chunkRun) trainUntil(ctx context.Context, loader *data.Loader, untilSte
 				ep.Close()
 				return temporal.NewNonRetryableApplicationError(err.Error(), "RetrainDiverged", err)
 			}
-			lossSum += loss
-			steps++
 			images += len(b.Labels)
 			c.hb.Step, c.hb.Epoch, c.hb.Loss = run.Step, run.Epoch, loss
 			if c.a.afterStep != nil {
@@ -388,11 +380,8 @@ func (c *chunkRun) trainUntil(ctx context.Context, loader *data.Loader, untilSte
 			if el := time.Since(start).Seconds(); el > 0 {
 				ips = float64(images) / el
 			}
-			meanLoss := 0.0
-			if steps > 0 {
-				meanLoss = lossSum / float64(steps)
-			}
-			if err := c.evaluate(ctx, epoch, !endOfEpoch, meanLoss, ips); err != nil {
+			// The run's sums span the whole epoch, steps before a resume too.
+			if err := c.evaluate(ctx, epoch, !endOfEpoch, run.Sums.MeanLoss(), ips); err != nil {
 				return err
 			}
 		}
@@ -425,14 +414,26 @@ func (c *chunkRun) save(ctx context.Context) error {
 // while a store call is in flight (S3 retrying, a flush waiting for
 // uploads), so a slow store is not mistaken for a dead worker while a hung
 // training loop still is.
-type heartbeater struct {
+type heartbeater[T any] struct {
 	mu      sync.Mutex
-	hb      activities.RetrainHeartbeat
+	hb      T
 	changed bool
 	busy    int
 }
 
-func (h *heartbeater) run(ctx context.Context) {
+// start runs the heartbeater in an activity (outside one it does nothing)
+// until the returned stop is called.
+func (h *heartbeater[T]) start(ctx context.Context) (stop func()) {
+	if !activity.IsActivity(ctx) {
+		return func() {}
+	}
+	hctx, cancel := context.WithCancel(ctx)
+	beating := make(chan struct{})
+	go func() { defer close(beating); h.run(hctx) }()
+	return func() { cancel(); <-beating }
+}
+
+func (h *heartbeater[T]) run(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
@@ -452,31 +453,35 @@ func (h *heartbeater) run(ctx context.Context) {
 }
 
 // done ends the setup phase, during which heartbeats are sent regardless.
-func (h *heartbeater) done() {
+func (h *heartbeater[T]) done() {
 	h.mu.Lock()
 	h.busy--
 	h.mu.Unlock()
 }
 
 // keepAlive marks a store call in flight; call the returned stop after it.
-func (c *chunkRun) keepAlive() (stop func()) {
-	c.beats.mu.Lock()
-	c.beats.busy++
-	c.beats.mu.Unlock()
+func (h *heartbeater[T]) keepAlive() (stop func()) {
+	h.mu.Lock()
+	h.busy++
+	h.mu.Unlock()
 	return func() {
-		c.beats.mu.Lock()
-		c.beats.busy--
-		c.beats.mu.Unlock()
+		h.mu.Lock()
+		h.busy--
+		h.mu.Unlock()
 	}
 }
 
-// publish hands the progress in c.hb to the heartbeater.
-func (c *chunkRun) publish() {
-	c.beats.mu.Lock()
-	c.beats.hb = c.hb
-	c.beats.changed = true
-	c.beats.mu.Unlock()
+// publish hands new progress to the heartbeater.
+func (h *heartbeater[T]) publish(hb T) {
+	h.mu.Lock()
+	h.hb = hb
+	h.changed = true
+	h.mu.Unlock()
 }
+
+func (c *chunkRun) keepAlive() (stop func()) { return c.beats.keepAlive() }
+
+func (c *chunkRun) publish() { c.beats.publish(c.hb) }
 
 // evaluate measures the live and the EMA network on the validation data and
 // stores the epoch's result.
@@ -520,9 +525,17 @@ func (c *chunkRun) consider(ep activities.RetrainEpoch) {
 	}
 }
 
-// put streams a checkpoint into the store; it returns once the encoder is
-// done with the run's tensors.
 func (a *RetrainActivities) put(ctx context.Context, key string, ck *checkpoint.Checkpoint) error {
+	return putCheckpoint(ctx, a.Store, key, ck)
+}
+
+func (a *RetrainActivities) load(ctx context.Context, key string) (*checkpoint.Checkpoint, error) {
+	return loadCheckpoint(ctx, a.Store, key)
+}
+
+// putCheckpoint streams a checkpoint into the store; it returns once the
+// encoder is done with the run's tensors.
+func putCheckpoint(ctx context.Context, st storage.Store, key string, ck *checkpoint.Checkpoint) error {
 	pr, pw := io.Pipe()
 	done := make(chan struct{})
 	go func() {
@@ -534,16 +547,16 @@ func (a *RetrainActivities) put(ctx context.Context, key string, ck *checkpoint.
 		}
 		pw.CloseWithError(err)
 	}()
-	err := a.Store.Put(ctx, key, pr, -1)
+	err := st.Put(ctx, key, pr, -1)
 	pr.CloseWithError(errors.New("store stopped reading"))
 	<-done
 	return err
 }
 
-// load reads a checkpoint, verifying the store's checksum (by reading to the
-// end) and the checkpoint's own.
-func (a *RetrainActivities) load(ctx context.Context, key string) (*checkpoint.Checkpoint, error) {
-	rc, err := a.Store.Get(ctx, key)
+// loadCheckpoint reads a checkpoint, verifying the store's checksum (by
+// reading to the end) and the checkpoint's own.
+func loadCheckpoint(ctx context.Context, st storage.Store, key string) (*checkpoint.Checkpoint, error) {
+	rc, err := st.Get(ctx, key)
 	if err != nil {
 		return nil, err
 	}

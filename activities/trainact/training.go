@@ -1,35 +1,40 @@
 package trainact
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/genius-nas/genius/activities"
+	"github.com/genius-nas/genius/storage"
 	"github.com/genius-nas/genius/training"
 	"github.com/genius-nas/genius/training/checkpoint"
 	"github.com/genius-nas/genius/training/data"
 	"github.com/genius-nas/genius/training/tensor"
 )
 
-// TrainingActivities are the GPU worker's activities (task queue
-// genius-gpu): proxy training of a candidate and validation of stored
-// weights. They run on the CPU backend when no GPU backend is built.
-// Every exported method is registered as an activity.
+// TrainingActivities are the GPU worker's proxy training of candidates
+// (task queue genius-gpu), on the CPU backend when no GPU backend is
+// built. Every exported method is registered as an activity.
 type TrainingActivities struct {
-	// CheckpointDir is the local folder holding checkpoints, one file per
-	// key ("<key>.ckpt"). Required.
-	CheckpointDir string
+	// Store holds the checkpoints (required), one object per candidate
+	// under proxy/: the source of truth a retry resumes from, on this
+	// worker or another. Use a storage.WriteBack in front of S3 so training
+	// never waits for uploads.
+	Store storage.Store
 	// Backend runs the kernels. Default: tensor.NewCPU on every core.
 	Backend tensor.Backend
 	// CheckpointEvery is the number of steps between checkpoints during
@@ -37,11 +42,20 @@ type TrainingActivities struct {
 	CheckpointEvery int
 	// LoaderWorkers decode images in parallel. Default 2.
 	LoaderWorkers int
+	// FlushTimeout bounds the wait for a write-back store's uploads when
+	// the worker stops and when a candidate is done. Default 2 minutes.
+	FlushTimeout time.Duration
+
+	// afterStep, when set, runs after every optimiser step (tests).
+	afterStep func(step int)
 }
 
 // TrainingHeartbeat is the progress ProxyTrain records as heartbeat
 // details: how far it got and which checkpoint holds that state.
 type TrainingHeartbeat struct {
+	// Phase is "loading" while the data is opened and the checkpoint
+	// read, "training", then "validating".
+	Phase      string  `json:"phase"`
 	Step       int     `json:"step"`
 	TotalSteps int     `json:"total_steps"`
 	Epoch      int     `json:"epoch"`
@@ -56,7 +70,7 @@ type TrainingHeartbeat struct {
 // is cancelled) right after a checkpoint was written.
 var errStopping = errors.New("worker stopping")
 
-// proxyDefaults fills the paper's proxy-training recipe (DESIGN.md).
+// proxyDefaults fills the paper's proxy-training recipe.
 func proxyDefaults(in activities.ProxyTrainInput) activities.ProxyTrainInput {
 	if in.Input <= 0 {
 		in.Input = 196
@@ -85,12 +99,34 @@ func proxyDefaults(in activities.ProxyTrainInput) activities.ProxyTrainInput {
 	return in
 }
 
-// checkpointKey names a run's checkpoint after everything that determines
-// it, so a retry of the same activity finds its own checkpoint.
-func checkpointKey(in activities.ProxyTrainInput) string {
+// checkpointPrefix names a candidate's checkpoints after everything that
+// determines them, so a retry of the same activity, on any worker, finds
+// them.
+func checkpointPrefix(in activities.ProxyTrainInput) string {
 	b, _ := json.Marshal(in)
 	sum := sha256.Sum256(b)
-	return "proxy-" + in.Space + "-" + hex.EncodeToString(sum[:8])
+	return "proxy/" + in.Space + "-" + hex.EncodeToString(sum[:8]) + "/"
+}
+
+// proxyKey is the key of a candidate's checkpoint at a step. Every step
+// gets its own key: a write-back store uploads whole objects in the
+// background, and a key rewritten during its upload could keep the older
+// content remotely.
+func proxyKey(prefix string, step int) string { return fmt.Sprintf("%sstep-%09d.ckpt", prefix, step) }
+
+// heldOutDigest names a held-out split: its size and a hash of its indices.
+func heldOutDigest(val *data.Subset) string {
+	h := sha256.New()
+	var b [8]byte
+	for _, i := range val.Indices {
+		binary.LittleEndian.PutUint64(b[:], uint64(i))
+		h.Write(b[:])
+	}
+	noun := "images"
+	if len(val.Indices) == 1 {
+		noun = "image"
+	}
+	return fmt.Sprintf("%d %s, sha256 %s", len(val.Indices), noun, hex.EncodeToString(h.Sum(nil)[:8]))
 }
 
 // openData opens a dataset: its training split (train) or its evaluation
@@ -120,50 +156,6 @@ func openData(d activities.DataSpec, train bool, classes, size, n int, seed uint
 		fmt.Sprintf("data format %q is not known: set data.format to cifar10, cifar100 or imagefolder", d.Format), activities.ErrBadInput, nil)
 }
 
-func (a *TrainingActivities) checkpointPath(key string) (string, error) {
-	if a.CheckpointDir == "" {
-		return "", errors.New("training activities: CheckpointDir is not set: give the worker a checkpoint directory")
-	}
-	return filepath.Join(a.CheckpointDir, key+".ckpt"), nil
-}
-
-// writeCheckpoint writes atomically (temporary file, then rename) so a
-// crash never leaves a half-written checkpoint under the key.
-func (a *TrainingActivities) writeCheckpoint(key string, c *checkpoint.Checkpoint) error {
-	path, err := a.checkpointPath(key)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("checkpoint dir: %w", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+key)
-	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := checkpoint.Write(tmp, c); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
-func (a *TrainingActivities) readCheckpoint(key string) (*checkpoint.Checkpoint, error) {
-	path, err := a.checkpointPath(key)
-	if err != nil {
-		return nil, err
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return checkpoint.Read(bytes.NewReader(b))
-}
-
 func (a *TrainingActivities) backend() tensor.Backend {
 	if a.Backend != nil {
 		return a.Backend
@@ -171,28 +163,134 @@ func (a *TrainingActivities) backend() tensor.Backend {
 	return tensor.NewCPU(tensor.CPUOptions{})
 }
 
-func heartbeat(ctx context.Context, hb TrainingHeartbeat) {
-	if activity.IsActivity(ctx) {
-		activity.RecordHeartbeat(ctx, hb)
+func (a *TrainingActivities) flushTimeout() time.Duration {
+	if a.FlushTimeout > 0 {
+		return a.FlushTimeout
+	}
+	return 2 * time.Minute
+}
+
+// flush waits, at most FlushTimeout, until a write-back store has uploaded
+// everything, so another worker can read what this one wrote.
+func (a *TrainingActivities) flush(ctx context.Context) error {
+	f, ok := a.Store.(flusher)
+	if !ok {
+		return nil
+	}
+	fctx, cancel := context.WithTimeout(ctx, a.flushTimeout())
+	defer cancel()
+	return f.Flush(fctx)
+}
+
+// listCheckpoints returns the keys under prefix, newest first. With the
+// remote store unreachable a write-back store's local copies still count.
+func (a *TrainingActivities) listCheckpoints(ctx context.Context, prefix string) ([]string, error) {
+	objs, err := a.Store.List(ctx, prefix)
+	if err != nil {
+		l, ok := a.Store.(interface{ Local() *storage.Dir })
+		if !ok {
+			return nil, err
+		}
+		if objs, err = l.Local().List(ctx, prefix); err != nil {
+			return nil, err
+		}
+	}
+	keys := make([]string, 0, len(objs))
+	for _, o := range objs {
+		if strings.HasSuffix(o.Key, ".ckpt") {
+			keys = append(keys, o.Key)
+		}
+	}
+	slices.Sort(keys) // zero-padded steps sort in training order
+	slices.Reverse(keys)
+	return keys, nil
+}
+
+// resume loads the candidate's newest checkpoint that verifies, skipping
+// damaged ones; nil when there is none (training starts over). A store
+// that cannot be read is an error: the retry had better wait than redo
+// hours of training.
+func (a *TrainingActivities) resume(ctx context.Context, prefix string) (*checkpoint.Checkpoint, error) {
+	keys, err := a.listCheckpoints(ctx, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("listing checkpoints %s in %s: %w", prefix, a.Store, err)
+	}
+	for _, key := range keys {
+		c, err := loadCheckpoint(ctx, a.Store, key)
+		var sumErr *storage.ChecksumError
+		switch {
+		case err == nil:
+			return c, nil
+		case errors.As(err, &sumErr) || errors.Is(err, checkpoint.ErrCorrupt) || errors.Is(err, fs.ErrNotExist):
+			if activity.IsActivity(ctx) {
+				activity.GetLogger(ctx).Warn("skipping damaged checkpoint", "key", key, "error", err.Error())
+			}
+		default:
+			return nil, fmt.Errorf("reading checkpoint %s from %s: %w", key, a.Store, err)
+		}
+	}
+	return nil, nil
+}
+
+// prune deletes a candidate's checkpoints older than its newest one that
+// is durable (uploaded, with a write-back store).
+func (a *TrainingActivities) prune(ctx context.Context, prefix string) {
+	keys, err := a.listCheckpoints(ctx, prefix)
+	if err != nil {
+		return
+	}
+	pending := map[string]bool{}
+	if f, ok := a.Store.(flusher); ok {
+		for _, k := range f.Status().Pending {
+			pending[k] = true
+		}
+	}
+	durable := false
+	for _, k := range keys { // newest first
+		if durable {
+			if err := a.Store.Delete(ctx, k); err != nil && activity.IsActivity(ctx) {
+				activity.GetLogger(ctx).Warn("pruning checkpoint", "key", k, "error", err.Error())
+			}
+			continue
+		}
+		durable = !pending[k]
 	}
 }
 
 // ProxyTrain trains one candidate with the paper's proxy recipe (defaults
-// in ProxyTrainInput), holding out ValFraction of the training data, and
-// reports top-1/top-5/loss on it. It heartbeats progress and checkpoints
-// every CheckpointEvery steps; a retry resumes from the stored checkpoint.
-// When the worker stops it checkpoints after the step in flight,
-// heartbeats the key and fails with the retryable ErrWorkerStopping.
+// in ProxyTrainInput), holding out ValFraction of the training data
+// (picked by SplitSeed), and reports top-1/top-5/loss on it. It heartbeats
+// from the start, checkpoints to the store every CheckpointEvery steps and
+// at the end; a retry, on this worker or another, resumes from the
+// store's checkpoint (and only validates when training had finished).
+// When the worker stops it checkpoints after the step in flight, waits for
+// the upload, heartbeats the key and fails with the retryable
+// ErrWorkerStopping.
 func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.ProxyTrainInput) (activities.TrainResult, error) {
+	if a.Store == nil {
+		return activities.TrainResult{}, temporal.NewNonRetryableApplicationError(
+			"proxy training: the worker has no checkpoint store: start it with --checkpoint-store (GENIUS_CHECKPOINT_STORE)", activities.ErrNoCheckpointStore, nil)
+	}
 	in = proxyDefaults(in)
-	key := checkpointKey(in)
+	prefix := checkpointPrefix(in)
+	// Loading an image folder and reading a checkpoint can take minutes:
+	// heartbeat all along.
+	last := TrainingHeartbeat{Phase: "loading"}
+	heartbeat(ctx, last)
+	beats := &heartbeater[TrainingHeartbeat]{busy: 1, hb: last}
+	defer beats.start(ctx)()
+
 	seed := uint64(in.Seed)
+	splitSeed := seed
+	if in.SplitSeed != nil {
+		splitSeed = uint64(*in.SplitSeed)
+	}
 	n := in.Batch * max(in.Steps, 1) * 2
-	ds, err := openData(in.Data, true, in.Classes, in.Input, n, seed)
+	ds, err := openData(in.Data, true, in.Classes, in.Input, n, splitSeed)
 	if err != nil {
 		return activities.TrainResult{}, err
 	}
-	train, val, err := data.Split(ds, in.ValFraction, seed)
+	train, val, err := data.Split(ds, in.ValFraction, splitSeed)
 	if err != nil {
 		return activities.TrainResult{}, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrBadInput, err)
 	}
@@ -223,106 +321,95 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 			return false
 		}
 	}
-	// The store is the source of truth: resume from the newest checkpoint
-	// under this run's key, whatever the heartbeat said.
-	if c, err := a.readCheckpoint(key); err == nil {
-		opts.Resume = c
-	} else if !errors.Is(err, os.ErrNotExist) && activity.IsActivity(ctx) {
-		activity.GetLogger(ctx).Warn("ignoring unreadable checkpoint; training from scratch", "key", key, "error", err.Error())
+	if opts.Resume, err = a.resume(ctx, prefix); err != nil {
+		return activities.TrainResult{}, err
 	}
-	var last TrainingHeartbeat
 	if opts.Resume != nil {
-		last.Checkpoint, last.CheckpointStep = key, opts.Resume.Header.Step
+		last.Checkpoint, last.CheckpointStep = proxyKey(prefix, opts.Resume.Header.Step), opts.Resume.Header.Step
 	}
-	var stoppedAt int // step of the checkpoint written because of a stop
+	last.Phase = "training"
+	beats.publish(last)
+	beats.done()            // setup over: from now on silence means a hung loop
+	var stoppedAt int       // step of the checkpoint written because of a stop
+	validating := func() {} // ends the heartbeats during the final validation
+	defer func() { validating() }()
 	opts.Save = func(ctx context.Context, c *checkpoint.Checkpoint) error {
 		stop := stopping() && c.Header.Step < last.TotalSteps // the last step's save finishes the run
 		if !stop && c.Header.Step%every != 0 && c.Header.Step < last.TotalSteps {
 			return nil
 		}
-		if err := a.writeCheckpoint(key, c); err != nil {
-			return err
+		key := proxyKey(prefix, c.Header.Step)
+		// A resumed run that had finished saves its final state again:
+		// the store has it already.
+		if opts.Resume == nil || c.Header.Step != opts.Resume.Header.Step {
+			pctx := ctx
+			if stop {
+				pctx = context.WithoutCancel(ctx) // a cancelled attempt keeps its progress too
+			}
+			done := beats.keepAlive()
+			err := putCheckpoint(pctx, a.Store, key, c)
+			if err == nil {
+				a.prune(pctx, prefix)
+			}
+			done()
+			if err != nil {
+				return err
+			}
 		}
 		last.Checkpoint, last.CheckpointStep = key, c.Header.Step
-		heartbeat(ctx, last)
+		if c.Header.Step >= last.TotalSteps && last.Phase != "validating" {
+			// Validation reports no progress: keep heartbeating through it.
+			last.Phase = "validating"
+			validating = beats.keepAlive()
+		}
+		beats.publish(last)
 		if stop {
 			stoppedAt = c.Header.Step
 			return errStopping
 		}
 		return nil
 	}
-	lastBeat := time.Time{}
 	opts.Progress = func(p training.Progress) {
 		last.Step, last.TotalSteps, last.Epoch, last.Loss, last.ImagesPerS = p.Step, p.TotalSteps, p.Epoch, p.Loss, p.ImagesPerS
-		if time.Since(lastBeat) >= time.Second || p.Step == p.TotalSteps {
-			heartbeat(ctx, last)
-			lastBeat = time.Now()
+		beats.publish(last)
+		if a.afterStep != nil {
+			a.afterStep(p.Step)
 		}
 	}
 	res, err := training.Train(ctx, cfg, train, val, opts)
 	if errors.Is(err, errStopping) {
+		// The retry may run on another worker: wait for the upload first.
+		done := beats.keepAlive()
+		ferr := a.flush(context.WithoutCancel(ctx))
+		done()
 		if ctx.Err() != nil {
 			return activities.TrainResult{}, ctx.Err()
 		}
-		return activities.TrainResult{}, temporal.NewApplicationError(
-			fmt.Sprintf("proxy training %s %v: the worker is stopping; checkpoint %s holds step %d and the retry resumes there", in.Space, in.Arch, key, stoppedAt),
-			activities.ErrWorkerStopping)
+		heartbeat(ctx, last)
+		msg := fmt.Sprintf("proxy training %s %v: the worker is stopping; checkpoint %s holds step %d and the retry resumes there", in.Space, in.Arch, last.Checkpoint, stoppedAt)
+		if ferr != nil {
+			msg += " (on this worker: its upload did not finish: " + ferr.Error() + ")"
+		}
+		return activities.TrainResult{}, temporal.NewApplicationError(msg, activities.ErrWorkerStopping)
 	}
 	if err != nil {
 		return activities.TrainResult{}, fmt.Errorf("proxy training %s %v: %w", in.Space, in.Arch, err)
 	}
+	final := proxyKey(prefix, res.Steps)
+	done := beats.keepAlive()
+	if err := a.flush(ctx); err != nil && activity.IsActivity(ctx) {
+		// The result stands; the upload goes on in the background.
+		activity.GetLogger(ctx).Warn("candidate checkpoint not yet uploaded", "key", final, "error", err.Error())
+	} else if err == nil {
+		a.prune(ctx, prefix)
+	}
+	done()
 	return activities.TrainResult{Top1: res.Top1, Top5: res.Top5, Loss: res.Loss, ImagesPerS: res.ImagesPerS, ParamsM: res.ParamsM,
-		Steps: res.Steps, Epochs: res.Epochs, Checkpoint: key, PeakMemoryB: res.PeakMemoryB}, nil
+		Steps: res.Steps, Epochs: res.Epochs, Checkpoint: final, PeakMemoryB: res.PeakMemoryB, HeldOut: heldOutDigest(val)}, nil
 }
 
-// Validate evaluates the weights stored under in.Checkpoint (the EMA
-// weights when the checkpoint has them) on the evaluation split of a
-// dataset: the CIFAR test file, or an image folder's val/ sub-folder (the
-// folder itself when it has none).
-func (a *TrainingActivities) Validate(ctx context.Context, in activities.ValidateInput) (activities.TrainResult, error) {
-	if in.Checkpoint == "" {
-		return activities.TrainResult{}, temporal.NewNonRetryableApplicationError("validate: no checkpoint key: set checkpoint to the key ProxyTrain returned", activities.ErrBadInput, nil)
+func heartbeat(ctx context.Context, hb TrainingHeartbeat) {
+	if activity.IsActivity(ctx) {
+		activity.RecordHeartbeat(ctx, hb)
 	}
-	c, err := a.readCheckpoint(in.Checkpoint)
-	if err != nil {
-		return activities.TrainResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("validate: checkpoint %s: %v", in.Checkpoint, err), "BadCheckpoint", err)
-	}
-	classes := in.Classes
-	if classes <= 0 {
-		classes = c.Header.Classes
-	}
-	input := in.Input
-	if input <= 0 {
-		input = c.Header.Input
-	}
-	batch := in.Batch
-	if batch <= 0 {
-		batch = 256
-	}
-	ds, err := openData(in.Data, false, classes, input, batch, c.Header.Seed+1)
-	if err != nil {
-		return activities.TrainResult{}, err
-	}
-	cfg := training.Config{Space: in.Space, Arch: in.Arch, Classes: classes, Input: input, Batch: batch}
-	if input <= 64 {
-		cfg.CropFraction = 1
-	}
-	be := a.backend()
-	run, err := training.NewRun(be, cfg, ds.Classes(), 1)
-	if err != nil {
-		return activities.TrainResult{}, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrBadInput, err)
-	}
-	if err := run.Restore(c, false); err != nil {
-		return activities.TrainResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadCheckpoint", err)
-	}
-	start := time.Now()
-	l := &data.Loader{Data: ds, Batch: batch, Transform: data.Transform{Size: input, CropFraction: cfg.CropFraction}, Workers: a.LoaderWorkers}
-	m, err := run.Evaluate(ctx, l)
-	if err != nil {
-		return activities.TrainResult{}, fmt.Errorf("validate %s %v: %w", in.Space, in.Arch, err)
-	}
-	heartbeat(ctx, TrainingHeartbeat{Step: l.Batches(), TotalSteps: l.Batches(), Checkpoint: in.Checkpoint})
-	return activities.TrainResult{Top1: m.Top1, Top5: m.Top5, Loss: m.Loss, ImagesPerS: float64(m.Samples) / time.Since(start).Seconds(),
-		ParamsM: float64(run.Net.NumParams()) / 1e6, Steps: c.Header.Step, Epochs: c.Header.Epoch, Checkpoint: in.Checkpoint,
-		PeakMemoryB: training.PeakRSS()}, nil
 }

@@ -153,7 +153,7 @@ func runDev(ctx context.Context, f devFlags) error {
 		if err != nil {
 			return fmt.Errorf("checkpoint directory: %w", err)
 		}
-		gpu, err := workers.NewGPUWorker(c, workers.Config{Options: worker.Options{OnFatalError: onFatal}}, &trainact.TrainingActivities{CheckpointDir: dir})
+		gpu, err := workers.NewGPUWorker(c, workers.Config{Options: worker.Options{OnFatalError: onFatal}}, &trainact.TrainingActivities{Store: st})
 		if err != nil {
 			return err
 		}

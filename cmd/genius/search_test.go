@@ -87,8 +87,8 @@ func TestOpenTraining(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tr.CheckpointDir != dir || st.String() != "file://"+dir {
-		t.Errorf("store %s, proxy-training checkpoints in %s; want both in %s", st, tr.CheckpointDir, dir)
+	if tr.Store != st || st.String() != "file://"+dir {
+		t.Errorf("store %s, proxy-training checkpoints in %s; want both in %s", st, tr.Store, dir)
 	}
 	if _, _, err := openTraining(context.Background(), "gs://bucket", ""); err == nil || !strings.Contains(err.Error(), "--checkpoint-store") {
 		t.Errorf("unknown scheme: error %v", err)

@@ -203,7 +203,7 @@ func runWorker(ctx context.Context, f workerFlags) error {
 		if w, err = workers.NewGPUWorker(c, cfg, tr); err == nil {
 			w.RegisterActivity(&trainact.RetrainActivities{Store: st})
 		}
-		describe = fmt.Sprintf("queue %s, checkpoint store %s, proxy-training checkpoints in %s", queue, st, tr.CheckpointDir)
+		describe = fmt.Sprintf("queue %s, checkpoint store %s", queue, st)
 	}
 	if err != nil {
 		return err
@@ -239,19 +239,14 @@ func runWorker(ctx context.Context, f workerFlags) error {
 }
 
 // openTraining opens the checkpoint store (a write-back store in front of
-// S3, with its copies in localDir) and the training activities. Proxy
-// training keeps its checkpoints in a local directory: the store's own for
-// file:// stores, localDir for remote ones.
+// S3, with its copies in localDir) and the proxy-training activities, which
+// keep their checkpoints there too.
 func openTraining(ctx context.Context, store, localDir string) (storage.Store, *trainact.TrainingActivities, error) {
 	st, err := storage.OpenWriteBack(ctx, store, localDir, storage.S3Options{}, storage.WriteBackOptions{})
 	if err != nil {
 		return nil, nil, fmt.Errorf("--checkpoint-store: %w", err)
 	}
-	dir := localDir
-	if d, ok := st.(*storage.Dir); ok {
-		dir = d.Root()
-	}
-	return st, &trainact.TrainingActivities{CheckpointDir: dir}, nil
+	return st, &trainact.TrainingActivities{Store: st}, nil
 }
 
 // serveHTTP serves the probes and the metrics (on one server when the

@@ -1,19 +1,11 @@
-// Package reporttest finds what report tests need outside the repository:
-// Debian's headless Chromium, to look at a report as a person would, and
-// the paper's per-iteration CSV (third-party data, not committed).
+// Package reporttest finds the paper's per-iteration CSV for report tests
+// (third-party data, not committed).
 package reporttest
 
 import (
-	"bytes"
-	"context"
-	"image"
-	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"testing"
-	"time"
 )
 
 // skipOrFail skips the test, or fails it under CI=true, where everything
@@ -24,87 +16,6 @@ func skipOrFail(t testing.TB, msg string) {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)
-}
-
-// Chromium returns $GENIUS_CHROMIUM_BIN, else chromium (or
-// chromium-browser) on PATH.
-func Chromium(t testing.TB) string {
-	t.Helper()
-	if b := os.Getenv("GENIUS_CHROMIUM_BIN"); b != "" {
-		if _, err := os.Stat(b); err != nil {
-			t.Fatalf("GENIUS_CHROMIUM_BIN=%s: %v", b, err)
-		}
-		return b
-	}
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	skipOrFail(t, "headless Chromium not found: apt-get install -y chromium, or set GENIUS_CHROMIUM_BIN")
-	return ""
-}
-
-// Screenshot loads file in headless Chromium with networking off and
-// returns the decoded screenshot (width × height pixels).
-func Screenshot(t testing.TB, bin, file string, width, height int) image.Image {
-	t.Helper()
-	abs, err := filepath.Abs(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	shot := filepath.Join(dir, "shot.png")
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir="+filepath.Join(dir, "profile"), "--hide-scrollbars",
-		"--screenshot="+shot, "--window-size="+strconv.Itoa(width)+","+strconv.Itoa(height), "file://"+abs)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("chromium screenshot of %s: %v\n%s", file, err, out.String())
-	}
-	f, err := os.Open(shot)
-	if err != nil {
-		t.Fatalf("chromium wrote no screenshot: %v\n%s", err, out.String())
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("decode screenshot: %v", err)
-	}
-	return img
-}
-
-// Pixels counts what a screenshot shows: pixels that are not white,
-// pixels of a clear colour (not grey: what text alone never gives), and
-// distinct colours.
-type Pixels struct {
-	NonWhite, Coloured, Distinct int
-}
-
-// Count tallies img's pixels.
-func Count(img image.Image) Pixels {
-	var p Pixels
-	seen := map[uint32]bool{}
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			r, g, bl = r>>8, g>>8, bl>>8
-			seen[r<<16|g<<8|bl] = true
-			if r < 250 || g < 250 || bl < 250 {
-				p.NonWhite++
-			}
-			if max(r, g, bl)-min(r, g, bl) > 60 {
-				p.Coloured++
-			}
-		}
-	}
-	p.Distinct = len(seen)
-	return p
 }
 
 // PaperCSV returns the paper's per-iteration CSV: in $GENIUS_PAPER_CSV_DIR,

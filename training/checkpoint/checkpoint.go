@@ -32,6 +32,13 @@ type Header struct {
 	Step  int `json:"step"`
 	// StepInEpoch is the number of batches of the current epoch done.
 	StepInEpoch int `json:"step_in_epoch"`
+	// Epoch* are the running sums of the current epoch's training steps
+	// (of the epoch just finished, at an epoch's end), so an epoch resumed
+	// midway reports the same mean loss as an uninterrupted one. Older
+	// checkpoints lack them: the mean then covers the steps after the resume.
+	EpochLossSum float64 `json:"epoch_loss_sum,omitempty"`
+	EpochSteps   int     `json:"epoch_steps,omitempty"`
+	EpochSamples int     `json:"epoch_samples,omitempty"`
 	// RNG is the network's generator state (dropout).
 	RNG []byte `json:"rng,omitempty"`
 	// Seed is the run's data-order and augmentation seed.
