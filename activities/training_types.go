@@ -23,7 +23,7 @@ type DataSpec struct {
 }
 
 // ProxyTrainInput asks for the paper's proxy training of one candidate.
-// Zero values take the paper's defaults (DESIGN.md, proxy search training).
+// Zero values take the paper's defaults (proxy search training).
 type ProxyTrainInput struct {
 	Space   string   `json:"space"`
 	Arch    []int    `json:"arch"`

@@ -43,7 +43,7 @@ func TestReadySpecsLoad(t *testing.T) {
 func TestImageNetWindowsHoldPaperArchitectures(t *testing.T) {
 	for _, tt := range []struct {
 		spec   string
-		flopsM float64 // DESIGN.md reference counts
+		flopsM float64 // the paper's counts
 	}{{"imagenet-300m", 329.41}, {"imagenet-400m", 401.50}} {
 		s, err := Ready(tt.spec)
 		if err != nil {

@@ -1,6 +1,6 @@
 package storage
 
-//lint:file-ignore SA1019 feature/s3/manager is the uploader verified against versitygw (DESIGN.md); move to feature/s3/transfermanager once it is verified there too.
+//lint:file-ignore SA1019 feature/s3/manager is the uploader verified against versitygw; move to feature/s3/transfermanager once it is verified there too.
 
 import (
 	"context"

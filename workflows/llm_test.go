@@ -19,7 +19,7 @@ import (
 	"github.com/genius-nas/genius/workflows"
 )
 
-// Architectures with known facts (DESIGN.md): [1,0,1,0,0,1,0,0] scores
+// Architectures with known facts (the tables and the paper): [1,0,1,0,0,1,0,0] scores
 // 85.70 on NAS-Bench-Macro with rank 6221; GENIUS-329 and GENIUS-401 count
 // 329.41 M and 401.50 M FLOPs.
 var (

@@ -56,7 +56,7 @@ type TrainingHeartbeat struct {
 // is cancelled) right after a checkpoint was written.
 var errStopping = errors.New("worker stopping")
 
-// proxyDefaults fills the paper's proxy-training recipe (DESIGN.md).
+// proxyDefaults fills the paper's proxy-training recipe.
 func proxyDefaults(in activities.ProxyTrainInput) activities.ProxyTrainInput {
 	if in.Input <= 0 {
 		in.Input = 196

@@ -24,7 +24,7 @@ import (
 const DefaultAddress = "127.0.0.1:7233"
 
 // clientFlags are the connection flags every verb that talks to Temporal
-// shares (notes/WORKER_ENV.md); each has an environment variable, and the
+// shares (README, Configuration); each has an environment variable, and the
 // flag wins.
 type clientFlags struct {
 	Address       string

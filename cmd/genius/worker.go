@@ -28,7 +28,7 @@ const (
 	kindGPU = "gpu"
 )
 
-// workerFlags are `genius worker`'s flags (notes/WORKER_ENV.md).
+// workerFlags are `genius worker`'s flags (README, Configuration).
 type workerFlags struct {
 	client          clientFlags
 	kind            string
