@@ -13,13 +13,14 @@ import (
 	"github.com/genius-nas/genius/activities/searchact"
 	"github.com/genius-nas/genius/bench"
 	"github.com/genius-nas/genius/llm"
+	"github.com/genius-nas/genius/taskqueue"
 	"github.com/genius-nas/genius/workflows"
 )
 
-// Task queues.
+// Task queues the workers poll by default.
 const (
-	CPUTaskQueue = workflows.TaskQueue // "genius"
-	GPUTaskQueue = "genius-gpu"
+	CPUTaskQueue = taskqueue.CPU
+	GPUTaskQueue = taskqueue.GPU
 )
 
 // Default data directory, as --data-dir documents it.

@@ -17,7 +17,7 @@ import (
 
 // addStoreFlag registers --store, defaulting to $GENIUS_CHECKPOINT_STORE or ./checkpoints.
 func addStoreFlag(fs *pflag.FlagSet, p *string) {
-	fs.StringVar(p, "store", envOr("GENIUS_CHECKPOINT_STORE", "file://./checkpoints"),
+	fs.StringVar(p, "store", envOr("GENIUS_CHECKPOINT_STORE", defaultCheckpointStore),
 		"checkpoint store: file:///path or s3://bucket/prefix (env GENIUS_CHECKPOINT_STORE; S3 settings from GENIUS_S3_ENDPOINT, GENIUS_S3_REGION, GENIUS_S3_PATH_STYLE, credentials from the AWS chain)")
 }
 

@@ -55,8 +55,9 @@ func newDevCmd() *cobra.Command {
  - the Temporal CLI's dev server (SQLite, state kept in --state-dir), unless a
    server already answers at --address; it is started with genius's search
    attributes (GeniusBenchmark, GeniusProposer, GeniusBestAccuracy);
- - a CPU worker on task queue "genius" (searches, experiments, LLM, look-ups);
- - a training worker on "genius-gpu", running on the CPU.
+ - a CPU worker on task queue "` + workers.CPUTaskQueue + `" (searches, experiments, LLM, look-ups);
+ - a training worker on "` + workers.GPUTaskQueue + `" (proxy training, validation,
+   retraining), running on the CPU.
 
 The temporal binary is $GENIUS_TEMPORAL_BIN, else bin/temporal in this or a
 parent directory (make tools), else temporal on PATH. The LLM proposer uses
@@ -71,7 +72,7 @@ OPENAI_API_KEY and OPENAI_BASE_URL from the environment.`,
 	addDataDirFlag(fs, &f.dataDir)
 	fs.StringVar(&f.stateDir, "state-dir", defaultStateDir(), "where the dev server keeps its database and log, and training its checkpoints (env GENIUS_STATE_DIR, else $XDG_STATE_HOME/genius, else ./.genius)")
 	fs.BoolVar(&f.ui, "ui", false, "serve the Temporal Web UI on the frontend port + 1000")
-	fs.BoolVar(&f.gpuWorker, "gpu-worker", true, `also run a training worker (queue "genius-gpu") on the CPU`)
+	fs.BoolVar(&f.gpuWorker, "gpu-worker", true, `also run a training worker (queue "`+workers.GPUTaskQueue+`") on the CPU`)
 	return cmd
 }
 
@@ -206,7 +207,7 @@ func startDevServer(ctx context.Context, f devFlags) (*devserver.Server, error) 
 		ip = "127.0.0.1"
 	}
 	if p := net.ParseIP(ip); p == nil || !(p.IsLoopback() || p.IsUnspecified() || isLocalIP(p)) {
-		return nil, fmt.Errorf("nothing answers at %s, and genius dev only starts a server on this machine: point --address/TEMPORAL_ADDRESS at a running server, or at 127.0.0.1:7233", f.client.Address)
+		return nil, fmt.Errorf("nothing answers at %s, and genius dev only starts a server on this machine: point --address/TEMPORAL_ADDRESS at a running server, or at %s", f.client.Address, DefaultAddress)
 	}
 	bin, err := devserver.FindBinary()
 	if err != nil {
@@ -234,7 +235,7 @@ func startDevServer(ctx context.Context, f devFlags) (*devserver.Server, error) 
 		UI:               f.ui,
 		Output:           logFile,
 	}
-	if f.client.Namespace != "default" {
+	if f.client.Namespace != client.DefaultNamespace {
 		opts.Namespaces = []string{f.client.Namespace}
 	}
 	fmt.Fprintf(os.Stderr, "Starting the Temporal dev server: %s %s\n  (log %s)\n", bin, shellJoin(devserver.Args(opts)), logPath)

@@ -35,13 +35,13 @@ func newRetrainCmd() *cobra.Command {
 		Short: "Submit a final retraining (workflow GeniusRetrain), show its epochs and print its result",
 		Long: `Start workflow GeniusRetrain with a retrain spec: a ready one by name
 (` + strings.Join(retrain.Names(), ", ") + `) or a JSON file. The training runs on
-the GPU workers' queue (genius-gpu) in chunks of epochs; each chunk checkpoints
+the GPU workers' queue (` + retrain.DefaultTaskQueue + `) in chunks of epochs; each chunk checkpoints
 to the workers' checkpoint store and resumes from it after a crash, so the run
 survives worker restarts. Epoch results (live and EMA top-1/top-5) are printed
 as the chunks finish; the result JSON goes to stdout.
 
 The same run can be started with the Temporal CLI alone:
-  temporal workflow start --type GeniusRetrain --task-queue genius --input-file specs/retrain/paper.json
+  temporal workflow start --type GeniusRetrain --task-queue ` + workflows.TaskQueue + ` --input-file specs/retrain/paper.json
 
 Ctrl-C stops watching; the run goes on.`,
 		Example: `  genius retrain --spec cpu-demo

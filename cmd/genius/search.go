@@ -42,7 +42,7 @@ progress (a progress bar on a terminal, plain lines otherwise) from the
 workflow's progress query, and print the result as JSON on stdout.
 
 The same search can be submitted with the Temporal CLI alone:
-  temporal workflow start --type GeniusSearch --task-queue genius --input-file specs/nas-bench-macro.json
+  temporal workflow start --type GeniusSearch --task-queue ` + workflows.TaskQueue + ` --input-file specs/nas-bench-macro.json
 
 The llm proposer calls the endpoint configured on the workers
 (OPENAI_API_KEY, OPENAI_BASE_URL); the key is never part of the workflow

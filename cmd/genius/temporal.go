@@ -38,7 +38,7 @@ type clientFlags struct {
 
 func addClientFlags(fs *pflag.FlagSet, f *clientFlags) {
 	fs.StringVar(&f.Address, "address", envOr("TEMPORAL_ADDRESS", DefaultAddress), "Temporal frontend host:port (env TEMPORAL_ADDRESS)")
-	fs.StringVar(&f.Namespace, "namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
+	fs.StringVar(&f.Namespace, "namespace", envOr("TEMPORAL_NAMESPACE", client.DefaultNamespace), "Temporal namespace (env TEMPORAL_NAMESPACE)")
 	// The default is not shown in help so a key from the environment is never printed.
 	fs.StringVar(&f.APIKey, "api-key", "", "Temporal Cloud API key (env TEMPORAL_API_KEY; never logged)")
 	fs.StringVar(&f.TLSCert, "tls-cert", envOr("TEMPORAL_TLS_CERT", ""), "mTLS client certificate file (env TEMPORAL_TLS_CERT)")

@@ -60,13 +60,14 @@ func newWorkerCmdRun(run func(context.Context, workerFlags) error) *cobra.Comman
 		Short: "Run a worker against an existing Temporal server",
 		Long: `Run a genius worker until interrupted (SIGINT or SIGTERM).
 
---kind cpu (default) polls task queue "genius": GeniusSearch and
+--kind cpu (default) polls task queue "` + workers.CPUTaskQueue + `": GeniusSearch and
 GeniusExperiment workflows, LLM proposals, proposal checks and benchmark
 look-ups. The LLM endpoint comes from OPENAI_API_KEY and OPENAI_BASE_URL
 in the environment; the key never enters a workflow payload or a log line.
 
---kind gpu polls "genius-gpu": proxy training and validation, one at a
-time unless --max-concurrent-activities says otherwise.
+--kind gpu polls "` + workers.GPUTaskQueue + `": proxy training, validation and retraining
+chunks (GeniusRetrain), one at a time unless --max-concurrent-activities
+says otherwise; checkpoints go to --checkpoint-store.
 
 Probes: GET /healthz (alive) and /readyz (worker started and the Temporal
 frontend answers) on --health-addr; Prometheus metrics of the SDK at
@@ -84,12 +85,12 @@ frontend answers) on --health-addr; Prometheus metrics of the SDK at
 	fs := cmd.Flags()
 	addClientFlags(fs, &f.client)
 	fs.StringVar(&f.kind, "kind", envOr("GENIUS_WORKER_KIND", kindCPU), "cpu (workflows, LLM, look-ups) or gpu (training) (env GENIUS_WORKER_KIND)")
-	fs.StringVar(&f.taskQueue, "task-queue", envOr("GENIUS_TASK_QUEUE", ""), `task queue to poll; default "genius" (cpu) or "genius-gpu" (gpu) (env GENIUS_TASK_QUEUE)`)
+	fs.StringVar(&f.taskQueue, "task-queue", envOr("GENIUS_TASK_QUEUE", ""), `task queue to poll; default "`+workers.CPUTaskQueue+`" (cpu) or "`+workers.GPUTaskQueue+`" (gpu) (env GENIUS_TASK_QUEUE)`)
 	fs.IntVar(&f.maxActivities, "max-concurrent-activities", envInt("GENIUS_MAX_CONCURRENT_ACTIVITIES", 0), "activities run at once; 0 = SDK default on cpu, 1 on gpu (env GENIUS_MAX_CONCURRENT_ACTIVITIES)")
 	addDataDirFlag(fs, &f.dataDir)
 	fs.StringVar(&f.healthAddr, "health-addr", envOr("GENIUS_HEALTH_ADDR", ":8080"), `address of /healthz and /readyz; "" disables (env GENIUS_HEALTH_ADDR)`)
 	fs.StringVar(&f.metricsAddr, "metrics-addr", envOr("GENIUS_METRICS_ADDR", ":9090"), `address of Prometheus /metrics; "" disables (env GENIUS_METRICS_ADDR)`)
-	fs.StringVar(&f.checkpointStore, "checkpoint-store", envOr("GENIUS_CHECKPOINT_STORE", "file://./checkpoints"), "where gpu workers keep training checkpoints: file:///path or s3://bucket/prefix (env GENIUS_CHECKPOINT_STORE; S3 settings from GENIUS_S3_ENDPOINT, GENIUS_S3_REGION, GENIUS_S3_PATH_STYLE and the AWS credential chain)")
+	fs.StringVar(&f.checkpointStore, "checkpoint-store", envOr("GENIUS_CHECKPOINT_STORE", defaultCheckpointStore), "where gpu workers keep training checkpoints: file:///path or s3://bucket/prefix (env GENIUS_CHECKPOINT_STORE; S3 settings from GENIUS_S3_ENDPOINT, GENIUS_S3_REGION, GENIUS_S3_PATH_STYLE and the AWS credential chain)")
 	fs.StringVar(&f.checkpointDir, "checkpoint-dir", envOr("GENIUS_CHECKPOINT_DIR", ""), "local directory for checkpoints when --checkpoint-store is s3:// (write-back copies; proxy training keeps its checkpoints here) (env GENIUS_CHECKPOINT_DIR)")
 	fs.DurationVar(&f.stopTimeout, "stop-timeout", stopEnv, "how long a stopping worker (SIGTERM) waits for activities in flight, e.g. 55m; 0 = SDK default on cpu (no wait: activities are cancelled at once), 55m on gpu; keep it under the pod's terminationGracePeriodSeconds (env GENIUS_WORKER_STOP_TIMEOUT)")
 	return cmd

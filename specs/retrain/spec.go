@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+
+	"github.com/genius-nas/genius/taskqueue"
 )
 
 // Spec is one retraining run. It is the input of workflow GeniusRetrain as
@@ -90,7 +92,7 @@ const (
 	DefaultCheckpointEverySteps   = 500
 	DefaultCheckpointEveryMinutes = 10
 	DefaultKeepCheckpoints        = 2
-	DefaultTaskQueue              = "genius-gpu"
+	DefaultTaskQueue              = taskqueue.GPU
 	DefaultHeartbeatTimeoutS      = 120
 	DefaultChunkTimeoutM          = 1440
 )
