@@ -17,7 +17,7 @@ func TestImageNetCPUDemo(t *testing.T) {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	RegisterSearch(env, NewSearchActivities(Config{DataDir: dataDir(t)}))
-	RegisterTraining(env, &trainact.TrainingActivities{CheckpointDir: t.TempDir()})
+	RegisterTraining(env, &Training{Proxy: &trainact.TrainingActivities{CheckpointDir: t.TempDir()}})
 	s, err := specs.Ready("imagenet-cpu-demo")
 	if err != nil {
 		t.Fatal(err)

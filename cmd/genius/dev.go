@@ -17,10 +17,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/genius-nas/genius/activities/trainact"
 	"github.com/genius-nas/genius/devserver"
 	"github.com/genius-nas/genius/llm"
-	"github.com/genius-nas/genius/storage"
 	"github.com/genius-nas/genius/workers"
 	"github.com/genius-nas/genius/workflows"
 )
@@ -139,16 +137,15 @@ func runDev(ctx context.Context, f devFlags) error {
 	}
 	started = append(started, cpu)
 	if f.gpuWorker {
-		dir := filepath.Join(f.stateDir, "checkpoints")
-		st, err := storage.NewDir(dir)
+		tr, err := workers.OpenTraining(ctx, filepath.Join(f.stateDir, "checkpoints"), "")
 		if err != nil {
-			return fmt.Errorf("checkpoint directory: %w", err)
+			return fmt.Errorf("checkpoints under --state-dir: %w", err)
 		}
-		gpu, err := workers.NewGPUWorker(c, workers.Config{Options: worker.Options{OnFatalError: onFatal}}, &trainact.TrainingActivities{CheckpointDir: dir})
+		// A directory store needs no Close.
+		gpu, err := workers.NewGPUWorker(c, workers.Config{Options: worker.Options{OnFatalError: onFatal}}, tr)
 		if err != nil {
 			return err
 		}
-		gpu.RegisterActivity(&trainact.RetrainActivities{Store: st})
 		if err := gpu.Start(); err != nil {
 			return fmt.Errorf("start training worker: %w", err)
 		}

@@ -83,14 +83,14 @@ func TestSearchLLMWithoutKey(t *testing.T) {
 
 func TestOpenTraining(t *testing.T) {
 	dir := t.TempDir()
-	st, tr, err := openTraining(context.Background(), "file://"+dir, "")
+	tr, err := openTraining(context.Background(), "file://"+dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tr.CheckpointDir != dir || st.String() != "file://"+dir {
-		t.Errorf("store %s, proxy-training checkpoints in %s; want both in %s", st, tr.CheckpointDir, dir)
+	if tr.Proxy.CheckpointDir != dir || tr.Store.String() != "file://"+dir {
+		t.Errorf("store %s, proxy-training checkpoints in %s; want both in %s", tr.Store, tr.Proxy.CheckpointDir, dir)
 	}
-	if _, _, err := openTraining(context.Background(), "gs://bucket", ""); err == nil || !strings.Contains(err.Error(), "--checkpoint-store") {
+	if _, err := openTraining(context.Background(), "gs://bucket", ""); err == nil || !strings.Contains(err.Error(), "--checkpoint-store") {
 		t.Errorf("unknown scheme: error %v", err)
 	}
 }

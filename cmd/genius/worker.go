@@ -14,11 +14,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/genius-nas/genius/activities/trainact"
 	"github.com/genius-nas/genius/health"
 	"github.com/genius-nas/genius/llm"
 	"github.com/genius-nas/genius/metrics"
-	"github.com/genius-nas/genius/storage"
 	"github.com/genius-nas/genius/workers"
 )
 
@@ -183,21 +181,17 @@ func runWorker(ctx context.Context, f workerFlags) error {
 		if queue == "" {
 			queue = workers.GPUTaskQueue
 		}
-		var st storage.Store
-		var tr *trainact.TrainingActivities
-		st, tr, err = openTraining(ctx, f.checkpointStore, f.checkpointDir)
+		tr, err := openTraining(ctx, f.checkpointStore, f.checkpointDir)
 		if err != nil {
 			return err
 		}
 		defer func() {
-			if err := storage.CloseStore(st); err != nil {
+			if err := tr.Close(); err != nil {
 				logger.Error("close checkpoint store", "error", err)
 			}
 		}()
-		if w, err = workers.NewGPUWorker(c, cfg, tr); err == nil {
-			w.RegisterActivity(&trainact.RetrainActivities{Store: st})
-		}
-		describe = fmt.Sprintf("queue %s, checkpoint store %s, proxy-training checkpoints in %s", queue, st, tr.CheckpointDir)
+		w, err = workers.NewGPUWorker(c, cfg, tr)
+		describe = fmt.Sprintf("queue %s, %s", queue, tr)
 	}
 	if err != nil {
 		return err
@@ -232,20 +226,14 @@ func runWorker(ctx context.Context, f workerFlags) error {
 	}
 }
 
-// openTraining opens the checkpoint store (a write-back store in front of
-// S3, with its copies in localDir) and the training activities. Proxy
-// training keeps its checkpoints in a local directory: the store's own for
-// file:// stores, localDir for remote ones.
-func openTraining(ctx context.Context, store, localDir string) (storage.Store, *trainact.TrainingActivities, error) {
-	st, err := storage.OpenWriteBack(ctx, store, localDir, storage.S3Options{}, storage.WriteBackOptions{})
+// openTraining opens a GPU worker's checkpoint store and training
+// activities, naming the flags to change when that fails.
+func openTraining(ctx context.Context, store, localDir string) (*workers.Training, error) {
+	tr, err := workers.OpenTraining(ctx, store, localDir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("--checkpoint-store: %w", err)
+		return nil, fmt.Errorf("--checkpoint-store: %w (env GENIUS_CHECKPOINT_STORE; an s3:// store also needs --checkpoint-dir, env GENIUS_CHECKPOINT_DIR)", err)
 	}
-	dir := localDir
-	if d, ok := st.(*storage.Dir); ok {
-		dir = d.Root()
-	}
-	return st, &trainact.TrainingActivities{CheckpointDir: dir}, nil
+	return tr, nil
 }
 
 // serveHTTP serves the probes and the metrics (on one server when the
