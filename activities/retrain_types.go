@@ -10,6 +10,9 @@ const RetrainChunkName = "RetrainChunk"
 const (
 	ErrRetrainBadSpec = "RetrainBadSpec"
 	ErrRetrainNoStore = "RetrainNoStore"
+	// ErrRetrainDiverged: a training step failed (the loss stopped being
+	// finite); retrying the chunk would fail the same way.
+	ErrRetrainDiverged = "RetrainDiverged"
 )
 
 // RetrainChunkInput asks for the epochs (FromEpoch, UntilEpoch] of a

@@ -82,6 +82,19 @@ func retrainConfig(s retrain.Spec) training.Config {
 	return cfg
 }
 
+// specFields name the retrain spec field of each training setting.
+var specFields = map[string]string{"Arch": "arch", "Batch": "batch", "Classes": "classes"}
+
+// specFieldError adds the spec field to change to a training setting's
+// error.
+func specFieldError(err error) error {
+	var se *training.SettingError
+	if errors.As(err, &se) && specFields[se.Setting] != "" {
+		return fmt.Errorf("%w: change %s", err, specFields[se.Setting])
+	}
+	return err
+}
+
 func badSpec(err error) error {
 	return temporal.NewNonRetryableApplicationError("retrain spec: "+err.Error(), activities.ErrRetrainBadSpec, nil)
 }
@@ -163,7 +176,7 @@ func (a *RetrainActivities) RetrainChunk(ctx context.Context, in activities.Retr
 	newRun := func() (*training.Run, error) { return training.NewRun(be, cfg, train.Classes(), perEpoch) }
 	run, err := newRun()
 	if err != nil {
-		return activities.RetrainChunkResult{}, badSpec(err)
+		return activities.RetrainChunkResult{}, badSpec(specFieldError(err))
 	}
 	c := &chunkRun{a: a, in: in, spec: spec, run: run, newRun: newRun, val: val, perEpoch: perEpoch, total: run.Sched.TotalSteps,
 		best: in.Best, beats: beats}
@@ -352,7 +365,7 @@ func (c *chunkRun) trainUntil(ctx context.Context, loader *data.Loader, untilSte
 			loss, err := run.TrainStep(b.X, b.Labels)
 			if err != nil {
 				ep.Close()
-				return temporal.NewNonRetryableApplicationError(err.Error(), "RetrainDiverged", err)
+				return temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrRetrainDiverged, err)
 			}
 			lossSum += loss
 			steps++

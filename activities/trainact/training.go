@@ -285,7 +285,7 @@ func (a *TrainingActivities) Validate(ctx context.Context, in activities.Validat
 	}
 	c, err := a.readCheckpoint(in.Checkpoint)
 	if err != nil {
-		return activities.TrainResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("validate: checkpoint %s: %v", in.Checkpoint, err), "BadCheckpoint", err)
+		return activities.TrainResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("validate: checkpoint %s: %v", in.Checkpoint, err), activities.ErrBadCheckpoint, err)
 	}
 	classes := in.Classes
 	if classes <= 0 {
@@ -313,7 +313,7 @@ func (a *TrainingActivities) Validate(ctx context.Context, in activities.Validat
 		return activities.TrainResult{}, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrBadInput, err)
 	}
 	if err := run.Restore(c, false); err != nil {
-		return activities.TrainResult{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadCheckpoint", err)
+		return activities.TrainResult{}, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrBadCheckpoint, err)
 	}
 	start := time.Now()
 	l := &data.Loader{Data: ds, Batch: batch, Transform: data.Transform{Size: input, CropFraction: cfg.CropFraction}, Workers: a.LoaderWorkers}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -71,7 +72,7 @@ Without --data it trains on random images for --steps steps (throughput).`,
 			}
 			res, err := training.Train(cmd.Context(), cfg, train, val, opts)
 			if err != nil {
-				return err
+				return trainFlagError(err)
 			}
 			o := trainOutput{Top1: res.Top1, Top5: res.Top5, Loss: res.Loss, ImagesPerS: res.ImagesPerS, ParamsM: res.ParamsM,
 				Steps: res.Steps, PeakMemMiB: float64(res.PeakMemoryB) / (1 << 20), Backend: res.Backend}
@@ -107,6 +108,18 @@ Without --data it trains on random images for --steps steps (throughput).`,
 	_ = cmd.MarkFlagRequired("space")
 	_ = cmd.MarkFlagRequired("arch")
 	return cmd
+}
+
+// trainFlags name the flag of each training setting a SettingError names.
+var trainFlags = map[string]string{"Arch": "--arch", "Batch": "--batch", "Classes": "--classes"}
+
+// trainFlagError adds the flag to change to a training setting's error.
+func trainFlagError(err error) error {
+	var se *training.SettingError
+	if errors.As(err, &se) && trainFlags[se.Setting] != "" {
+		return fmt.Errorf("%w: change %s", err, trainFlags[se.Setting])
+	}
+	return err
 }
 
 // trainData opens the training data and the data to evaluate on.
