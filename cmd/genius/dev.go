@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/spf13/cobra"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -23,7 +26,8 @@ import (
 	"github.com/genius-nas/genius/workflows"
 )
 
-type devFlags struct {
+// devOptions are `genius dev`'s flags.
+type devOptions struct {
 	client    clientFlags
 	stateDir  string
 	dataDir   string
@@ -44,7 +48,7 @@ func defaultStateDir() string {
 }
 
 func newDevCmd() *cobra.Command {
-	var f devFlags
+	var opts devOptions
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run a local Temporal dev server (if none answers) and workers with everything registered",
@@ -62,21 +66,25 @@ parent directory (make tools), else temporal on PATH. The LLM proposer uses
 OPENAI_API_KEY and OPENAI_BASE_URL from the environment.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDev(cmd.Context(), f)
+			return runDev(cmd.Context(), opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	fs := cmd.Flags()
+	opts.AddFlags(cmd.Flags())
+	return cmd
+}
+
+// AddFlags registers the options' flags on fs.
+func (f *devOptions) AddFlags(fs *pflag.FlagSet) {
 	addClientFlags(fs, &f.client)
 	addDataDirFlag(fs, &f.dataDir)
 	fs.StringVar(&f.stateDir, "state-dir", defaultStateDir(), "where the dev server keeps its database and log, and training its checkpoints (env GENIUS_STATE_DIR, else $XDG_STATE_HOME/genius, else ./.genius)")
 	fs.BoolVar(&f.ui, "ui", false, "serve the Temporal Web UI on the frontend port + 1000")
 	fs.BoolVar(&f.gpuWorker, "gpu-worker", true, `also run a training worker (queue "`+workers.GPUTaskQueue+`") on the CPU`)
-	return cmd
 }
 
-func runDev(ctx context.Context, f devFlags) error {
-	logger := newLogger(slog.LevelInfo)
-	out := os.Stderr
+func runDev(ctx context.Context, f devOptions, _, stderr io.Writer) error {
+	logger := newLogger(stderr, slog.LevelInfo)
+	out := stderr
 	opts, err := f.client.options(nil)
 	if err != nil {
 		return err
@@ -86,7 +94,7 @@ func runDev(ctx context.Context, f devFlags) error {
 	if answers(ctx, opts) {
 		fmt.Fprintf(out, "Using the Temporal server that answers at %s.\n", f.client.Address)
 	} else {
-		srv, err = startDevServer(ctx, f)
+		srv, err = startDevServer(ctx, f, out)
 		if err != nil {
 			return err
 		}
@@ -109,7 +117,7 @@ func runDev(ctx context.Context, f devFlags) error {
 	defer c.Close()
 	if srv == nil {
 		// A server we did not start may lack genius's search attributes.
-		if err := ensureSearchAttributes(ctx, c, f.client.Namespace); err != nil {
+		if err := ensureSearchAttributes(ctx, c, f.client.Namespace, out); err != nil {
 			fmt.Fprintf(out, "Warning: %v\nSearches upsert these attributes; create them, or set \"search_attributes\": false in the spec.\n", err)
 		}
 	}
@@ -189,7 +197,7 @@ func answers(ctx context.Context, opts client.Options) bool {
 	return devserver.Ping(ctx, c, opts.Namespace) == nil
 }
 
-func startDevServer(ctx context.Context, f devFlags) (*devserver.Server, error) {
+func startDevServer(ctx context.Context, f devOptions, out io.Writer) (*devserver.Server, error) {
 	host, portStr, err := net.SplitHostPort(f.client.Address)
 	if err != nil {
 		return nil, fmt.Errorf("--address %q is not host:port: %w", f.client.Address, err)
@@ -235,17 +243,17 @@ func startDevServer(ctx context.Context, f devFlags) (*devserver.Server, error) 
 	if f.client.Namespace != client.DefaultNamespace {
 		opts.Namespaces = []string{f.client.Namespace}
 	}
-	fmt.Fprintf(os.Stderr, "Starting the Temporal dev server: %s %s\n  (log %s)\n", bin, shellJoin(devserver.Args(opts)), logPath)
+	fmt.Fprintf(out, "Starting the Temporal dev server: %s %s\n  (log %s)\n", bin, shellJoin(devserver.Args(opts)), logPath)
 	srv, err := devserver.Start(ctx, opts)
 	if err != nil {
 		logFile.Close()
 		return nil, err
 	}
-	fmt.Fprintf(os.Stderr, "Temporal dev server at %s, state in %s", srv.Address(), opts.DBFile)
+	fmt.Fprintf(out, "Temporal dev server at %s, state in %s", srv.Address(), opts.DBFile)
 	if f.ui {
-		fmt.Fprintf(os.Stderr, ", Web UI at http://%s", net.JoinHostPort(ip, strconv.Itoa(port+1000)))
+		fmt.Fprintf(out, ", Web UI at http://%s", net.JoinHostPort(ip, strconv.Itoa(port+1000)))
 	}
-	fmt.Fprintln(os.Stderr, ".")
+	fmt.Fprintln(out, ".")
 	go func() {
 		<-srv.Done()
 		logFile.Close()
@@ -283,7 +291,7 @@ func shellJoin(args []string) string {
 // ensureSearchAttributes registers the custom search attributes genius's
 // workflows upsert (workflows.SearchAttributes) where the namespace lacks
 // them.
-func ensureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+func ensureSearchAttributes(ctx context.Context, c client.Client, namespace string, out io.Writer) error {
 	have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
 	if err != nil {
 		return fmt.Errorf("list search attributes of namespace %s: %w", namespace, err)
@@ -309,6 +317,6 @@ func ensureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 	}); err != nil {
 		return fmt.Errorf("namespace %s lacks search attributes and adding them failed (%v); run:\n  %s", namespace, err, strings.Join(names, "\n  "))
 	}
-	fmt.Fprintf(os.Stderr, "Added search attributes to namespace %s.\n", namespace)
+	fmt.Fprintf(out, "Added search attributes to namespace %s.\n", namespace)
 	return nil
 }

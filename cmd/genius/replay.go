@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/spf13/pflag"
 
 	"github.com/spf13/cobra"
 
@@ -11,22 +14,39 @@ import (
 	"github.com/genius-nas/genius/workers"
 )
 
+// replayOptions are `genius replay`'s arguments.
+type replayOptions struct {
+	files []string
+}
+
 func newReplayCmd() *cobra.Command {
-	return &cobra.Command{
+	var opts replayOptions
+	cmd := &cobra.Command{
 		Use:   "replay FILE...",
 		Short: "Replay exported workflow histories against this binary's workflow code",
 		Long: `Replay each history file, written by
   temporal workflow show --workflow-id ID --output json > FILE
 with the SDK's workflow replayer and the workflows this binary registers
-(GeniusSearch, GeniusExperiment). A history the current code would not have
-produced (non-determinism) fails: the command names the workflow and the
-mismatch and exits 1. Use it in CI to catch changes that would break
-running searches, and in audits to show that a run came from this code.`,
+(GeniusSearch, GeniusExperiment, GeniusRetrain). A history the current code
+would not have produced (non-determinism) fails: the command names the
+workflow and the mismatch and exits 1. Use it in CI to catch changes that
+would break running searches, and in audits to show that a run came from
+this code.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
-			return replayFiles(cmd.OutOrStdout(), files, workers.RegisterWorkflows)
+			opts.files = files
+			return runReplay(cmd.Context(), opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
+	opts.AddFlags(cmd.Flags())
+	return cmd
+}
+
+// AddFlags registers the options' flags on fs (none: files are arguments).
+func (f *replayOptions) AddFlags(*pflag.FlagSet) {}
+
+func runReplay(_ context.Context, f replayOptions, stdout, _ io.Writer) error {
+	return replayFiles(stdout, f.files, workers.RegisterWorkflows)
 }
 
 // replayFiles replays every file, reporting each, and returns an exit

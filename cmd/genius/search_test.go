@@ -67,7 +67,7 @@ func TestSearchLLMWithoutKey(t *testing.T) {
 	t.Setenv("OPENAI_BASE_URL", "")
 	spec := filepath.Join("..", "..", "specs", "nas-bench-macro.json")
 	var stdout, stderr bytes.Buffer
-	err := runSearch(context.Background(), searchFlags{client: clientFlags{Address: "192.0.2.1:1"}, spec: spec, wait: true}, &stdout, &stderr)
+	err := runSearch(context.Background(), searchOptions{client: clientFlags{Address: "192.0.2.1:1"}, spec: spec, wait: true}, &stdout, &stderr)
 	if err == nil {
 		t.Fatal("search with the llm proposer and no key did not fail")
 	}
