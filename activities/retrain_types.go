@@ -20,10 +20,10 @@ const (
 // Resume, the last heartbeat's and the store's.
 type RetrainChunkInput struct {
 	Spec retrain.Spec `json:"spec"`
-	// Run names the checkpoint folder: retrain/<run>/.
-	Run        string `json:"run"`
-	FromEpoch  int    `json:"from_epoch"`
-	UntilEpoch int    `json:"until_epoch"`
+	// CheckpointRun names the checkpoint folder: retrain/<run>/.
+	CheckpointRun string `json:"run"`
+	FromEpoch     int    `json:"from_epoch"`
+	UntilEpoch    int    `json:"until_epoch"`
 	// Resume is the newest checkpoint key the workflow knows of ("" at start).
 	Resume string `json:"resume,omitempty"`
 	// Best is the best epoch so far (its checkpoint is never deleted).

@@ -123,7 +123,7 @@ func TestRegisterTraining(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = env.ExecuteActivity(activities.RetrainChunkName, activities.RetrainChunkInput{Spec: s, Run: "../x", UntilEpoch: 1})
+	_, err = env.ExecuteActivity(activities.RetrainChunkName, activities.RetrainChunkInput{Spec: s, CheckpointRun: "../x", UntilEpoch: 1})
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || appErr.Type() != activities.ErrRetrainBadSpec {
 		t.Errorf("RetrainChunk with a bad folder name: %v", err)

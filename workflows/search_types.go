@@ -43,8 +43,8 @@ type SearchState struct {
 	Conversation     []chat.Message `json:"conversation,omitempty"`
 	PromptTokens     int            `json:"prompt_tokens"`
 	CompletionTokens int            `json:"completion_tokens"`
-	// Runs counts workflow runs of this search (1 + Continue-As-News).
-	Runs int `json:"runs"`
+	// WorkflowRuns counts workflow runs of this search (1 + Continue-As-News).
+	WorkflowRuns int `json:"runs"`
 }
 
 // Best is the best measured architecture: highest accuracy fed back to the
@@ -109,7 +109,7 @@ type SearchResult struct {
 	Model            string `json:"model,omitempty"`
 	PromptTokens     int    `json:"prompt_tokens"`
 	CompletionTokens int    `json:"completion_tokens"`
-	Runs             int    `json:"runs"`
+	WorkflowRuns     int    `json:"runs"`
 
 	// Retrain is the retraining of Best that the search started (spec
 	// retrain); nil when the spec has no retrain.
@@ -145,7 +145,9 @@ type Progress struct {
 	Last       *IterationResult `json:"last,omitempty"`
 	Failures   int              `json:"failures"`
 	Stopped    string           `json:"stopped,omitempty"`
-	Run        int              `json:"run"`
+	// WorkflowRun is the workflow run in progress: 1, then one more after
+	// each Continue-As-New.
+	WorkflowRun int `json:"run"`
 	// Retrain is set once the search has started its retraining.
 	Retrain *RetrainHandoff `json:"retrain,omitempty"`
 }

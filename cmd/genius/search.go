@@ -176,7 +176,7 @@ func (v *progressView) update(p workflows.Progress) {
 		v.last, v.seen = p, true
 		return
 	}
-	if v.seen && p.Done == v.last.Done && p.Failures == v.last.Failures && p.Run == v.last.Run {
+	if v.seen && p.Done == v.last.Done && p.Failures == v.last.Failures && p.WorkflowRun == v.last.WorkflowRun {
 		return
 	}
 	if !v.seen {
@@ -200,8 +200,8 @@ func (v *progressView) update(p workflows.Progress) {
 		}
 		fmt.Fprintln(v.w, line)
 	}
-	if v.seen && p.Run > v.last.Run {
-		fmt.Fprintf(v.w, "continued as new: run %d\n", p.Run)
+	if v.seen && p.WorkflowRun > v.last.WorkflowRun {
+		fmt.Fprintf(v.w, "continued as new: run %d\n", p.WorkflowRun)
 	}
 	v.last, v.seen = p, true
 }

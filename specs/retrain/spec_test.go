@@ -47,7 +47,7 @@ func TestValidate(t *testing.T) {
 		{"randaugment", func(s *Spec) { s.RandAugmentM = 31 }, "randaugment"},
 		{"ema", func(s *Spec) { s.EMADecay = 1 }, "ema_decay"},
 		{"format", func(s *Spec) { s.Data.Format = "tfrecord" }, "data.format"},
-		{"run", func(s *Spec) { s.Run = "../up" }, "run"},
+		{"run", func(s *Spec) { s.CheckpointRun = "../up" }, "run"},
 		{"chunk", func(s *Spec) { s.ChunkEpochs = 5 }, "chunk_epochs"},
 	}
 	for _, tc := range tests {
