@@ -85,16 +85,6 @@ func retrainConfig(s retrain.Spec) training.Config {
 // specFields name the retrain spec field of each training setting.
 var specFields = map[string]string{"Arch": "arch", "Batch": "batch", "Classes": "classes"}
 
-// specFieldError adds the spec field to change to a training setting's
-// error.
-func specFieldError(err error) error {
-	var se *training.SettingError
-	if errors.As(err, &se) && specFields[se.Setting] != "" {
-		return fmt.Errorf("%w: change %s", err, specFields[se.Setting])
-	}
-	return err
-}
-
 func badSpec(err error) error {
 	return temporal.NewNonRetryableApplicationError("retrain spec: "+err.Error(), activities.ErrRetrainBadSpec, nil)
 }
@@ -176,7 +166,7 @@ func (a *RetrainActivities) RetrainChunk(ctx context.Context, in activities.Retr
 	newRun := func() (*training.Run, error) { return training.NewRun(be, cfg, train.Classes(), perEpoch) }
 	run, err := newRun()
 	if err != nil {
-		return activities.RetrainChunkResult{}, badSpec(specFieldError(err))
+		return activities.RetrainChunkResult{}, badSpec(training.NameSetting(err, specFields))
 	}
 	c := &chunkRun{a: a, in: in, spec: spec, run: run, newRun: newRun, val: val, perEpoch: perEpoch, total: run.Sched.TotalSteps,
 		best: in.Best, beats: beats}

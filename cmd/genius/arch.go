@@ -15,14 +15,19 @@ func parseArchFlag(s string) (space.Arch, error) {
 	return a, nil
 }
 
-// parseArchFlagIn reads --arch and checks it against search space sp.
-func parseArchFlagIn(sp space.Space, s string) (space.Arch, error) {
+// parseArchFlagIn reads --arch and checks it against search space
+// spaceName.
+func parseArchFlagIn(spaceName, s string) (space.Space, space.Arch, error) {
+	sp, err := space.New(spaceName)
+	if err != nil {
+		return nil, nil, err
+	}
 	a, err := parseArchFlag(s)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := sp.Validate(a); err != nil {
-		return nil, fmt.Errorf("--arch: %w", err)
+		return nil, nil, fmt.Errorf("--arch: %w", err)
 	}
-	return a, nil
+	return sp, a, nil
 }

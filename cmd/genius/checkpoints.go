@@ -64,7 +64,7 @@ func (f *checkpointsLsOptions) AddFlags(fs *pflag.FlagSet) {
 }
 
 func runCheckpointsLs(ctx context.Context, f checkpointsLsOptions, out, _ io.Writer) error {
-	st, err := storage.Open(ctx, f.store, storage.S3Options{})
+	st, err := openStore(ctx, f.store)
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func (f *checkpointsShowOptions) AddFlags(fs *pflag.FlagSet) {
 }
 
 func runCheckpointsShow(ctx context.Context, f checkpointsShowOptions, out, _ io.Writer) error {
-	st, err := storage.Open(ctx, f.store, storage.S3Options{})
+	st, err := openStore(ctx, f.store)
 	if err != nil {
 		return err
 	}
@@ -179,7 +179,7 @@ func newCheckpointsRmCmd(storeURL *string) *cobra.Command {
 func (f *checkpointsRmOptions) AddFlags(*pflag.FlagSet) {}
 
 func runCheckpointsRm(ctx context.Context, f checkpointsRmOptions, out, _ io.Writer) error {
-	st, err := storage.Open(ctx, f.store, storage.S3Options{})
+	st, err := openStore(ctx, f.store)
 	if err != nil {
 		return err
 	}
@@ -197,6 +197,15 @@ func runCheckpointsRm(ctx context.Context, f checkpointsRmOptions, out, _ io.Wri
 		fmt.Fprintf(out, "removed %s\n", key)
 	}
 	return nil
+}
+
+// openStore opens the store --store names.
+func openStore(ctx context.Context, url string) (storage.Store, error) {
+	st, err := storage.Open(ctx, url, storage.S3Options{})
+	if err != nil {
+		return nil, fmt.Errorf("--store: %w (env GENIUS_CHECKPOINT_STORE)", err)
+	}
+	return st, nil
 }
 
 // checkpointSize prints a size with a binary unit.

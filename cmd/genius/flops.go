@@ -83,11 +83,7 @@ func runFlops(_ context.Context, f flopsOptions, out, _ io.Writer) error {
 	if f.arch == "" {
 		return fmt.Errorf("no architecture: give --arch with %d comma-separated ops (0..%d), or --table", flops.Positions, flops.Ops-1)
 	}
-	sp, err := space.New(f.space)
-	if err != nil {
-		return err
-	}
-	a, err := parseArchFlagIn(sp, f.arch)
+	_, a, err := parseArchFlagIn(f.space, f.arch)
 	if err != nil {
 		return err
 	}

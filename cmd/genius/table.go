@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/genius-nas/genius/bench"
-	"github.com/genius-nas/genius/space"
 )
 
 // tableOutput is what `genius table --json` prints for one look-up.
@@ -113,11 +112,7 @@ func runTable(_ context.Context, f tableOptions, out, _ io.Writer) error {
 	res := tableOutput{Benchmark: tab.Benchmark(), Dataset: tab.Dataset()}
 	key := f.key
 	if f.arch != "" {
-		sp, err := space.New(f.benchmark)
-		if err != nil {
-			return err
-		}
-		a, err := parseArchFlagIn(sp, f.arch)
+		sp, a, err := parseArchFlagIn(f.benchmark, f.arch)
 		if err != nil {
 			return err
 		}

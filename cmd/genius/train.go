@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -109,7 +108,7 @@ func runTrain(ctx context.Context, f trainOptions, stdout, stderr io.Writer) err
 	}
 	res, err := training.Train(ctx, cfg, train, val, opts)
 	if err != nil {
-		return trainFlagError(err)
+		return training.NameSetting(err, trainFlags)
 	}
 	o := trainOutput{Top1: res.Top1, Top5: res.Top5, Loss: res.Loss, ImagesPerS: res.ImagesPerS, ParamsM: res.ParamsM,
 		Steps: res.Steps, PeakMemMiB: float64(res.PeakMemoryB) / (1 << 20), Backend: res.Backend}
@@ -121,17 +120,8 @@ func runTrain(ctx context.Context, f trainOptions, stdout, stderr io.Writer) err
 	return nil
 }
 
-// trainFlags name the flag of each training setting a SettingError names.
+// trainFlags name the flag of each training setting.
 var trainFlags = map[string]string{"Arch": "--arch", "Batch": "--batch", "Classes": "--classes"}
-
-// trainFlagError adds the flag to change to a training setting's error.
-func trainFlagError(err error) error {
-	var se *training.SettingError
-	if errors.As(err, &se) && trainFlags[se.Setting] != "" {
-		return fmt.Errorf("%w: change %s", err, trainFlags[se.Setting])
-	}
-	return err
-}
 
 // trainData opens the training data and the data to evaluate on.
 func trainData(dir, format string, cfg training.Config, valFraction float64) (train, val data.Dataset, err error) {
