@@ -10,6 +10,9 @@ const RetrainChunkName = "RetrainChunk"
 const (
 	ErrRetrainBadSpec = "RetrainBadSpec"
 	ErrRetrainNoStore = "RetrainNoStore"
+	// ErrRetrainDiverged: a training step failed (the loss stopped being
+	// finite); retrying the chunk would fail the same way.
+	ErrRetrainDiverged = "RetrainDiverged"
 )
 
 // RetrainChunkInput asks for the epochs (FromEpoch, UntilEpoch] of a
@@ -17,10 +20,10 @@ const (
 // Resume, the last heartbeat's and the store's.
 type RetrainChunkInput struct {
 	Spec retrain.Spec `json:"spec"`
-	// Run names the checkpoint folder: retrain/<run>/.
-	Run        string `json:"run"`
-	FromEpoch  int    `json:"from_epoch"`
-	UntilEpoch int    `json:"until_epoch"`
+	// CheckpointRun names the checkpoint folder: retrain/<run>/.
+	CheckpointRun string `json:"run"`
+	FromEpoch     int    `json:"from_epoch"`
+	UntilEpoch    int    `json:"until_epoch"`
 	// Resume is the newest checkpoint key the workflow knows of ("" at start).
 	Resume string `json:"resume,omitempty"`
 	// Best is the best epoch so far (its checkpoint is never deleted).

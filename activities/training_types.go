@@ -21,6 +21,10 @@ const ErrNoCheckpointStore = "NoCheckpointStore"
 // checkpoint first, so the retry resumes there.
 const ErrWorkerStopping = "WorkerStopping"
 
+// ErrBadCheckpoint (non-retryable): a stored checkpoint does not load or
+// does not match the network it should restore.
+const ErrBadCheckpoint = "BadCheckpoint"
+
 // DataSpec says where a training dataset is and how it is stored.
 type DataSpec struct {
 	// Dir is the dataset directory on the worker. Empty means random tensors

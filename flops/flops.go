@@ -5,7 +5,7 @@ import (
 	"math"
 )
 
-// Space geometry of mobilenetv2-imagenet (DESIGN.md, paper Table 14).
+// Space geometry of mobilenetv2-imagenet (paper Table 14).
 const (
 	// Stages is the number of searched stages.
 	Stages = 5

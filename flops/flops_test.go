@@ -21,7 +21,7 @@ func TestReferenceNetworks(t *testing.T) {
 	tests := []struct {
 		name            string
 		arch            []int
-		flopsM, paramsM float64 // DESIGN.md, two decimals
+		flopsM, paramsM float64 // the paper's, two decimals
 		flops3          float64 // three decimals where the paper gives them
 	}{
 		{"GENIUS-329", genius329, 329.41, 6.97, 329.413},
@@ -49,7 +49,7 @@ func TestReferenceNetworks(t *testing.T) {
 	}
 }
 
-// The paper's per-slot table (DESIGN.md), M at 224.
+// The paper's per-slot table, M at 224.
 var paperFirst = [Stages][Ops]float64{
 	{1.5053, 23.7855, 26.9967, 31.8136, 35.5292, 40.3461, 47.5715},
 	{0.8781, 12.5486, 13.7528, 15.5592, 18.7648, 20.5711, 23.2806},

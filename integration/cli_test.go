@@ -59,7 +59,7 @@ func TestCLISearchBaselines(t *testing.T) {
 func TestCLISearchLLM(t *testing.T) {
 	archs := macroArchs(t)
 	f := func(i int) string { return listOf(archs[i]) }
-	first := "[1, 0, 1, 0, 0, 1, 0, 0]" // DESIGN.md: key 10100100, 85.70, rank 6221
+	first := "[1, 0, 1, 0, 0, 1, 0, 0]" // NAS-Bench-Macro: key 10100100, 85.70, rank 6221
 	srv := llmtest.New(t,
 		llmtest.Reply(first),
 		llmtest.Reply("Looking at the results so far, wider early stages help. I propose "+f(0)+" for the next experiment."),

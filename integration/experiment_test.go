@@ -21,7 +21,7 @@ import (
 // of 4 iterations, 2 at once. The per-iteration statistics must be the
 // mean and population std of the trials' own measurements, and the
 // baseline the table's exact expectation for 4 samples; with the spec's
-// T=10 the baseline is DESIGN.md's 92.43.
+// T=10 the baseline is the table's 92.43.
 func TestCLIExperiment(t *testing.T) {
 	c := dial(t)
 	q := queue(t)

@@ -38,7 +38,7 @@ func recordImageNetGolden(t *testing.T, c client.Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gpu, err := workers.NewGPUWorker(c, workers.Config{TaskQueue: q + "-gpu"}, &trainact.TrainingActivities{Store: st, LoaderWorkers: 1})
+	gpu, err := workers.NewGPUWorker(c, workers.Config{TaskQueue: q + "-gpu"}, &workers.Training{Store: st, Proxy: &trainact.TrainingActivities{Store: st, LoaderWorkers: 1}, Retrain: &trainact.RetrainActivities{Store: st}})
 	if err != nil {
 		t.Fatal(err)
 	}

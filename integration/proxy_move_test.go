@@ -63,7 +63,8 @@ func startGPUWorker(t *testing.T, c client.Client, q string, remote storage.Stor
 	}
 	t.Cleanup(func() { st.Close() })
 	w, err := workers.NewGPUWorker(c, workers.Config{TaskQueue: q, Options: worker.Options{WorkerStopTimeout: time.Minute}},
-		&trainact.TrainingActivities{Store: st, CheckpointEvery: 2, FlushTimeout: 30 * time.Second, LoaderWorkers: 1})
+		&workers.Training{Store: st, Retrain: &trainact.RetrainActivities{Store: st},
+			Proxy: &trainact.TrainingActivities{Store: st, CheckpointEvery: 2, FlushTimeout: 30 * time.Second, LoaderWorkers: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -135,7 +135,7 @@ func testRetrainWorkerKill(t *testing.T, sameNode bool) {
 	const perEpoch = 20
 
 	// The uninterrupted run, in this process, on a local store.
-	refRes, want, _ := referenceRun(t, activities.RetrainChunkInput{Spec: spec, Run: "ref", UntilEpoch: 3})
+	refRes, want, _ := referenceRun(t, activities.RetrainChunkInput{Spec: spec, CheckpointRun: "ref", UntilEpoch: 3})
 	if refRes.Step != 3*perEpoch || !refRes.Done {
 		t.Fatalf("reference run: %+v", refRes)
 	}
@@ -151,7 +151,7 @@ func testRetrainWorkerKill(t *testing.T, sameNode bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	id := "retrain-kill-" + q
-	spec.Run = id
+	spec.CheckpointRun = id
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: q}, workflows.RetrainName, workflows.RetrainInput{Spec: spec})
 	if err != nil {
 		t.Fatal(err)
@@ -264,7 +264,7 @@ func TestRetrainSurvivesS3Outage(t *testing.T) {
 	spec.ChunkEpochs = 1
 	const perEpoch = 20
 
-	_, want, _ := referenceRun(t, activities.RetrainChunkInput{Spec: spec, Run: "ref", UntilEpoch: 3})
+	_, want, _ := referenceRun(t, activities.RetrainChunkInput{Spec: spec, CheckpointRun: "ref", UntilEpoch: 3})
 
 	remote := s3srv.Store(t, "genius", nil)
 	env := append(s3srv.Env(), retrainQueueEnv+"="+gq, retrainStoreEnv+"=s3://"+remote.Bucket()+"/genius",
@@ -275,7 +275,7 @@ func TestRetrainSurvivesS3Outage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	id := "retrain-s3-" + q
-	spec.Run = id
+	spec.CheckpointRun = id
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: q}, workflows.RetrainName, workflows.RetrainInput{Spec: spec})
 	if err != nil {
 		t.Fatal(err)
@@ -350,7 +350,7 @@ func TestRetrainSurvivesTemporalRestart(t *testing.T) {
 	spec.Data.TrainSamples = 480 // a longer run, so the outage lands inside it
 	const perEpoch = 60
 
-	_, want, _ := referenceRun(t, activities.RetrainChunkInput{Spec: spec, Run: "ref", UntilEpoch: 3})
+	_, want, _ := referenceRun(t, activities.RetrainChunkInput{Spec: spec, CheckpointRun: "ref", UntilEpoch: 3})
 
 	remote := s3srv.Store(t, "genius", nil)
 	env := append(s3srv.Env(), retrainQueueEnv+"="+gq, retrainStoreEnv+"=s3://"+remote.Bucket()+"/genius",
@@ -361,7 +361,7 @@ func TestRetrainSurvivesTemporalRestart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	id := "retrain-restart-" + q
-	spec.Run = id
+	spec.CheckpointRun = id
 	if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: q}, workflows.RetrainName, workflows.RetrainInput{Spec: spec}); err != nil {
 		t.Fatal(err)
 	}

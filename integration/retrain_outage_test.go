@@ -119,7 +119,7 @@ func TestRetrainResumesAfterTemporalOutage(t *testing.T) {
 	spec.Data.TrainSamples = 1600 // long enough to outlast the outage
 	const total = 600             // 200 steps an epoch
 	every := spec.CheckpointEverySteps
-	refRes, want, stepTime := referenceRun(t, activities.RetrainChunkInput{Spec: spec, Run: "ref", UntilEpoch: 3})
+	refRes, want, stepTime := referenceRun(t, activities.RetrainChunkInput{Spec: spec, CheckpointRun: "ref", UntilEpoch: 3})
 	if refRes.Step != total {
 		t.Fatalf("reference run: %d steps, want %d", refRes.Step, total)
 	}
@@ -134,7 +134,7 @@ func TestRetrainResumesAfterTemporalOutage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	id := "retrain-outage-" + q
-	spec.Run = id
+	spec.CheckpointRun = id
 	if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: q}, workflows.RetrainName, workflows.RetrainInput{Spec: spec}); err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func TestRetrainWorkerKilledDuringS3Outage(t *testing.T) {
 	spec.Data.TrainSamples = 320
 	const total = 120 // 40 steps an epoch
 	every := spec.CheckpointEverySteps
-	refRes, want, stepTime := referenceRun(t, activities.RetrainChunkInput{Spec: spec, Run: "ref", UntilEpoch: 3})
+	refRes, want, stepTime := referenceRun(t, activities.RetrainChunkInput{Spec: spec, CheckpointRun: "ref", UntilEpoch: 3})
 	if refRes.Step != total {
 		t.Fatalf("reference run: %d steps, want %d", refRes.Step, total)
 	}
@@ -234,7 +234,7 @@ func TestRetrainWorkerKilledDuringS3Outage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	id := "retrain-kill-s3-" + q
-	spec.Run = id
+	spec.CheckpointRun = id
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: q}, workflows.RetrainName, workflows.RetrainInput{Spec: spec})
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,7 @@
 //	constraint.tmpl  (mobilenetv2-imagenet) tells the model its proposal
 //	                 is outside the FLOPs window and asks for another
 //
-// A user can replace any of them from a directory (a spec's templates_dir):
+// A user can replace any of them from a directory (a spec's prompt_dir):
 // Load looks for <dir>/<space>/<name> first, then <dir>/<name>, and falls
 // back to the embedded file. Templates are parsed and test-executed by Load,
 // so a bad template fails when a search is submitted, with the file named.

@@ -117,10 +117,10 @@ func Load(spaceName, overrideDir string) (*Templates, error) {
 	if overrideDir != "" {
 		st, err := os.Stat(overrideDir)
 		if err != nil {
-			return nil, fmt.Errorf("prompt templates_dir %q: %w (give an existing directory, or leave templates_dir empty for the built-in prompts)", overrideDir, err)
+			return nil, fmt.Errorf("prompt prompt_dir %q: %w (give an existing directory, or leave prompt_dir empty for the built-in prompts)", overrideDir, err)
 		}
 		if !st.IsDir() {
-			return nil, fmt.Errorf("prompt templates_dir %q is not a directory: give a directory of template overrides, or leave templates_dir empty for the built-in prompts", overrideDir)
+			return nil, fmt.Errorf("prompt prompt_dir %q is not a directory: give a directory of template overrides, or leave prompt_dir empty for the built-in prompts", overrideDir)
 		}
 	}
 	t := &Templates{space: spaceName, sp: sp, tmpl: map[string]*template.Template{}, sources: map[string]string{}}

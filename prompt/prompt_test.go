@@ -21,7 +21,7 @@ func mustLoad(t *testing.T, sp, dir string) *Templates {
 	return tp
 }
 
-// paperTable is DESIGN.md's per-slot table with the paper's fixed layers.
+// paperTable is the paper's per-slot table with the paper's fixed layers.
 func paperTable() *SlotTable {
 	return &SlotTable{
 		First: [5][7]float64{
@@ -297,7 +297,7 @@ func TestOverrideErrors(t *testing.T) {
 		})
 	}
 	_, err := Load("nas-bench-macro", filepath.Join(t.TempDir(), "missing"))
-	if err == nil || !strings.Contains(err.Error(), "templates_dir") {
+	if err == nil || !strings.Contains(err.Error(), "prompt_dir") {
 		t.Errorf("missing dir: %v", err)
 	}
 }

@@ -5,8 +5,8 @@ import (
 	"strings"
 )
 
-// The MobileNetV2-style ImageNet space of the paper (DESIGN.md, "ImageNet
-// search space"): five searched stages of six slots, seven operators each.
+// The MobileNetV2-style ImageNet space of the paper ("ImageNet search
+// space"): five searched stages of six slots, seven operators each.
 const (
 	ImageNetName       = "mobilenetv2-imagenet"
 	ImageNetStageCount = 5

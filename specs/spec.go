@@ -14,6 +14,7 @@ import (
 	"github.com/genius-nas/genius/pricing"
 	"github.com/genius-nas/genius/space"
 	"github.com/genius-nas/genius/specs/retrain"
+	"github.com/genius-nas/genius/taskqueue"
 )
 
 // Proposer kinds.
@@ -61,7 +62,7 @@ const (
 	DefaultSampleSize      = 2
 	DefaultTrials          = 3
 	DefaultParallelism     = 3
-	DefaultTrainTaskQueue  = "genius-gpu"
+	DefaultTrainTaskQueue  = taskqueue.GPU
 	DefaultTrainTimeoutM   = 24 * 60
 	DefaultTrainHeartbeatS = 300
 	DefaultTrainRetries    = 3

@@ -1,6 +1,6 @@
 package storage
 
-//lint:file-ignore SA1019 feature/s3/manager is the uploader verified against versitygw (DESIGN.md); move to feature/s3/transfermanager once it is verified there too.
+//lint:file-ignore SA1019 feature/s3/manager is the uploader verified against versitygw; move to feature/s3/transfermanager once it is verified there too.
 
 import (
 	"context"
@@ -480,7 +480,7 @@ func (s *S3) wrapErr(op, key string, err error) error {
 		return fmt.Errorf("%s %q: S3 rejected the credentials for bucket %q at %s (%s): check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or the profile or role the AWS credential chain picks) and the bucket's policy: %w",
 			op, key, s.bucket, s.endpoint, code, ErrAccessDenied)
 	case code == "NoSuchBucket":
-		return fmt.Errorf("%s %q: S3 bucket %q does not exist at %s: create it, or fix the store URL (--checkpoint-store, GENIUS_CHECKPOINT_STORE) or GENIUS_S3_ENDPOINT", op, key, s.bucket, s.endpoint)
+		return fmt.Errorf("%s %q: S3 bucket %q does not exist at %s: create it, or fix the store URL or GENIUS_S3_ENDPOINT", op, key, s.bucket, s.endpoint)
 	case status == 404 || code == "NoSuchKey" || code == "NotFound":
 		return notExist(s.String(), key)
 	}

@@ -130,7 +130,7 @@ func sortObjects(objs []Object) {
 // S3 settings not given in opts come from the environment (see [S3Options]).
 func Open(ctx context.Context, rawURL string, opts S3Options) (Store, error) {
 	if rawURL == "" {
-		return nil, errors.New("empty checkpoint store URL: use file:///path or s3://bucket/prefix (flag --checkpoint-store, env GENIUS_CHECKPOINT_STORE)")
+		return nil, errors.New("empty checkpoint store URL: use file:///path or s3://bucket/prefix")
 	}
 	if !strings.Contains(rawURL, "://") {
 		return NewDir(rawURL)

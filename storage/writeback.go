@@ -396,7 +396,7 @@ func OpenWriteBack(ctx context.Context, rawURL, localDir string, s3 S3Options, w
 		return st, nil
 	}
 	if localDir == "" {
-		return nil, fmt.Errorf("checkpoint store %s needs a local directory for write-back copies (--checkpoint-dir, GENIUS_CHECKPOINT_DIR)", st)
+		return nil, fmt.Errorf("checkpoint store %s needs a local directory for write-back copies", st)
 	}
 	local, err := NewDir(localDir)
 	if err != nil {

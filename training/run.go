@@ -3,6 +3,7 @@ package training
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -63,7 +64,7 @@ func NewRun(be tensor.Backend, cfg Config, classes, stepsPerEpoch int) (*Run, er
 		cfg.Classes = classes
 	}
 	if classes > 0 && cfg.Classes != classes {
-		return nil, fmt.Errorf("training: config says %d classes but the data has %d: fix --classes", cfg.Classes, classes)
+		return nil, settingError("Classes", "config says %d classes but the data has %d", cfg.Classes, classes)
 	}
 	build := func(be tensor.Backend) (*networks.Network, error) {
 		return networks.Build(be, cfg.Space, cfg.Arch, networks.Options{Classes: cfg.Classes, Dropout: cfg.Dropout, Seed: cfg.Seed,
@@ -81,6 +82,9 @@ func NewRun(be tensor.Backend, cfg Config, classes, stepsPerEpoch int) (*Run, er
 		}
 	} else {
 		net, err = build(be)
+	}
+	if ae := (*networks.ArchError)(nil); errors.As(err, &ae) {
+		return nil, &SettingError{Setting: "Arch", Err: err}
 	}
 	if err != nil {
 		return nil, err

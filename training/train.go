@@ -61,7 +61,7 @@ func Train(ctx context.Context, cfg Config, train, val data.Dataset, o Options) 
 		be = tensor.NewCPU(tensor.CPUOptions{})
 	}
 	if train.Len() < cfg.Batch {
-		return Result{}, fmt.Errorf("training: %d training images are fewer than one batch of %d: lower --batch", train.Len(), cfg.Batch)
+		return Result{}, settingError("Batch", "%d training images are fewer than one batch of %d", train.Len(), cfg.Batch)
 	}
 	loader := &data.Loader{Data: train, Batch: cfg.Batch, Transform: cfg.TrainTransform(), Shuffle: true, DropLast: true, Seed: cfg.Seed, Workers: o.LoaderWorkers}
 	perEpoch := loader.Batches()

@@ -21,7 +21,7 @@ func TestImageNetCPUDemo(t *testing.T) {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	RegisterSearch(env, NewSearchActivities(Config{DataDir: dataDir(t)}))
-	RegisterTraining(env, &trainact.TrainingActivities{Store: dirStore(t)})
+	RegisterTraining(env, &Training{Proxy: &trainact.TrainingActivities{Store: dirStore(t)}})
 	s, err := specs.Ready("imagenet-cpu-demo")
 	if err != nil {
 		t.Fatal(err)

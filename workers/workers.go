@@ -9,18 +9,20 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/genius-nas/genius/activities"
 	"github.com/genius-nas/genius/activities/searchact"
+	"github.com/genius-nas/genius/activities/trainact"
 	"github.com/genius-nas/genius/bench"
 	"github.com/genius-nas/genius/llm"
 	"github.com/genius-nas/genius/pricing"
+	"github.com/genius-nas/genius/storage"
+	"github.com/genius-nas/genius/taskqueue"
 	"github.com/genius-nas/genius/workflows"
 )
 
-// Task queues.
+// Task queues the workers poll by default.
 const (
-	CPUTaskQueue = workflows.TaskQueue // "genius"
-	GPUTaskQueue = "genius-gpu"
+	CPUTaskQueue = taskqueue.CPU
+	GPUTaskQueue = taskqueue.GPU
 )
 
 // Default data directory, as --data-dir documents it.
@@ -119,21 +121,49 @@ func NewCPUWorker(c client.Client, cfg Config) (worker.Worker, error) {
 	return w, nil
 }
 
-// Trainer is what a GPU worker runs: trainact.TrainingActivities. Every
-// exported method of the value is registered under its name, so ProxyTrain
-// becomes activity "ProxyTrain".
-type Trainer interface {
-	ProxyTrain(ctx context.Context, in activities.ProxyTrainInput) (activities.TrainResult, error)
+// Training is what a GPU worker runs: proxy training of candidates (Proxy:
+// activity ProxyTrain) and chunked final
+// retraining (Retrain: activity RetrainChunk) with its checkpoints in Store.
+type Training struct {
+	Store   storage.Store
+	Proxy   *trainact.TrainingActivities
+	Retrain *trainact.RetrainActivities
+}
+
+// OpenTraining opens the checkpoint store at storeURL (file:///path, a
+// plain path, or s3://bucket/prefix, which gets a write-back store whose
+// local copies live in localDir) and builds the training activities on it:
+// proxy training and retraining both keep their checkpoints there, so a
+// retry on any worker resumes. Close it once the worker has stopped.
+func OpenTraining(ctx context.Context, storeURL, localDir string) (*Training, error) {
+	st, err := storage.OpenWriteBack(ctx, storeURL, localDir, storage.S3Options{}, storage.WriteBackOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return &Training{
+		Store:   st,
+		Proxy:   &trainact.TrainingActivities{Store: st},
+		Retrain: &trainact.RetrainActivities{Store: st},
+	}, nil
+}
+
+// Close stops a write-back store's uploader; pending uploads resume when
+// the store is next opened on the same directory.
+func (t *Training) Close() error { return storage.CloseStore(t.Store) }
+
+// String is a one-line summary for logs (no secrets).
+func (t *Training) String() string {
+	return fmt.Sprintf("checkpoint store %s", t.Store)
 }
 
 // NewGPUWorker returns a worker (not yet started) on cfg.TaskQueue, default
-// "genius-gpu", running the training activities, one at a time unless
-// cfg.MaxConcurrentActivities says otherwise.
-func NewGPUWorker(c client.Client, cfg Config, training Trainer) (worker.Worker, error) {
+// "genius-gpu", running the training and retraining activities, one at a
+// time unless cfg.MaxConcurrentActivities says otherwise.
+func NewGPUWorker(c client.Client, cfg Config, training *Training) (worker.Worker, error) {
 	if c == nil {
 		return nil, errors.New("new GPU worker: no Temporal client")
 	}
-	if training == nil {
+	if training == nil || training.Proxy == nil || training.Retrain == nil {
 		return nil, errors.New("new GPU worker: no training activities")
 	}
 	q := cfg.TaskQueue
@@ -145,9 +175,15 @@ func NewGPUWorker(c client.Client, cfg Config, training Trainer) (worker.Worker,
 	return w, nil
 }
 
-// RegisterTraining registers the training activities on r.
-func RegisterTraining(r worker.ActivityRegistry, training Trainer) {
-	r.RegisterActivity(training)
+// RegisterTraining registers the training activity sets on r (a worker, or
+// a testsuite environment); a nil set is left out.
+func RegisterTraining(r worker.ActivityRegistry, training *Training) {
+	if training.Proxy != nil {
+		r.RegisterActivity(training.Proxy)
+	}
+	if training.Retrain != nil {
+		r.RegisterActivity(training.Retrain)
+	}
 }
 
 // Describe is a one-line summary of a CPU worker's configuration for logs

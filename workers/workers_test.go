@@ -1,6 +1,8 @@
 package workers
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -8,11 +10,14 @@ import (
 	"github.com/genius-nas/genius/storage"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/genius-nas/genius/activities"
 	"github.com/genius-nas/genius/activities/trainact"
 	"github.com/genius-nas/genius/llm"
 	"github.com/genius-nas/genius/specs"
+	"github.com/genius-nas/genius/specs/retrain"
 	"github.com/genius-nas/genius/workflows"
 )
 
@@ -66,7 +71,14 @@ func TestNewWorkers(t *testing.T) {
 	if _, err := NewGPUWorker(c, Config{}, nil); err == nil {
 		t.Error("GPU worker without training activities")
 	}
-	if w, err := NewGPUWorker(c, Config{}, &trainact.TrainingActivities{Store: dirStore(t)}); err != nil || w == nil {
+	if _, err := NewGPUWorker(c, Config{}, &Training{Proxy: &trainact.TrainingActivities{Store: dirStore(t)}}); err == nil {
+		t.Error("GPU worker without retraining activities")
+	}
+	tr, err := OpenTraining(context.Background(), t.TempDir(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, err := NewGPUWorker(c, Config{}, tr); err != nil || w == nil {
 		t.Errorf("GPU worker: %v", err)
 	}
 }
@@ -100,5 +112,33 @@ func TestRegisterSearch(t *testing.T) {
 	}
 	if len(res.Iterations) != 3 || res.Best == nil || res.Best.TestAccuracy == 0 {
 		t.Errorf("%+v", res)
+	}
+}
+
+// TestRegisterTraining runs RetrainChunk by its registered name on an
+// environment wired by RegisterTraining: a bad checkpoint folder name is
+// rejected by the activity itself, not as an unknown activity.
+func TestRegisterTraining(t *testing.T) {
+	tr, err := OpenTraining(context.Background(), "file://"+t.TempDir(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Proxy.Store != tr.Store || !strings.Contains(tr.String(), "checkpoint store file://") {
+		t.Errorf("training %s", tr)
+	}
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	RegisterTraining(env, tr)
+	s, err := retrain.Ready("cpu-demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = env.ExecuteActivity(activities.RetrainChunkName, activities.RetrainChunkInput{Spec: s, CheckpointRun: "../x", UntilEpoch: 1})
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != activities.ErrRetrainBadSpec {
+		t.Errorf("RetrainChunk with a bad folder name: %v", err)
+	}
+	if _, err := OpenTraining(context.Background(), "s3://bucket/prefix", ""); err == nil || !strings.Contains(err.Error(), "local directory") {
+		t.Errorf("s3 store without a local directory: %v", err)
 	}
 }

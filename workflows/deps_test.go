@@ -101,8 +101,8 @@ func violations(module string, deps map[string][]string) []string {
 	return bad
 }
 
-// TestWorkflowsImportNoActivityImplementations keeps DESIGN.md's rule:
-// workflows call activities by name with the typed inputs of package
+// TestWorkflowsImportNoActivityImplementations keeps the determinism
+// boundary (ARCHITECTURE.md): workflows call activities by name with the typed inputs of package
 // activities and never pull in the training engine, storage or clients.
 func TestWorkflowsImportNoActivityImplementations(t *testing.T) {
 	root, module := moduleRoot(t)

@@ -20,7 +20,7 @@ import (
 	"github.com/genius-nas/genius/workflows"
 )
 
-// Architectures with known facts (DESIGN.md): [1,0,1,0,0,1,0,0] scores
+// Architectures with known facts (the tables and the paper): [1,0,1,0,0,1,0,0] scores
 // 85.70 on NAS-Bench-Macro with rank 6221; GENIUS-329 and GENIUS-401 count
 // 329.41 M and 401.50 M FLOPs.
 var (
@@ -391,8 +391,8 @@ func TestContinueAsNewCarriesState(t *testing.T) {
 		}
 		state = in.State
 	}
-	if res.Runs != 3 || len(res.Iterations) != 5 {
-		t.Fatalf("runs %d iterations %d", res.Runs, len(res.Iterations))
+	if res.WorkflowRuns != 3 || len(res.Iterations) != 5 {
+		t.Fatalf("runs %d iterations %d", res.WorkflowRuns, len(res.Iterations))
 	}
 	for i, it := range res.Iterations {
 		if it.Iteration != i+1 {
@@ -415,7 +415,7 @@ func TestContinueAsNewWhenSuggested(t *testing.T) {
 	h.env.SetContinueAsNewSuggested(true)
 	_, err := h.run(llmSpec("nas-bench-macro", 3), nil)
 	in := continueAsNew(t, err)
-	if in.State.Done != 1 || len(in.State.Iterations) != 1 || in.State.Best == nil || in.State.Runs != 1 {
+	if in.State.Done != 1 || len(in.State.Iterations) != 1 || in.State.Best == nil || in.State.WorkflowRuns != 1 {
 		t.Errorf("state %+v", in.State)
 	}
 }

@@ -1,6 +1,10 @@
 package workflows
 
-import "go.temporal.io/sdk/temporal"
+import (
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/genius-nas/genius/taskqueue"
+)
 
 // Registered names, task queue, query and signal.
 const (
@@ -8,7 +12,7 @@ const (
 	ExperimentName = "GeniusExperiment"
 	// TaskQueue is where CPU workers run the workflows and search
 	// activities.
-	TaskQueue = "genius"
+	TaskQueue = taskqueue.CPU
 	// ProgressQuery returns a Progress (GeniusSearch) or ExperimentProgress
 	// (GeniusExperiment).
 	ProgressQuery = "progress"

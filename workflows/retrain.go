@@ -29,19 +29,21 @@ type RetrainInput struct {
 
 // RetrainState is the run's progress; Continue-As-New carries it.
 type RetrainState struct {
-	Run        string                     `json:"run"`
-	EpochsDone int                        `json:"epochs_done"`
-	Step       int                        `json:"step"`
-	TotalSteps int                        `json:"total_steps"`
-	Checkpoint string                     `json:"checkpoint,omitempty"`
-	Best       *activities.RetrainBest    `json:"best,omitempty"`
-	Epochs     []activities.RetrainEpoch  `json:"epochs,omitempty"`
-	Resumes    []activities.RetrainResume `json:"resumes,omitempty"`
+	// CheckpointRun names the checkpoint folder, retrain/<run>/.
+	CheckpointRun string                     `json:"run"`
+	EpochsDone    int                        `json:"epochs_done"`
+	Step          int                        `json:"step"`
+	TotalSteps    int                        `json:"total_steps"`
+	Checkpoint    string                     `json:"checkpoint,omitempty"`
+	Best          *activities.RetrainBest    `json:"best,omitempty"`
+	Epochs        []activities.RetrainEpoch  `json:"epochs,omitempty"`
+	Resumes       []activities.RetrainResume `json:"resumes,omitempty"`
 	// PendingUploads is the last chunk's count of checkpoints not yet in
 	// the remote store.
 	PendingUploads int `json:"pending_uploads,omitempty"`
 	Chunks         int `json:"chunks"`
-	Runs           int `json:"runs"`
+	// WorkflowRuns counts workflow runs (1 + Continue-As-News).
+	WorkflowRuns int `json:"runs"`
 }
 
 // RetrainProgress is what the progress query returns.
@@ -55,7 +57,8 @@ type RetrainProgress struct {
 
 // RetrainResult is GeniusRetrain's result.
 type RetrainResult struct {
-	Run string `json:"run"`
+	// CheckpointRun names the checkpoint folder, retrain/<run>/.
+	CheckpointRun string `json:"run"`
 	// BestEMATop1 and BestEMATop5 (fractions) of the EMA network at its
 	// best epoch, whose state is BestCheckpoint.
 	BestEMATop1    float64 `json:"best_ema_top1"`
@@ -69,9 +72,9 @@ type RetrainResult struct {
 	Resumes         []activities.RetrainResume `json:"resumes,omitempty"`
 }
 
-// retrainRunName derives the checkpoint folder from the workflow ID when the
+// checkpointRunName derives the checkpoint folder from the workflow ID when the
 // spec names none.
-func retrainRunName(id string) string {
+func checkpointRunName(id string) string {
 	var b strings.Builder
 	for i, r := range id {
 		ok := r == '-' || r == '_' || (r == '.' && i > 0) || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')
@@ -97,12 +100,12 @@ func GeniusRetrain(ctx workflow.Context, in RetrainInput) (*RetrainResult, error
 	}
 	st := in.State
 	if st == nil {
-		st = &RetrainState{Run: spec.Run}
-		if st.Run == "" {
-			st.Run = retrainRunName(workflow.GetInfo(ctx).WorkflowExecution.ID)
+		st = &RetrainState{CheckpointRun: spec.CheckpointRun}
+		if st.CheckpointRun == "" {
+			st.CheckpointRun = checkpointRunName(workflow.GetInfo(ctx).WorkflowExecution.ID)
 		}
 	}
-	st.Runs++
+	st.WorkflowRuns++
 	phase := "training"
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (RetrainProgress, error) {
 		return RetrainProgress{Name: spec.Name, Phase: phase, TotalEpochs: spec.Epochs, RetrainState: *st}, nil
@@ -133,7 +136,7 @@ func GeniusRetrain(ctx workflow.Context, in RetrainInput) (*RetrainResult, error
 		until := min(st.EpochsDone+spec.ChunkEpochs, spec.Epochs)
 		var res activities.RetrainChunkResult
 		err := workflow.ExecuteActivity(actx, activities.RetrainChunkName, activities.RetrainChunkInput{
-			Spec: spec, Run: st.Run, FromEpoch: st.EpochsDone, UntilEpoch: until, Resume: st.Checkpoint, Best: st.Best,
+			Spec: spec, CheckpointRun: st.CheckpointRun, FromEpoch: st.EpochsDone, UntilEpoch: until, Resume: st.Checkpoint, Best: st.Best,
 		}).Get(ctx, &res)
 		if err != nil {
 			return nil, fmt.Errorf("retrain epochs %d..%d: %w", st.EpochsDone+1, until, err)
@@ -155,7 +158,7 @@ func GeniusRetrain(ctx workflow.Context, in RetrainInput) (*RetrainResult, error
 		st.PendingUploads = res.PendingUploads
 	}
 	phase = "done"
-	out := &RetrainResult{Run: st.Run, FinalCheckpoint: st.Checkpoint, Steps: st.Step, Epochs: st.Epochs,
+	out := &RetrainResult{CheckpointRun: st.CheckpointRun, FinalCheckpoint: st.Checkpoint, Steps: st.Step, Epochs: st.Epochs,
 		Resumes: st.Resumes}
 	if st.Best != nil {
 		out.BestEMATop1, out.BestEMATop5, out.BestEpoch, out.BestCheckpoint = st.Best.EMATop1, st.Best.EMATop5, st.Best.Epoch, st.Best.Checkpoint

@@ -64,11 +64,11 @@ func TestGeniusRetrain(t *testing.T) {
 	if calls.Load() != 4 {
 		t.Errorf("%d chunk attempts, want 3 chunks + 1 retry", calls.Load())
 	}
-	if res.Steps != 12 || len(res.Epochs) != 3 || res.FinalCheckpoint != trainact.CheckpointKey(res.Run, 12) {
+	if res.Steps != 12 || len(res.Epochs) != 3 || res.FinalCheckpoint != trainact.CheckpointKey(res.CheckpointRun, 12) {
 		t.Fatalf("result %+v", res)
 	}
-	if res.Run != "default-test-workflow-id" {
-		t.Errorf("run %q: want the workflow ID", res.Run)
+	if res.CheckpointRun != "default-test-workflow-id" {
+		t.Errorf("run %q: want the workflow ID", res.CheckpointRun)
 	}
 	best := res.Epochs[0]
 	for i, ep := range res.Epochs {

@@ -32,7 +32,7 @@ func GeniusSearch(ctx workflow.Context, in SearchInput) (*SearchResult, error) {
 	if st == nil {
 		st = &SearchState{}
 	}
-	st.Runs++
+	st.WorkflowRuns++
 	s := &search{spec: spec, input: in.Spec, st: st, phase: PhaseStarting}
 	if r := spec.Retrain; r != nil {
 		// Resolve a ready recipe once (embedded, so replays agree) and
@@ -135,16 +135,16 @@ func (s *search) drainStop() {
 
 func (s *search) progress() (Progress, error) {
 	p := Progress{
-		Iteration:  s.st.Done + 1,
-		Done:       s.st.Done,
-		Iterations: s.spec.Iterations,
-		Attempt:    s.attempt,
-		Phase:      s.phase,
-		Best:       s.st.Best,
-		Failures:   len(s.st.Failures),
-		Stopped:    s.stopped,
-		Run:        s.st.Runs,
-		Retrain:    s.retrainRef,
+		Iteration:   s.st.Done + 1,
+		Done:        s.st.Done,
+		Iterations:  s.spec.Iterations,
+		Attempt:     s.attempt,
+		Phase:       s.phase,
+		Best:        s.st.Best,
+		Failures:    len(s.st.Failures),
+		Stopped:     s.stopped,
+		WorkflowRun: s.st.WorkflowRuns,
+		Retrain:     s.retrainRef,
 
 		PromptTokens:     s.st.PromptTokens,
 		CompletionTokens: s.st.CompletionTokens,
@@ -277,7 +277,7 @@ func (s *search) finish(reason, detail string) *SearchResult {
 		CompletionTokens: s.st.CompletionTokens,
 		CostUSD:          s.st.CostUSD,
 		UnpricedTokens:   s.st.UnpricedTokens,
-		Runs:             s.st.Runs,
+		WorkflowRuns:     s.st.WorkflowRuns,
 	}
 }
 

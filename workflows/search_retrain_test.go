@@ -34,7 +34,7 @@ func (f *fakeChunks) chunk(_ context.Context, in activities.RetrainChunkInput) (
 	f.mu.Unlock()
 	var out activities.RetrainChunkResult
 	for e := in.FromEpoch + 1; e <= in.UntilEpoch; e++ {
-		key := fmt.Sprintf("retrain/%s/step-%09d.ckpt", in.Run, 4*e)
+		key := fmt.Sprintf("retrain/%s/step-%09d.ckpt", in.CheckpointRun, 4*e)
 		out.Epochs = append(out.Epochs, activities.RetrainEpoch{Epoch: e, Step: 4 * e, EMATop1: float64(e) / 10, Checkpoint: key})
 		out.Checkpoint, out.Step, out.Epoch = key, 4*e, e
 		out.Best = &activities.RetrainBest{Epoch: e, EMATop1: float64(e) / 10, Checkpoint: key}
@@ -108,11 +108,11 @@ func TestSearchRetrainsWinnerAndWaits(t *testing.T) {
 		t.Fatalf("%d chunks, want the cpu-demo's 4 epochs", len(chunks))
 	}
 	for _, c := range chunks {
-		if !slices.Equal(c.Spec.Arch, res.Best.Arch) || c.Run != wantID {
-			t.Errorf("chunk trains %v in run %s, want %v in %s", c.Spec.Arch, c.Run, res.Best.Arch, wantID)
+		if !slices.Equal(c.Spec.Arch, res.Best.Arch) || c.CheckpointRun != wantID {
+			t.Errorf("chunk trains %v in run %s, want %v in %s", c.Spec.Arch, c.CheckpointRun, res.Best.Arch, wantID)
 		}
 	}
-	if r.Result == nil || r.Result.Steps != 16 || r.Result.BestEpoch != 4 || len(r.Result.Epochs) != 4 || r.Result.Run != wantID {
+	if r.Result == nil || r.Result.Steps != 16 || r.Result.BestEpoch != 4 || len(r.Result.Epochs) != 4 || r.Result.CheckpointRun != wantID {
 		t.Fatalf("retrain result %+v, want the child's 4 epochs", r.Result)
 	}
 	v, err := h.env.QueryWorkflow(workflows.ProgressQuery)

@@ -51,8 +51,8 @@ type SearchState struct {
 	// calls whose model had no price.
 	CostUSD        float64 `json:"cost_usd,omitempty"`
 	UnpricedTokens int     `json:"unpriced_tokens,omitempty"`
-	// Runs counts workflow runs of this search (1 + Continue-As-News).
-	Runs int `json:"runs"`
+	// WorkflowRuns counts workflow runs of this search (1 + Continue-As-News).
+	WorkflowRuns int `json:"runs"`
 }
 
 // Best is the best measured architecture: highest accuracy fed back to the
@@ -123,7 +123,7 @@ type SearchResult struct {
 	// UnpricedTokens counts tokens of calls whose model had no price: they
 	// are not in CostUSD.
 	UnpricedTokens int `json:"unpriced_tokens,omitempty"`
-	Runs           int `json:"runs"`
+	WorkflowRuns   int `json:"runs"`
 
 	// Principles is the model's account of the design principles it
 	// followed (spec principles).
@@ -170,16 +170,16 @@ type RetrainHandoff struct {
 
 // Progress is the answer to the progress query.
 type Progress struct {
-	Iteration  int              `json:"iteration"` // the one in flight, 1-based; Done+1 while running
-	Done       int              `json:"done"`
-	Iterations int              `json:"iterations"` // T
-	Attempt    int              `json:"attempt"`
-	Phase      string           `json:"phase"` // proposing, checking, evaluating, retraining, done
-	Best       *Best            `json:"best,omitempty"`
-	Last       *IterationResult `json:"last,omitempty"`
-	Failures   int              `json:"failures"`
-	Stopped    string           `json:"stopped,omitempty"`
-	Run        int              `json:"run"`
+	Iteration   int              `json:"iteration"` // the one in flight, 1-based; Done+1 while running
+	Done        int              `json:"done"`
+	Iterations  int              `json:"iterations"` // T
+	Attempt     int              `json:"attempt"`
+	Phase       string           `json:"phase"` // proposing, checking, evaluating, retraining, done
+	Best        *Best            `json:"best,omitempty"`
+	Last        *IterationResult `json:"last,omitempty"`
+	Failures    int              `json:"failures"`
+	Stopped     string           `json:"stopped,omitempty"`
+	WorkflowRun int              `json:"run"`
 	// Tokens and cost of the LLM calls so far.
 	PromptTokens     int     `json:"prompt_tokens"`
 	CompletionTokens int     `json:"completion_tokens"`

@@ -301,7 +301,7 @@ func (a *SearchActivities) RandomBaseline(ctx context.Context, in activities.Bas
 
 func (a *SearchActivities) table(benchmark, dataset string) (*bench.Table, error) {
 	if a.Catalog == nil {
-		return nil, badInput("no benchmark catalog configured on this worker: give it --data-dir (env GENIUS_DATA_DIR)")
+		return nil, badInput("no benchmark catalog configured on this worker: configure its benchmark data directory")
 	}
 	t, err := a.Catalog.Get(benchmark, dataset)
 	if err != nil {

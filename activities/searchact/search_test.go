@@ -333,7 +333,7 @@ func TestImageNetPromptHasWindowAndTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The window and an entry of the per-slot table (DESIGN.md, stage 1 first slot, op 1).
+	// The window and an entry of the per-slot table (paper, stage 1 first slot, op 1).
 	for _, want := range []string{"330", "280", "23.7855"} {
 		if !strings.Contains(task, want) {
 			t.Errorf("ImageNet task lacks %q", want)
@@ -349,7 +349,7 @@ func TestEvaluateAndBaseline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// DESIGN.md / data README: the DrNAS cell on CIFAR-100 has test 73.51, valid 73.49.
+	// The data README: the DrNAS cell on CIFAR-100 has test 73.51, valid 73.49.
 	if r.Key != nb.Key(drnas) || prompt.FormatAccuracy(r.TestAccuracy) != "73.51" || prompt.FormatAccuracy(r.Accuracy) != "73.49" || r.Accuracy != r.ValAccuracy || r.Of != 15625 {
 		t.Errorf("DrNAS on CIFAR-100: %+v", r)
 	}

@@ -82,6 +82,9 @@ func retrainConfig(s retrain.Spec) training.Config {
 	return cfg
 }
 
+// specFields name the retrain spec field of each training setting.
+var specFields = map[string]string{"Arch": "arch", "Batch": "batch", "Classes": "classes"}
+
 func badSpec(err error) error {
 	return temporal.NewNonRetryableApplicationError("retrain spec: "+err.Error(), activities.ErrRetrainBadSpec, nil)
 }
@@ -130,8 +133,8 @@ func (a *RetrainActivities) RetrainChunk(ctx context.Context, in activities.Retr
 	if err := spec.Validate(); err != nil {
 		return activities.RetrainChunkResult{}, badSpec(err)
 	}
-	if !retrain.ValidRunName(in.Run) {
-		return activities.RetrainChunkResult{}, badSpec(fmt.Errorf("run %q is not a valid run name", in.Run))
+	if !retrain.ValidCheckpointRun(in.CheckpointRun) {
+		return activities.RetrainChunkResult{}, badSpec(fmt.Errorf("run %q is not a valid run name", in.CheckpointRun))
 	}
 	if in.UntilEpoch <= in.FromEpoch || in.UntilEpoch > spec.Epochs {
 		return activities.RetrainChunkResult{}, badSpec(fmt.Errorf("chunk (%d, %d] is not within 1..%d epochs", in.FromEpoch, in.UntilEpoch, spec.Epochs))
@@ -158,7 +161,7 @@ func (a *RetrainActivities) RetrainChunk(ctx context.Context, in activities.Retr
 	newRun := func() (*training.Run, error) { return training.NewRun(be, cfg, train.Classes(), perEpoch) }
 	run, err := newRun()
 	if err != nil {
-		return activities.RetrainChunkResult{}, badSpec(err)
+		return activities.RetrainChunkResult{}, badSpec(training.NameSetting(err, specFields))
 	}
 	c := &chunkRun{a: a, in: in, spec: spec, run: run, newRun: newRun, val: val, perEpoch: perEpoch, total: run.Sched.TotalSteps,
 		best: in.Best, beats: beats}
@@ -180,7 +183,7 @@ func (a *RetrainActivities) RetrainChunk(ctx context.Context, in activities.Retr
 	res.Done = run.Step >= c.total
 	if res.Checkpoint == "" || checkpointStep(res.Checkpoint) != run.Step {
 		// Resumed at the chunk's end already: make sure the end state is named.
-		res.Checkpoint = CheckpointKey(in.Run, run.Step)
+		res.Checkpoint = CheckpointKey(in.CheckpointRun, run.Step)
 	}
 	last := run.Epoch
 	if res.Done && run.StepInEpoch > 0 {
@@ -188,7 +191,7 @@ func (a *RetrainActivities) RetrainChunk(ctx context.Context, in activities.Retr
 	}
 	for e := in.FromEpoch + 1; e <= last; e++ {
 		stop := c.keepAlive()
-		ep, err := a.readEpoch(ctx, in.Run, e)
+		ep, err := a.readEpoch(ctx, in.CheckpointRun, e)
 		stop()
 		if err != nil {
 			return res, fmt.Errorf("retrain: epoch %d result: %w", e, err)
@@ -226,7 +229,7 @@ func (c *chunkRun) resume(ctx context.Context) (*activities.RetrainResume, error
 		cands = append(cands, cand{c.in.Resume, "input"})
 	}
 	stop := c.keepAlive()
-	objs, err := c.a.Store.List(ctx, "retrain/"+c.in.Run+"/step-")
+	objs, err := c.a.Store.List(ctx, "retrain/"+c.in.CheckpointRun+"/step-")
 	stop()
 	if err != nil {
 		if ctx.Err() != nil || len(cands) == 0 {
@@ -290,7 +293,7 @@ func (c *chunkRun) resume(ctx context.Context) (*activities.RetrainResume, error
 		// epoch without a result: evaluate it now, from exactly that state.
 		if c.run.StepInEpoch == 0 && c.run.Epoch > 0 {
 			stop := c.keepAlive()
-			_, err := c.a.Store.Stat(ctx, epochKey(c.in.Run, c.run.Epoch))
+			_, err := c.a.Store.Stat(ctx, epochKey(c.in.CheckpointRun, c.run.Epoch))
 			stop()
 			if errors.Is(err, fs.ErrNotExist) {
 				if err := c.evaluate(ctx, c.run.Epoch, false, c.run.Sums.MeanLoss(), 0); err != nil {
@@ -303,10 +306,10 @@ func (c *chunkRun) resume(ctx context.Context) (*activities.RetrainResume, error
 		return r, nil
 	}
 	if len(skipped) > 0 && c.in.FromEpoch > 0 {
-		return nil, fmt.Errorf("retrain: no checkpoint of run %s verifies (%s): the chunk cannot resume", c.in.Run, strings.Join(skipped, "; "))
+		return nil, fmt.Errorf("retrain: no checkpoint of run %s verifies (%s): the chunk cannot resume", c.in.CheckpointRun, strings.Join(skipped, "; "))
 	}
 	if c.in.FromEpoch > 0 {
-		return nil, fmt.Errorf("retrain: run %s has no checkpoint to resume epoch %d from in %s", c.in.Run, c.in.FromEpoch+1, c.a.Store)
+		return nil, fmt.Errorf("retrain: run %s has no checkpoint to resume epoch %d from in %s", c.in.CheckpointRun, c.in.FromEpoch+1, c.a.Store)
 	}
 	if len(skipped) > 0 {
 		// A failed restore may have overwritten part of the weights.
@@ -346,7 +349,7 @@ func (c *chunkRun) trainUntil(ctx context.Context, loader *data.Loader, untilSte
 			loss, err := run.TrainStep(b.X, b.Labels)
 			if err != nil {
 				ep.Close()
-				return temporal.NewNonRetryableApplicationError(err.Error(), "RetrainDiverged", err)
+				return temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrRetrainDiverged, err)
 			}
 			images += len(b.Labels)
 			c.hb.Step, c.hb.Epoch, c.hb.Loss = run.Step, run.Epoch, loss
@@ -391,7 +394,7 @@ func (c *chunkRun) trainUntil(ctx context.Context, loader *data.Loader, untilSte
 
 // save writes the run's state to the store, then heartbeats its key.
 func (c *chunkRun) save(ctx context.Context) error {
-	key := CheckpointKey(c.in.Run, c.run.Step)
+	key := CheckpointKey(c.in.CheckpointRun, c.run.Step)
 	ck, err := c.run.Checkpoint()
 	if err != nil {
 		return err
@@ -503,16 +506,16 @@ func (c *chunkRun) evaluate(ctx context.Context, epoch int, partial bool, trainL
 	}
 	ep := activities.RetrainEpoch{Epoch: epoch, Step: c.run.Step, Partial: partial, TrainLoss: trainLoss,
 		Top1: live.Top1, Top5: live.Top5, Loss: live.Loss, EMATop1: avg.Top1, EMATop5: avg.Top5, EMALoss: avg.Loss,
-		Checkpoint: CheckpointKey(c.in.Run, c.run.Step), ImagesPerS: ips}
+		Checkpoint: CheckpointKey(c.in.CheckpointRun, c.run.Step), ImagesPerS: ips}
 	b, _ := json.Marshal(ep)
 	stop := c.keepAlive()
-	err = c.a.Store.Put(ctx, epochKey(c.in.Run, epoch), bytes.NewReader(b), int64(len(b)))
+	err = c.a.Store.Put(ctx, epochKey(c.in.CheckpointRun, epoch), bytes.NewReader(b), int64(len(b)))
 	stop()
 	if err != nil {
 		return fmt.Errorf("retrain: storing epoch %d result: %w", epoch, err)
 	}
 	if activity.IsActivity(ctx) {
-		activity.GetLogger(ctx).Info("epoch done", "run", c.in.Run, "epoch", epoch, "step", c.run.Step,
+		activity.GetLogger(ctx).Info("epoch done", "run", c.in.CheckpointRun, "epoch", epoch, "step", c.run.Step,
 			"top1", ep.Top1, "ema_top1", ep.EMATop1, "train_loss", trainLoss)
 	}
 	c.consider(ep)
@@ -608,7 +611,7 @@ func (a *RetrainActivities) prune(ctx context.Context, c *chunkRun) int {
 			return len(f.Status().Pending)
 		}
 	}
-	objs, err := a.Store.List(ctx, "retrain/"+c.in.Run+"/step-")
+	objs, err := a.Store.List(ctx, "retrain/"+c.in.CheckpointRun+"/step-")
 	if err != nil {
 		return 0
 	}

@@ -38,7 +38,7 @@ func runChunks(t *testing.T, a *RetrainActivities, s retrain.Spec, run string) [
 	var resume string
 	var best *activities.RetrainBest
 	for e := 0; e < s.Epochs; e += s.ChunkEpochs {
-		res, err := a.RetrainChunk(context.Background(), activities.RetrainChunkInput{Spec: s, Run: run, FromEpoch: e, UntilEpoch: e + s.ChunkEpochs, Resume: resume, Best: best})
+		res, err := a.RetrainChunk(context.Background(), activities.RetrainChunkInput{Spec: s, CheckpointRun: run, FromEpoch: e, UntilEpoch: e + s.ChunkEpochs, Resume: resume, Best: best})
 		if err != nil {
 			t.Fatalf("chunk (%d, %d]: %v", e, e+s.ChunkEpochs, err)
 		}
@@ -83,7 +83,7 @@ func TestRetrainChunkResumesExactly(t *testing.T) {
 	// step 6), then retried.
 	st, _ := storage.NewDir(t.TempDir())
 	a := &RetrainActivities{Store: st}
-	r1, err := a.RetrainChunk(ctx, activities.RetrainChunkInput{Spec: s, Run: "killed", FromEpoch: 0, UntilEpoch: 1})
+	r1, err := a.RetrainChunk(ctx, activities.RetrainChunkInput{Spec: s, CheckpointRun: "killed", FromEpoch: 0, UntilEpoch: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,12 +93,12 @@ func TestRetrainChunkResumesExactly(t *testing.T) {
 			kill()
 		}
 	}
-	_, err = a.RetrainChunk(kctx, activities.RetrainChunkInput{Spec: s, Run: "killed", FromEpoch: 1, UntilEpoch: 2, Resume: r1.Checkpoint, Best: r1.Best})
+	_, err = a.RetrainChunk(kctx, activities.RetrainChunkInput{Spec: s, CheckpointRun: "killed", FromEpoch: 1, UntilEpoch: 2, Resume: r1.Checkpoint, Best: r1.Best})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("killed chunk: %v", err)
 	}
 	a.afterStep = nil
-	r2, err := a.RetrainChunk(ctx, activities.RetrainChunkInput{Spec: s, Run: "killed", FromEpoch: 1, UntilEpoch: 2, Resume: r1.Checkpoint, Best: r1.Best})
+	r2, err := a.RetrainChunk(ctx, activities.RetrainChunkInput{Spec: s, CheckpointRun: "killed", FromEpoch: 1, UntilEpoch: 2, Resume: r1.Checkpoint, Best: r1.Best})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestRetrainChunkResumesExactly(t *testing.T) {
 			kill()
 		}
 	}
-	if _, err := a.RetrainChunk(kctx, activities.RetrainChunkInput{Spec: s, Run: "killed", FromEpoch: 2, UntilEpoch: 3, Resume: r2.Checkpoint, Best: r2.Best}); !errors.Is(err, context.Canceled) {
+	if _, err := a.RetrainChunk(kctx, activities.RetrainChunkInput{Spec: s, CheckpointRun: "killed", FromEpoch: 2, UntilEpoch: 3, Resume: r2.Checkpoint, Best: r2.Best}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("killed chunk: %v", err)
 	}
 	a.afterStep = nil
@@ -128,7 +128,7 @@ func TestRetrainChunkResumesExactly(t *testing.T) {
 	}
 	f.WriteAt([]byte{0xde, 0xad}, 1000)
 	f.Close()
-	r3, err := a.RetrainChunk(ctx, activities.RetrainChunkInput{Spec: s, Run: "killed", FromEpoch: 2, UntilEpoch: 3, Resume: r2.Checkpoint, Best: r2.Best})
+	r3, err := a.RetrainChunk(ctx, activities.RetrainChunkInput{Spec: s, CheckpointRun: "killed", FromEpoch: 2, UntilEpoch: 3, Resume: r2.Checkpoint, Best: r2.Best})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,11 +165,11 @@ func TestRetrainChunkRejectsBadInput(t *testing.T) {
 		in   activities.RetrainChunkInput
 		want string
 	}{
-		{"no store", &RetrainActivities{}, activities.RetrainChunkInput{Spec: s, Run: "r", UntilEpoch: 1}, "--checkpoint-store"},
-		{"bad run", &RetrainActivities{Store: st}, activities.RetrainChunkInput{Spec: s, Run: "../x", UntilEpoch: 1}, "run"},
-		{"bad chunk", &RetrainActivities{Store: st}, activities.RetrainChunkInput{Spec: s, Run: "r", FromEpoch: 2, UntilEpoch: 9}, "chunk"},
-		{"no checkpoint", &RetrainActivities{Store: st}, activities.RetrainChunkInput{Spec: s, Run: "r", FromEpoch: 1, UntilEpoch: 2}, "no checkpoint"},
-		{"bad spec", &RetrainActivities{Store: st}, activities.RetrainChunkInput{Spec: retrain.Spec{Space: "x"}, Run: "r", UntilEpoch: 1}, "arch"},
+		{"no store", &RetrainActivities{}, activities.RetrainChunkInput{Spec: s, CheckpointRun: "r", UntilEpoch: 1}, "--checkpoint-store"},
+		{"bad run", &RetrainActivities{Store: st}, activities.RetrainChunkInput{Spec: s, CheckpointRun: "../x", UntilEpoch: 1}, "run"},
+		{"bad chunk", &RetrainActivities{Store: st}, activities.RetrainChunkInput{Spec: s, CheckpointRun: "r", FromEpoch: 2, UntilEpoch: 9}, "chunk"},
+		{"no checkpoint", &RetrainActivities{Store: st}, activities.RetrainChunkInput{Spec: s, CheckpointRun: "r", FromEpoch: 1, UntilEpoch: 2}, "no checkpoint"},
+		{"bad spec", &RetrainActivities{Store: st}, activities.RetrainChunkInput{Spec: retrain.Spec{Space: "x"}, CheckpointRun: "r", UntilEpoch: 1}, "arch"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

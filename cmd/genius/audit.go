@@ -2,10 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/spf13/pflag"
 
 	"github.com/spf13/cobra"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -15,7 +16,9 @@ import (
 	"github.com/genius-nas/genius/history"
 )
 
-type auditFlags struct {
+// auditOptions are `genius audit`'s flags and arguments.
+type auditOptions struct {
+	files      []string
 	client     clientFlags
 	workflowID string
 	runID      string
@@ -23,7 +26,7 @@ type auditFlags struct {
 }
 
 func newAuditCmd() *cobra.Command {
-	var f auditFlags
+	var opts auditOptions
 	cmd := &cobra.Command{
 		Use:   "audit [FILE...] | --workflow-id ID",
 		Short: "Print a search as a reader wants it: each prompt, reply, FLOPs check and measurement, in order",
@@ -38,18 +41,24 @@ From files written by
 the server with --workflow-id (all runs, following Continue-As-New).
 --json prints the same trail as JSON.`,
 		RunE: func(cmd *cobra.Command, files []string) error {
-			return runAudit(cmd.Context(), f, files, cmd.OutOrStdout())
+			opts.files = files
+			return runAudit(cmd.Context(), opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	fs := cmd.Flags()
+	opts.AddFlags(cmd.Flags())
+	return cmd
+}
+
+// AddFlags registers the options' flags on fs.
+func (f *auditOptions) AddFlags(fs *pflag.FlagSet) {
 	addClientFlags(fs, &f.client)
 	fs.StringVar(&f.workflowID, "workflow-id", "", "read the history of this workflow from the server")
 	fs.StringVar(&f.runID, "run-id", "", "with --workflow-id: the last run to read (default the latest)")
 	fs.BoolVar(&f.json, "json", false, "print the trail as JSON")
-	return cmd
 }
 
-func runAudit(ctx context.Context, f auditFlags, files []string, out io.Writer) error {
+func runAudit(ctx context.Context, f auditOptions, out, _ io.Writer) error {
+	files := f.files
 	var runs []*historypb.History
 	switch {
 	case f.workflowID != "" && len(files) > 0:
@@ -85,9 +94,7 @@ func runAudit(ctx context.Context, f auditFlags, files []string, out io.Writer) 
 		trail.WorkflowID = f.workflowID
 	}
 	if f.json {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(trail)
+		return writeJSON(out, trail)
 	}
 	return history.Render(out, trail)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -11,21 +12,22 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/spf13/cobra"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/genius-nas/genius/activities/trainact"
 	"github.com/genius-nas/genius/devserver"
 	"github.com/genius-nas/genius/llm"
-	"github.com/genius-nas/genius/storage"
 	"github.com/genius-nas/genius/workers"
 	"github.com/genius-nas/genius/workflows"
 )
 
-type devFlags struct {
+// devOptions are `genius dev`'s flags.
+type devOptions struct {
 	client    clientFlags
 	stateDir  string
 	dataDir   string
@@ -47,7 +49,7 @@ func defaultStateDir() string {
 }
 
 func newDevCmd() *cobra.Command {
-	var f devFlags
+	var opts devOptions
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run a local Temporal dev server (if none answers) and workers with everything registered",
@@ -58,8 +60,9 @@ func newDevCmd() *cobra.Command {
    attributes (GeniusBenchmark, GeniusProposer, GeniusBestAccuracy,
    GeniusLLMCostUSD) and serves the Temporal Web UI (its URL is printed;
    --headless turns it off);
- - a CPU worker on task queue "genius" (searches, experiments, LLM, look-ups);
- - a training worker on "genius-gpu", running on the CPU.
+ - a CPU worker on task queue "` + workers.CPUTaskQueue + `" (searches, experiments, LLM, look-ups);
+ - a training worker on "` + workers.GPUTaskQueue + `" (proxy training and
+   retraining), running on the CPU.
 
 The temporal binary is $GENIUS_TEMPORAL_BIN, else bin/temporal in this or a
 parent directory (make tools), else temporal on PATH. The LLM proposer uses
@@ -68,22 +71,26 @@ by the JSON table GENIUS_LLM_PRICES names (default: the built-in list
 prices, see genius llm-prices).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDev(cmd.Context(), f)
+			return runDev(cmd.Context(), opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	fs := cmd.Flags()
+	opts.AddFlags(cmd.Flags())
+	return cmd
+}
+
+// AddFlags registers the options' flags on fs.
+func (f *devOptions) AddFlags(fs *pflag.FlagSet) {
 	addClientFlags(fs, &f.client)
 	addDataDirFlag(fs, &f.dataDir)
 	fs.StringVar(&f.stateDir, "state-dir", defaultStateDir(), "where the dev server keeps its database and log, and training its checkpoints (env GENIUS_STATE_DIR, else $XDG_STATE_HOME/genius, else ./.genius)")
 	fs.BoolVar(&f.headless, "headless", false, "do not serve the Temporal Web UI")
 	fs.IntVar(&f.uiPort, "ui-port", 0, "port of the Temporal Web UI; 0 = the frontend port + 1000 (8233 for the default address)")
-	fs.BoolVar(&f.gpuWorker, "gpu-worker", true, `also run a training worker (queue "genius-gpu") on the CPU`)
-	return cmd
+	fs.BoolVar(&f.gpuWorker, "gpu-worker", true, `also run a training worker (queue "`+workers.GPUTaskQueue+`") on the CPU`)
 }
 
-func runDev(ctx context.Context, f devFlags) error {
-	logger := newLogger(slog.LevelInfo)
-	out := os.Stderr
+func runDev(ctx context.Context, f devOptions, _, stderr io.Writer) error {
+	logger := newLogger(stderr, slog.LevelInfo)
+	out := stderr
 	opts, err := f.client.options(nil)
 	if err != nil {
 		return err
@@ -93,7 +100,7 @@ func runDev(ctx context.Context, f devFlags) error {
 	if answers(ctx, opts) {
 		fmt.Fprintf(out, "Using the Temporal server that answers at %s.\n", f.client.Address)
 	} else {
-		srv, err = startDevServer(ctx, f)
+		srv, err = startDevServer(ctx, f, out)
 		if err != nil {
 			return err
 		}
@@ -116,7 +123,7 @@ func runDev(ctx context.Context, f devFlags) error {
 	defer c.Close()
 	if srv == nil {
 		// A server we did not start may lack genius's search attributes.
-		if err := ensureSearchAttributes(ctx, c, f.client.Namespace); err != nil {
+		if err := ensureSearchAttributes(ctx, c, f.client.Namespace, out); err != nil {
 			fmt.Fprintf(out, "Warning: %v\nSearches upsert these attributes; create them, or set \"search_attributes\": false in the spec.\n", err)
 		}
 	}
@@ -148,16 +155,15 @@ func runDev(ctx context.Context, f devFlags) error {
 	}
 	started = append(started, cpu)
 	if f.gpuWorker {
-		dir := filepath.Join(f.stateDir, "checkpoints")
-		st, err := storage.NewDir(dir)
+		tr, err := workers.OpenTraining(ctx, filepath.Join(f.stateDir, "checkpoints"), "")
 		if err != nil {
-			return fmt.Errorf("checkpoint directory: %w", err)
+			return fmt.Errorf("checkpoints under --state-dir: %w", err)
 		}
-		gpu, err := workers.NewGPUWorker(c, workers.Config{Options: worker.Options{OnFatalError: onFatal}}, &trainact.TrainingActivities{Store: st})
+		// A directory store needs no Close.
+		gpu, err := workers.NewGPUWorker(c, workers.Config{Options: worker.Options{OnFatalError: onFatal}}, tr)
 		if err != nil {
 			return err
 		}
-		gpu.RegisterActivity(&trainact.RetrainActivities{Store: st})
 		if err := gpu.Start(); err != nil {
 			return fmt.Errorf("start training worker: %w", err)
 		}
@@ -201,7 +207,7 @@ func answers(ctx context.Context, opts client.Options) bool {
 	return devserver.Ping(ctx, c, opts.Namespace) == nil
 }
 
-func startDevServer(ctx context.Context, f devFlags) (*devserver.Server, error) {
+func startDevServer(ctx context.Context, f devOptions, out io.Writer) (*devserver.Server, error) {
 	host, portStr, err := net.SplitHostPort(f.client.Address)
 	if err != nil {
 		return nil, fmt.Errorf("--address %q is not host:port: %w", f.client.Address, err)
@@ -216,7 +222,7 @@ func startDevServer(ctx context.Context, f devFlags) (*devserver.Server, error) 
 		ip = "127.0.0.1"
 	}
 	if p := net.ParseIP(ip); p == nil || !(p.IsLoopback() || p.IsUnspecified() || isLocalIP(p)) {
-		return nil, fmt.Errorf("nothing answers at %s, and genius dev only starts a server on this machine: point --address/TEMPORAL_ADDRESS at a running server, or at 127.0.0.1:7233", f.client.Address)
+		return nil, fmt.Errorf("nothing answers at %s, and genius dev only starts a server on this machine: point --address/TEMPORAL_ADDRESS at a running server, or at %s", f.client.Address, DefaultAddress)
 	}
 	bin, err := devserver.FindBinary()
 	if err != nil {
@@ -245,10 +251,10 @@ func startDevServer(ctx context.Context, f devFlags) (*devserver.Server, error) 
 		UIPort:           f.uiPort,
 		Output:           logFile,
 	}
-	if f.client.Namespace != "default" {
+	if f.client.Namespace != client.DefaultNamespace {
 		opts.Namespaces = []string{f.client.Namespace}
 	}
-	fmt.Fprintf(os.Stderr, "Starting the Temporal dev server: %s %s\n  (log %s)\n", bin, shellJoin(devserver.Args(opts)), logPath)
+	fmt.Fprintf(out, "Starting the Temporal dev server: %s %s\n  (log %s)\n", bin, shellJoin(devserver.Args(opts)), logPath)
 	srv, err := devserver.Start(ctx, opts)
 	if err != nil {
 		logFile.Close()
@@ -257,9 +263,9 @@ func startDevServer(ctx context.Context, f devFlags) (*devserver.Server, error) 
 		}
 		return nil, err
 	}
-	fmt.Fprintf(os.Stderr, "Temporal dev server at %s, state in %s.\n", srv.Address(), opts.DBFile)
+	fmt.Fprintf(out, "Temporal dev server at %s, state in %s.\n", srv.Address(), opts.DBFile)
 	if u := srv.UIURL(); u != "" {
-		fmt.Fprintf(os.Stderr, "Temporal Web UI: %s/namespaces/%s/workflows\n", u, f.client.Namespace)
+		fmt.Fprintf(out, "Temporal Web UI: %s/namespaces/%s/workflows\n", u, f.client.Namespace)
 	}
 	go func() {
 		<-srv.Done()
@@ -298,7 +304,7 @@ func shellJoin(args []string) string {
 // ensureSearchAttributes registers the custom search attributes genius's
 // workflows upsert (workflows.SearchAttributes) where the namespace lacks
 // them.
-func ensureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+func ensureSearchAttributes(ctx context.Context, c client.Client, namespace string, out io.Writer) error {
 	have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
 	if err != nil {
 		return fmt.Errorf("list search attributes of namespace %s: %w", namespace, err)
@@ -324,6 +330,6 @@ func ensureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 	}); err != nil {
 		return fmt.Errorf("namespace %s lacks search attributes and adding them failed (%v); run:\n  %s", namespace, err, strings.Join(names, "\n  "))
 	}
-	fmt.Fprintf(os.Stderr, "Added search attributes to namespace %s.\n", namespace)
+	fmt.Fprintf(out, "Added search attributes to namespace %s.\n", namespace)
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,9 +116,9 @@ func TestAuditAndReplayEncrypted(t *testing.T) {
 	ctx := context.Background()
 
 	var out bytes.Buffer
-	f := auditFlags{}
+	f := auditOptions{files: []string{file}}
 	f.client.EncryptionKeyFile = keys
-	if err := runAudit(ctx, f, []string{file}, &out); err != nil {
+	if err := runAudit(ctx, f, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "Let me think about the stages first.") {
@@ -138,9 +139,9 @@ func TestAuditAndReplayEncrypted(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := auditFlags{}
+			f := auditOptions{files: []string{file}}
 			f.client.EncryptionKeyFile = tt.keyFile
-			err := runAudit(ctx, f, []string{file}, &bytes.Buffer{})
+			err := runAudit(ctx, f, &bytes.Buffer{}, io.Discard)
 			var replayOut bytes.Buffer
 			rerr := replayFiles(ctx, &replayOut, []string{file}, tt.keyFile, workers.RegisterWorkflows)
 			if rerr == nil {
@@ -160,7 +161,7 @@ func TestAuditAndReplayEncrypted(t *testing.T) {
 	rotated := filepath.Join(dir, "rotated")
 	keygen(t, keygenOptions{Out: rotated, ID: "k2"})
 	f.client.EncryptionKeyFile = rotated
-	if err := runAudit(ctx, f, []string{file}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "key ID k1, which is not among the keys given (k2)") {
+	if err := runAudit(ctx, f, &bytes.Buffer{}, io.Discard); err == nil || !strings.Contains(err.Error(), "key ID k1, which is not among the keys given (k2)") {
 		t.Errorf("audit with only k2: %v", err)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
@@ -20,7 +22,8 @@ import (
 	"github.com/genius-nas/genius/workflows"
 )
 
-type experimentFlags struct {
+// experimentOptions are `genius experiment`'s flags.
+type experimentOptions struct {
 	client      clientFlags
 	spec        string
 	trials      int
@@ -37,7 +40,7 @@ type experimentFlags struct {
 }
 
 func newExperimentCmd() *cobra.Command {
-	var f experimentFlags
+	var opts experimentOptions
 	cmd := &cobra.Command{
 		Use:   "experiment --spec FILE",
 		Short: "Run N independent searches of one spec and print mean ± std per iteration beside the random baseline",
@@ -53,12 +56,18 @@ A spec with "retrain" is refused: retrain the experiment's best with
 genius retrain --arch instead. Ctrl-C stops watching; the experiment goes on.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f.trialsSet = cmd.Flags().Changed("trials")
-			f.parallelismSet = cmd.Flags().Changed("parallelism")
-			return runExperiment(cmd.Context(), f, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			opts.trialsSet = cmd.Flags().Changed("trials")
+			opts.parallelismSet = cmd.Flags().Changed("parallelism")
+			return runExperiment(cmd.Context(), opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	fs := cmd.Flags()
+	opts.AddFlags(cmd.Flags())
+	_ = cmd.MarkFlagRequired("spec")
+	return cmd
+}
+
+// AddFlags registers the options' flags on fs.
+func (f *experimentOptions) AddFlags(fs *pflag.FlagSet) {
 	addClientFlags(fs, &f.client)
 	fs.StringVar(&f.spec, "spec", "", "search spec JSON file (ready ones in specs/), required")
 	fs.IntVar(&f.trials, "trials", 0, "override the spec's experiment.trials (1 to 100); unset keeps the spec's, itself 3 when the spec leaves it out")
@@ -70,14 +79,12 @@ genius retrain --arch instead. Ctrl-C stops watching; the experiment goes on.`,
 	fs.BoolVar(&f.json, "json", false, "print the result as JSON instead of tables")
 	fs.StringVar(&f.taskQueue, "task-queue", envOr("GENIUS_TASK_QUEUE", workflows.TaskQueue), "task queue of the workers that run searches (env GENIUS_TASK_QUEUE)")
 	fs.DurationVar(&f.poll, "poll", time.Second, "how often to ask the experiment for its progress")
-	_ = cmd.MarkFlagRequired("spec")
-	return cmd
 }
 
 // loadExperimentSpec reads the spec file, refuses retrain, applies the
 // overrides and checks the result. Like genius search it submits the spec
 // as written plus overrides, so the workflow's defaults apply.
-func loadExperimentSpec(f experimentFlags) (specs.Spec, error) {
+func loadExperimentSpec(f experimentOptions) (specs.Spec, error) {
 	if f.spec == "" {
 		return specs.Spec{}, errors.New("--spec is required: give a spec file, for example specs/nas-bench-macro.json")
 	}
@@ -119,7 +126,7 @@ or run a single search that retrains its winner with
 	return s, nil
 }
 
-func runExperiment(ctx context.Context, f experimentFlags, stdout, stderr io.Writer) error {
+func runExperiment(ctx context.Context, f experimentOptions, stdout, stderr io.Writer) error {
 	s, err := loadExperimentSpec(f)
 	if err != nil {
 		return err
@@ -168,9 +175,7 @@ func runExperiment(ctx context.Context, f experimentFlags, stdout, stderr io.Wri
 		}
 	}
 	if f.json {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return writeJSON(stdout, res)
 	}
 	return renderExperiment(stdout, id, res)
 }

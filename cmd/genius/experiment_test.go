@@ -148,7 +148,7 @@ func TestExperimentFlagErrors(t *testing.T) {
 
 func TestLoadExperimentSpec(t *testing.T) {
 	spec := filepath.Join("..", "..", "specs", "nas-bench-macro.json")
-	s, err := loadExperimentSpec(experimentFlags{spec: spec, trials: 5, trialsSet: true, parallelism: 2, parallelismSet: true, proposer: specs.ProposerEvolution, iterations: 4})
+	s, err := loadExperimentSpec(experimentOptions{spec: spec, trials: 5, trialsSet: true, parallelism: 2, parallelismSet: true, proposer: specs.ProposerEvolution, iterations: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestLoadExperimentSpec(t *testing.T) {
 		t.Errorf("overrides not applied: experiment %+v proposer %q iterations %d", s.Experiment, s.Proposer.Kind, s.Iterations)
 	}
 	// Unset flags keep the spec's values.
-	s, err = loadExperimentSpec(experimentFlags{spec: spec})
+	s, err = loadExperimentSpec(experimentOptions{spec: spec})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestExperimentDialError(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := runExperiment(ctx, experimentFlags{client: clientFlags{Address: "192.0.2.1:1", Namespace: "default"}, spec: spec, proposer: specs.ProposerRandom}, &stdout, &stderr)
+	err := runExperiment(ctx, experimentOptions{client: clientFlags{Address: "192.0.2.1:1", Namespace: "default"}, spec: spec, proposer: specs.ProposerRandom}, &stdout, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "genius dev") {
 		t.Fatalf("error %v, want the connection error that names genius dev", err)
 	}

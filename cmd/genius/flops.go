@@ -1,11 +1,13 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 	"io"
 	"math"
 	"strings"
+
+	"github.com/spf13/pflag"
 
 	"github.com/spf13/cobra"
 
@@ -24,12 +26,15 @@ type flopsOutput struct {
 	Arch    []int   `json:"arch"`
 }
 
+// flopsOptions are `genius flops`'s flags.
+type flopsOptions struct {
+	space, arch    string
+	input, classes int
+	json, table    bool
+}
+
 func newFlopsCmd() *cobra.Command {
-	var (
-		spaceName, arch string
-		input, classes  int
-		asJSON, table   bool
-	)
+	var opts flopsOptions
 	cmd := &cobra.Command{
 		Use:   "flops",
 		Short: "Count FLOPs (multiply-accumulates, as thop counts them) and parameters of an ImageNet architecture",
@@ -40,63 +45,63 @@ FLOPs table that goes into the ImageNet prompt (--table).`,
   genius flops --table --input 196`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if spaceName != space.ImageNetName {
-				return fmt.Errorf("--space %q: FLOPs are counted for %s only (the table benchmarks are looked up with `genius table`)",
-					spaceName, space.ImageNetName)
-			}
-			if input <= 0 {
-				return fmt.Errorf("--input %d: give a positive input resolution in pixels, for example 224", input)
-			}
-			if classes <= 0 {
-				return fmt.Errorf("--classes %d: give a positive number of classes, for example 1000", classes)
-			}
-			opts := flops.Options{Input: input, Classes: classes}
-			out := cmd.OutOrStdout()
-			if table {
-				if arch != "" {
-					return fmt.Errorf("give either --arch or --table, not both")
-				}
-				return printSlotTable(out, flops.Slots(opts).Round(4), asJSON)
-			}
-			if arch == "" {
-				return fmt.Errorf("no architecture: give --arch with %d comma-separated ops (0..%d), or --table", flops.Positions, flops.Ops-1)
-			}
-			a, err := space.ParseList(arch)
-			if err != nil {
-				return fmt.Errorf("--arch: %w", err)
-			}
-			sp, err := space.New(spaceName)
-			if err != nil {
-				return err
-			}
-			if err := sp.Validate(a); err != nil {
-				return fmt.Errorf("--arch: %w", err)
-			}
-			c, err := flops.MobileNetV2(a, opts)
-			if err != nil {
-				return fmt.Errorf("--arch: %w", err)
-			}
-			res := flopsOutput{
-				FLOPsM: roundTo(c.FLOPsM(), 2), ParamsM: roundTo(c.ParamsM(), 2),
-				FLOPs: int64(c.MACs), Params: c.Params, Input: input, Classes: classes, Arch: a,
-			}
-			if asJSON {
-				return writeJSONLine(out, res)
-			}
-			fmt.Fprintf(out, "%s %s at %dx%d, %d classes\n", spaceName, a, input, input, classes)
-			fmt.Fprintf(out, "FLOPs:  %.3f M (%d multiply-accumulates)\n", c.FLOPsM(), res.FLOPs)
-			fmt.Fprintf(out, "params: %.3f M (%d)\n", c.ParamsM(), c.Params)
-			return nil
+			return runFlops(cmd.Context(), opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&spaceName, "space", space.ImageNetName, "search space (only "+space.ImageNetName+" has a FLOPs counter)")
-	f.StringVar(&arch, "arch", "", "architecture: 30 comma-separated ops 0..6, stage by stage")
-	f.IntVar(&input, "input", 224, "input resolution in pixels (the paper's budgets are at 224)")
-	f.IntVar(&classes, "classes", 1000, "number of classes")
-	f.BoolVar(&table, "table", false, "print the per-slot FLOPs table (M) of the ImageNet prompt instead")
-	f.BoolVar(&asJSON, "json", false, "print JSON")
+	opts.AddFlags(cmd.Flags())
 	return cmd
+}
+
+// AddFlags registers the options' flags on fs.
+func (f *flopsOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&f.space, "space", space.ImageNetName, "search space (only "+space.ImageNetName+" has a FLOPs counter)")
+	fs.StringVar(&f.arch, "arch", "", "architecture: 30 comma-separated ops 0..6, stage by stage")
+	fs.IntVar(&f.input, "input", 224, "input resolution in pixels (the paper's budgets are at 224)")
+	fs.IntVar(&f.classes, "classes", 1000, "number of classes")
+	fs.BoolVar(&f.table, "table", false, "print the per-slot FLOPs table (M) of the ImageNet prompt instead")
+	fs.BoolVar(&f.json, "json", false, "print JSON")
+}
+
+func runFlops(_ context.Context, f flopsOptions, out, _ io.Writer) error {
+	if f.space != space.ImageNetName {
+		return fmt.Errorf("--space %q: FLOPs are counted for %s only (the table benchmarks are looked up with `genius table`)",
+			f.space, space.ImageNetName)
+	}
+	if f.input <= 0 {
+		return fmt.Errorf("--input %d: give a positive input resolution in pixels, for example 224", f.input)
+	}
+	if f.classes <= 0 {
+		return fmt.Errorf("--classes %d: give a positive number of classes, for example 1000", f.classes)
+	}
+	opts := flops.Options{Input: f.input, Classes: f.classes}
+	if f.table {
+		if f.arch != "" {
+			return fmt.Errorf("give either --arch or --table, not both")
+		}
+		return printSlotTable(out, flops.Slots(opts).Round(4), f.json)
+	}
+	if f.arch == "" {
+		return fmt.Errorf("no architecture: give --arch with %d comma-separated ops (0..%d), or --table", flops.Positions, flops.Ops-1)
+	}
+	_, a, err := parseArchFlagIn(f.space, f.arch)
+	if err != nil {
+		return err
+	}
+	c, err := flops.MobileNetV2(a, opts)
+	if err != nil {
+		return fmt.Errorf("--arch: %w", err)
+	}
+	res := flopsOutput{
+		FLOPsM: roundTo(c.FLOPsM(), 2), ParamsM: roundTo(c.ParamsM(), 2),
+		FLOPs: int64(c.MACs), Params: c.Params, Input: f.input, Classes: f.classes, Arch: a,
+	}
+	if f.json {
+		return writeJSONLine(out, res)
+	}
+	fmt.Fprintf(out, "%s %s at %dx%d, %d classes\n", f.space, a, f.input, f.input, f.classes)
+	fmt.Fprintf(out, "FLOPs:  %.3f M (%d multiply-accumulates)\n", c.FLOPsM(), res.FLOPs)
+	fmt.Fprintf(out, "params: %.3f M (%d)\n", c.ParamsM(), c.Params)
+	return nil
 }
 
 func printSlotTable(out io.Writer, t flops.SlotTable, asJSON bool) error {
@@ -125,11 +130,6 @@ func floatList(v []float64) string {
 		parts[i] = fmt.Sprint(x)
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
-}
-
-// writeJSONLine prints v as one line of JSON, for scripts and jq.
-func writeJSONLine(w io.Writer, v any) error {
-	return json.NewEncoder(w).Encode(v)
 }
 
 // roundTo rounds v to the given number of decimals.

@@ -78,7 +78,7 @@ func TestFlopsTableCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &tab); err != nil {
 		t.Fatal(err)
 	}
-	// Spot checks against the paper's table (DESIGN.md); the flops package
+	// Spot checks against the paper's table; the flops package
 	// tests all 70 entries.
 	if tab.Input != 224 || tab.First[0][1] != 23.7855 || tab.Rest[1][2] != 14.313 || tab.First[4][6] != 18.408 || len(tab.Fixed) != 7 {
 		t.Errorf("table %+v", tab)

@@ -1,12 +1,14 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+
+	"github.com/spf13/pflag"
 
 	"github.com/spf13/cobra"
 
@@ -24,8 +26,15 @@ type parseOutput struct {
 	GiveUp bool `json:"give_up,omitempty"`
 }
 
+// parseOptions are `genius parse`'s flags; stdin is where the reply comes
+// from without --file.
+type parseOptions struct {
+	space, file string
+	stdin       io.Reader
+}
+
 func newParseCmd() *cobra.Command {
-	var spaceName, file string
+	var opts parseOptions
 	cmd := &cobra.Command{
 		Use:   "parse",
 		Short: "Read an architecture from an LLM reply (stdin) and print it as JSON",
@@ -43,44 +52,51 @@ model on stderr.`,
   genius parse --space mobilenetv2-imagenet --file reply.txt`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			sp, err := space.New(spaceName)
-			if err != nil {
-				return fmt.Errorf("--space: %w", err)
-			}
-			in := cmd.InOrStdin()
-			if file != "" && file != "-" {
-				f, err := os.Open(file)
-				if err != nil {
-					return fmt.Errorf("--file: %w", err)
-				}
-				defer f.Close()
-				in = f
-			}
-			// Replies are a few kilobytes; 4 MiB is far beyond any real one.
-			raw, err := io.ReadAll(io.LimitReader(in, 4<<20))
-			if err != nil {
-				return fmt.Errorf("reading the reply: %w", err)
-			}
-			reply := string(raw)
-			a, err := sp.Parse(reply)
-			if err != nil {
-				var c space.Corrector
-				if errors.As(err, &c) {
-					return &exitError{code: 1, msg: c.Correction()}
-				}
-				return err
-			}
-			out := parseOutput{
-				Space: sp.Name(), Arch: a, Key: sp.Key(a), Canonical: sp.Canonical(a),
-				Text: sp.Format(a), GiveUp: space.IsGiveUp(reply),
-			}
-			enc := json.NewEncoder(cmd.OutOrStdout())
-			enc.SetIndent("", "  ")
-			return enc.Encode(out)
+			opts.stdin = cmd.InOrStdin()
+			return runParse(cmd.Context(), opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	cmd.Flags().StringVar(&spaceName, "space", "", "search space of the reply: "+strings.Join(space.Names(), ", "))
-	cmd.Flags().StringVar(&file, "file", "", "read the reply from this file instead of stdin (\"-\" is stdin)")
+	opts.AddFlags(cmd.Flags())
 	_ = cmd.MarkFlagRequired("space")
 	return cmd
+}
+
+// AddFlags registers the options' flags on fs.
+func (f *parseOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&f.space, "space", "", "search space of the reply: "+strings.Join(space.Names(), ", "))
+	fs.StringVar(&f.file, "file", "", "read the reply from this file instead of stdin (\"-\" is stdin)")
+}
+
+func runParse(_ context.Context, f parseOptions, stdout, _ io.Writer) error {
+	sp, err := space.New(f.space)
+	if err != nil {
+		return fmt.Errorf("--space: %w", err)
+	}
+	in := f.stdin
+	if f.file != "" && f.file != "-" {
+		file, err := os.Open(f.file)
+		if err != nil {
+			return fmt.Errorf("--file: %w", err)
+		}
+		defer file.Close()
+		in = file
+	}
+	// Replies are a few kilobytes; 4 MiB is far beyond any real one.
+	raw, err := io.ReadAll(io.LimitReader(in, 4<<20))
+	if err != nil {
+		return fmt.Errorf("reading the reply: %w", err)
+	}
+	reply := string(raw)
+	a, err := sp.Parse(reply)
+	if err != nil {
+		var c space.Corrector
+		if errors.As(err, &c) {
+			return &exitError{code: 1, msg: c.Correction()}
+		}
+		return err
+	}
+	return writeJSON(stdout, parseOutput{
+		Space: sp.Name(), Arch: a, Key: sp.Key(a), Canonical: sp.Canonical(a),
+		Text: sp.Format(a), GiveUp: space.IsGiveUp(reply),
+	})
 }

@@ -10,8 +10,8 @@ import (
 	"testing"
 )
 
-// runParse runs `genius parse` with reply on stdin.
-func runParse(t *testing.T, reply string, args ...string) (stdout string, err error) {
+// parseReply runs `genius parse` with reply on stdin.
+func parseReply(t *testing.T, reply string, args ...string) (stdout string, err error) {
 	t.Helper()
 	root := newRootCmd()
 	var out bytes.Buffer
@@ -48,7 +48,7 @@ func TestParseCommand(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.space, func(t *testing.T) {
-			out, err := runParse(t, tt.reply, "--space", tt.space)
+			out, err := parseReply(t, tt.reply, "--space", tt.space)
 			if err != nil {
 				t.Fatalf("%v: %s", err, out)
 			}
@@ -85,7 +85,7 @@ func TestParseCommandErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := runParse(t, tt.reply, "--space", tt.space)
+			out, err := parseReply(t, tt.reply, "--space", tt.space)
 			if err == nil {
 				t.Fatalf("succeeded: %s", out)
 			}
@@ -104,7 +104,7 @@ func TestParseCommandErrors(t *testing.T) {
 			}
 		})
 	}
-	if _, err := runParse(t, "[1]"); err == nil || !strings.Contains(err.Error(), "space") {
+	if _, err := parseReply(t, "[1]"); err == nil || !strings.Contains(err.Error(), "space") {
 		t.Errorf("missing --space: %v", err)
 	}
 }
@@ -114,7 +114,7 @@ func TestParseCommandFile(t *testing.T) {
 	if err := os.WriteFile(p, []byte("```\n[0, 0, 0, 0, 0, 0, 0, 0]\n```"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := runParse(t, "ignored stdin", "--space", "nas-bench-macro", "--file", p)
+	out, err := parseReply(t, "ignored stdin", "--space", "nas-bench-macro", "--file", p)
 	if err != nil || !strings.Contains(out, `"key": "00000000"`) {
 		t.Errorf("--file: %v %s", err, out)
 	}

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
@@ -17,7 +19,8 @@ import (
 	"github.com/genius-nas/genius/workflows"
 )
 
-type retrainFlags struct {
+// retrainOptions are `genius retrain`'s flags.
+type retrainOptions struct {
 	client     clientFlags
 	spec       string
 	arch       string
@@ -29,29 +32,35 @@ type retrainFlags struct {
 }
 
 func newRetrainCmd() *cobra.Command {
-	var f retrainFlags
+	var opts retrainOptions
 	cmd := &cobra.Command{
 		Use:   "retrain --spec NAME|FILE",
 		Short: "Submit a final retraining (workflow GeniusRetrain), show its epochs and print its result",
 		Long: `Start workflow GeniusRetrain with a retrain spec: a ready one by name
 (` + strings.Join(retrain.Names(), ", ") + `) or a JSON file. The training runs on
-the GPU workers' queue (genius-gpu) in chunks of epochs; each chunk checkpoints
+the GPU workers' queue (` + retrain.DefaultTaskQueue + `) in chunks of epochs; each chunk checkpoints
 to the workers' checkpoint store and resumes from it after a crash, so the run
 survives worker restarts. Epoch results (live and EMA top-1/top-5) are printed
 as the chunks finish; the result JSON goes to stdout.
 
 The same run can be started with the Temporal CLI alone:
-  temporal workflow start --type GeniusRetrain --task-queue genius --input-file specs/retrain/paper.json
+  temporal workflow start --type GeniusRetrain --task-queue ` + workflows.TaskQueue + ` --input-file specs/retrain/paper.json
 
-Ctrl-C stops watching; the run goes on.`,
+Ctrl-C stops watching; the retraining goes on.`,
 		Example: `  genius retrain --spec cpu-demo
   genius retrain --spec paper --arch 1,0,0,0,1,0,1,0,1,1,1,0,4,0,4,3,0,0,4,3,0,4,4,0,5,0,5,5,5,0 --wait=false`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runRetrain(cmd.Context(), f, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runRetrain(cmd.Context(), opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	fs := cmd.Flags()
+	opts.AddFlags(cmd.Flags())
+	_ = cmd.MarkFlagRequired("spec")
+	return cmd
+}
+
+// AddFlags registers the options' flags on fs.
+func (f *retrainOptions) AddFlags(fs *pflag.FlagSet) {
 	addClientFlags(fs, &f.client)
 	fs.StringVar(&f.spec, "spec", "", "ready retrain spec name ("+strings.Join(retrain.Names(), ", ")+") or JSON file, required")
 	fs.StringVar(&f.arch, "arch", "", "override the spec's architecture (comma-separated choices, e.g. the search's best)")
@@ -60,8 +69,6 @@ Ctrl-C stops watching; the run goes on.`,
 	fs.StringVar(&f.workflowID, "workflow-id", "", "workflow ID (also the checkpoint folder retrain/<id>/ unless the spec sets run); default genius-retrain-<time>-<random>")
 	fs.StringVar(&f.taskQueue, "task-queue", envOr("GENIUS_TASK_QUEUE", workflows.TaskQueue), "task queue of the workers that run workflows (env GENIUS_TASK_QUEUE); the training itself runs on the spec's task_queue")
 	fs.DurationVar(&f.poll, "poll", 2*time.Second, "how often to ask the run for its progress")
-	_ = cmd.MarkFlagRequired("spec")
-	return cmd
 }
 
 // loadRetrainSpec reads a ready spec or a file and applies the overrides.
@@ -77,13 +84,9 @@ func loadRetrainSpec(name, arch string, epochs int) (retrain.Spec, error) {
 		return s, err
 	}
 	if arch != "" {
-		var a []int
-		for _, f := range strings.Split(arch, ",") {
-			var v int
-			if _, err := fmt.Sscan(strings.TrimSpace(f), &v); err != nil {
-				return s, fmt.Errorf("--arch %q: %q is not an integer: give comma-separated choices", arch, f)
-			}
-			a = append(a, v)
+		a, err := parseArchFlag(arch)
+		if err != nil {
+			return s, err
 		}
 		s.Arch = a
 	}
@@ -95,7 +98,7 @@ func loadRetrainSpec(name, arch string, epochs int) (retrain.Spec, error) {
 	return s, s.Validate()
 }
 
-func runRetrain(ctx context.Context, f retrainFlags, stdout, stderr io.Writer) error {
+func runRetrain(ctx context.Context, f retrainOptions, stdout, stderr io.Writer) error {
 	s, err := loadRetrainSpec(f.spec, f.arch, f.epochs)
 	if err != nil {
 		return err
@@ -119,36 +122,35 @@ func runRetrain(ctx context.Context, f retrainFlags, stdout, stderr io.Writer) e
 		fmt.Fprintln(stdout, run.GetID())
 		return nil
 	}
-	done := awaitResult[workflows.RetrainResult](ctx, run)
-	printed := 0
-	printEpochs := func(eps []activities.RetrainEpoch) {
-		for ; printed < len(eps); printed++ {
-			e := eps[printed]
-			fmt.Fprintf(stderr, "epoch %d/%d  step %d  train loss %.4f  top-1 %.2f%%  top-5 %.2f%%  EMA top-1 %.2f%%  EMA top-5 %.2f%%\n",
-				e.Epoch, s.Epochs, e.Step, e.TrainLoss, 100*e.Top1, 100*e.Top5, 100*e.EMATop1, 100*e.EMATop5)
+	view := &retrainView{w: stderr, epochs: s.Epochs}
+	res, err := watchWorkflow[workflows.RetrainResult, workflows.RetrainProgress](ctx, c, run,
+		watchOptions{poll: f.poll, taskQueue: f.taskQueue, address: f.client.Address, what: "retraining", noStop: true}, view)
+	if err != nil {
+		var ee *exitError
+		if !errors.As(err, &ee) {
+			err = fmt.Errorf("retraining %s failed: %w", id, err)
 		}
+		return err
 	}
-	tick := time.NewTicker(f.poll)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return &exitError{code: 130, msg: fmt.Sprintf("Stopped watching; the run goes on. Its result:\n  temporal workflow result --workflow-id %s --address %s", id, f.client.Address)}
-		case o := <-done:
-			if o.err != nil {
-				return fmt.Errorf("retraining %s failed: %w", id, o.err)
-			}
-			printEpochs(o.res.Epochs)
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(o.res)
-		case <-tick.C:
-			qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			p, err := queryProgress[workflows.RetrainProgress](qctx, c, id)
-			cancel()
-			if err == nil {
-				printEpochs(p.Epochs)
-			}
-		}
+	view.printEpochs(res.Epochs)
+	return writeJSON(stdout, res)
+}
+
+// retrainView prints each epoch of a retraining once, as it finishes.
+type retrainView struct {
+	w       io.Writer
+	epochs  int
+	printed int
+}
+
+func (v *retrainView) update(p workflows.RetrainProgress) { v.printEpochs(p.Epochs) }
+func (v *retrainView) note(msg string)                    { fmt.Fprintln(v.w, msg) }
+func (v *retrainView) close()                             {}
+
+func (v *retrainView) printEpochs(eps []activities.RetrainEpoch) {
+	for ; v.printed < len(eps); v.printed++ {
+		e := eps[v.printed]
+		fmt.Fprintf(v.w, "epoch %d/%d  step %d  train loss %.4f  top-1 %.2f%%  top-5 %.2f%%  EMA top-1 %.2f%%  EMA top-5 %.2f%%\n",
+			e.Epoch, v.epochs, e.Step, e.TrainLoss, 100*e.Top1, 100*e.Top5, 100*e.EMATop1, 100*e.EMATop5)
 	}
 }

@@ -2,26 +2,25 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
-	"github.com/genius-nas/genius/llm"
 	"github.com/genius-nas/genius/specs"
 	"github.com/genius-nas/genius/workflows"
 )
 
-type searchFlags struct {
+// searchOptions are `genius search`'s flags.
+type searchOptions struct {
 	client     clientFlags
 	spec       string
 	proposer   string
@@ -33,7 +32,7 @@ type searchFlags struct {
 }
 
 func newSearchCmd() *cobra.Command {
-	var f searchFlags
+	var opts searchOptions
 	cmd := &cobra.Command{
 		Use:   "search --spec FILE",
 		Short: "Submit a GENIUS search, show its progress and print its result",
@@ -42,7 +41,7 @@ progress (a progress bar on a terminal, plain lines otherwise) from the
 workflow's progress query, and print the result as JSON on stdout.
 
 The same search can be submitted with the Temporal CLI alone:
-  temporal workflow start --type GeniusSearch --task-queue genius --input-file specs/nas-bench-macro.json
+  temporal workflow start --type GeniusSearch --task-queue ` + workflows.TaskQueue + ` --input-file specs/nas-bench-macro.json
 
 The llm proposer calls the endpoint configured on the workers
 (OPENAI_API_KEY, OPENAI_BASE_URL); the key is never part of the workflow
@@ -50,10 +49,16 @@ input. --proposer random or evolution runs a baseline on the same machinery.
 Ctrl-C stops watching; the search goes on.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runSearch(cmd.Context(), f, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runSearch(cmd.Context(), opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	fs := cmd.Flags()
+	opts.AddFlags(cmd.Flags())
+	_ = cmd.MarkFlagRequired("spec")
+	return cmd
+}
+
+// AddFlags registers the options' flags on fs.
+func (f *searchOptions) AddFlags(fs *pflag.FlagSet) {
 	addClientFlags(fs, &f.client)
 	fs.StringVar(&f.spec, "spec", "", "search spec JSON file (ready ones in specs/), required")
 	fs.StringVar(&f.proposer, "proposer", "", "override the spec's proposer.kind: llm, random or evolution")
@@ -62,8 +67,6 @@ Ctrl-C stops watching; the search goes on.`,
 	fs.StringVar(&f.workflowID, "workflow-id", "", "workflow ID; default genius-<spec name>-<time>-<random>")
 	fs.StringVar(&f.taskQueue, "task-queue", envOr("GENIUS_TASK_QUEUE", workflows.TaskQueue), "task queue of the workers that run searches (env GENIUS_TASK_QUEUE)")
 	fs.DurationVar(&f.poll, "poll", time.Second, "how often to ask the search for its progress")
-	_ = cmd.MarkFlagRequired("spec")
-	return cmd
 }
 
 // loadSearchSpec reads the spec file, applies the overrides, and checks the
@@ -93,19 +96,7 @@ func loadSearchSpec(path, proposer string, iterations int) (specs.Spec, error) {
 	return s, nil
 }
 
-// checkLLMEndpoint fails fast when the spec asks for the llm proposer and
-// this command's environment names no endpoint: the workers would fail on
-// the first proposal. verb is the command that suggests a baseline instead.
-func checkLLMEndpoint(s specs.Spec, verb, specPath string) error {
-	if s.WithDefaults().Proposer.Kind != specs.ProposerLLM || os.Getenv(llm.EnvAPIKey) != "" || os.Getenv(llm.EnvBaseURL) != "" {
-		return nil
-	}
-	return fmt.Errorf(`the llm proposer needs an API key: set %s (and %s for an OpenAI-compatible server other than OpenAI's) in the environment of the workers and of this command.
-To run a baseline %s on the same machinery instead:
-  genius %s --spec %s --proposer random     (or --proposer evolution)`, llm.EnvAPIKey, llm.EnvBaseURL, verb, verb, specPath)
-}
-
-func runSearch(ctx context.Context, f searchFlags, stdout, stderr io.Writer) error {
+func runSearch(ctx context.Context, f searchOptions, stdout, stderr io.Writer) error {
 	if f.spec == "" {
 		return errors.New("--spec is required: give a spec file, for example specs/nas-bench-macro.json")
 	}
@@ -149,34 +140,7 @@ func runSearch(ctx context.Context, f searchFlags, stdout, stderr io.Writer) err
 		return err
 	}
 	view.finish(res)
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(res)
-}
-
-func shortErr(err error) string {
-	s := err.Error()
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	return s
-}
-
-// searchName names a search in its generated workflow ID: the spec's name,
-// else its space.
-func searchName(s specs.Spec) string {
-	if s.Name != "" {
-		return s.Name
-	}
-	return s.Space
-}
-
-// newWorkflowID returns genius-KIND-TIME-RANDOM, unique enough for IDs
-// nobody chose.
-func newWorkflowID(kind string) string {
-	var b [3]byte
-	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("genius-%s-%s-%s", kind, time.Now().UTC().Format("20060102-150405"), hex.EncodeToString(b[:]))
+	return writeJSON(stdout, res)
 }
 
 // progressView shows progress as a bar on a terminal and as lines
@@ -213,7 +177,7 @@ func (v *progressView) update(p workflows.Progress) {
 		v.last, v.seen = p, true
 		return
 	}
-	if v.seen && p.Done == v.last.Done && p.Failures == v.last.Failures && p.Run == v.last.Run {
+	if v.seen && p.Done == v.last.Done && p.Failures == v.last.Failures && p.WorkflowRun == v.last.WorkflowRun {
 		return
 	}
 	if !v.seen {
@@ -238,8 +202,8 @@ func (v *progressView) update(p workflows.Progress) {
 		line += llmSpend(p.PromptTokens, p.CompletionTokens, p.CostUSD, "; ")
 		fmt.Fprintln(v.w, line)
 	}
-	if v.seen && p.Run > v.last.Run {
-		fmt.Fprintf(v.w, "continued as new: run %d\n", p.Run)
+	if v.seen && p.WorkflowRun > v.last.WorkflowRun {
+		fmt.Fprintf(v.w, "continued as new: run %d\n", p.WorkflowRun)
 	}
 	v.last, v.seen = p, true
 }

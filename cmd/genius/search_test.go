@@ -67,7 +67,7 @@ func TestSearchLLMWithoutKey(t *testing.T) {
 	t.Setenv("OPENAI_BASE_URL", "")
 	spec := filepath.Join("..", "..", "specs", "nas-bench-macro.json")
 	var stdout, stderr bytes.Buffer
-	err := runSearch(context.Background(), searchFlags{client: clientFlags{Address: "192.0.2.1:1"}, spec: spec, wait: true}, &stdout, &stderr)
+	err := runSearch(context.Background(), searchOptions{client: clientFlags{Address: "192.0.2.1:1"}, spec: spec, wait: true}, &stdout, &stderr)
 	if err == nil {
 		t.Fatal("search with the llm proposer and no key did not fail")
 	}
@@ -83,14 +83,14 @@ func TestSearchLLMWithoutKey(t *testing.T) {
 
 func TestOpenTraining(t *testing.T) {
 	dir := t.TempDir()
-	st, tr, err := openTraining(context.Background(), "file://"+dir, "")
+	tr, err := openTraining(context.Background(), "file://"+dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tr.Store != st || st.String() != "file://"+dir {
-		t.Errorf("store %s, proxy-training checkpoints in %s; want both in %s", st, tr.Store, dir)
+	if tr.Proxy.Store != tr.Store || tr.Store.String() != "file://"+dir {
+		t.Errorf("store %s, proxy-training checkpoints in %s; want both in %s", tr.Store, tr.Proxy.Store, dir)
 	}
-	if _, _, err := openTraining(context.Background(), "gs://bucket", ""); err == nil || !strings.Contains(err.Error(), "--checkpoint-store") {
+	if _, err := openTraining(context.Background(), "gs://bucket", ""); err == nil || !strings.Contains(err.Error(), "--checkpoint-store") {
 		t.Errorf("unknown scheme: error %v", err)
 	}
 }

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"strings"
+
+	"github.com/spf13/pflag"
 
 	"github.com/spf13/cobra"
 
 	"github.com/genius-nas/genius/bench"
-	"github.com/genius-nas/genius/space"
 )
 
 // tableOutput is what `genius table --json` prints for one look-up.
@@ -25,12 +28,15 @@ type statsOutput struct {
 	bench.Stats
 }
 
+// tableOptions are `genius table`'s flags.
+type tableOptions struct {
+	dataDir, benchmark, dataset, arch, key string
+	stats, json                            bool
+	samples                                int
+}
+
 func newTableCmd() *cobra.Command {
-	var (
-		dataDir, benchmark, dataset, arch, key string
-		stats, asJSON                          bool
-		samples                                int
-	)
+	var opts tableOptions
 	cmd := &cobra.Command{
 		Use:   "table",
 		Short: "Look up an architecture in a benchmark table, or print the table's optimum and random baseline",
@@ -48,83 +54,84 @@ the model is the validation accuracy; ranks are by test accuracy.`,
   genius table --benchmark nas-bench-macro --stats --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			given := 0
-			for _, b := range []bool{arch != "", key != "", stats} {
-				if b {
-					given++
-				}
-			}
-			if given != 1 {
-				return fmt.Errorf("give exactly one of --arch, --key or --stats")
-			}
-			if benchmark == "" {
-				return fmt.Errorf("no --benchmark: use one of %s", strings.Join(bench.Benchmarks(), ", "))
-			}
-			tab, err := bench.Open(dataDir, benchmark, dataset)
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			if stats {
-				s := tab.Stats()
-				if samples != s.Samples {
-					if samples < 1 {
-						return fmt.Errorf("--samples %d: give a positive number of samples", samples)
-					}
-					s.Samples = samples
-					s.RandomBaseline, s.RandomBaselineRank = tab.RandomBaseline(samples)
-				}
-				res := statsOutput{Benchmark: tab.Benchmark(), Dataset: tab.Dataset(), Stats: s}
-				if asJSON {
-					return writeJSONLine(out, res)
-				}
-				fmt.Fprintf(out, "%s (%s), %d keys\n", res.Benchmark, res.Dataset, s.Of)
-				fmt.Fprintf(out, "optimum:         %.4f (%s)\n", s.Optimum, s.OptimumKey)
-				fmt.Fprintf(out, "random baseline: %.4f, expected rank %.1f (best of %d uniform samples, exact)\n",
-					s.RandomBaseline, s.RandomBaselineRank, s.Samples)
-				return nil
-			}
-			res := tableOutput{Benchmark: tab.Benchmark(), Dataset: tab.Dataset()}
-			if arch != "" {
-				sp, err := space.New(benchmark)
-				if err != nil {
-					return err
-				}
-				a, err := space.ParseList(arch)
-				if err != nil {
-					return fmt.Errorf("--arch: %w", err)
-				}
-				if err := sp.Validate(a); err != nil {
-					return fmt.Errorf("--arch: %w", err)
-				}
-				res.Arch, key = a, sp.Key(a)
-			}
-			r, err := tab.Lookup(key)
-			if err != nil {
-				return err
-			}
-			res.Result = r
-			if asJSON {
-				return writeJSONLine(out, res)
-			}
-			fmt.Fprintf(out, "%s (%s) %s\n", res.Benchmark, res.Dataset, r.Key)
-			if r.TestAccuracy != 0 {
-				fmt.Fprintf(out, "validation accuracy %.2f, test accuracy %.2f\n", r.ValAccuracy, r.TestAccuracy)
-			} else {
-				fmt.Fprintf(out, "accuracy %.2f\n", r.Accuracy)
-			}
-			fmt.Fprintf(out, "rank %d of %d (percentile %.2f)\n", r.Rank, r.Of, r.Percentile)
-			return nil
+			return runTable(cmd.Context(), opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	f := cmd.Flags()
-	addDataDirFlag(f, &dataDir)
-	f.StringVar(&benchmark, "benchmark", "", "benchmark: "+strings.Join(bench.Benchmarks(), ", "))
-	f.StringVar(&dataset, "dataset", "", "dataset (nas-bench-201: cifar10, cifar100 or imagenet16-120; default cifar10)")
-	f.StringVar(&arch, "arch", "", "architecture as the search space's comma-separated choices")
-	f.StringVar(&key, "key", "", "raw table key, for example 10100100")
-	f.BoolVar(&stats, "stats", false, "print the optimum and the exact random baseline")
-	f.IntVar(&samples, "samples", bench.DefaultSamples, "samples per random-baseline draw (with --stats)")
-	f.BoolVar(&asJSON, "json", false, "print JSON")
+	opts.AddFlags(cmd.Flags())
 	return cmd
+}
+
+// AddFlags registers the options' flags on fs.
+func (f *tableOptions) AddFlags(fs *pflag.FlagSet) {
+	addDataDirFlag(fs, &f.dataDir)
+	fs.StringVar(&f.benchmark, "benchmark", "", "benchmark: "+strings.Join(bench.Benchmarks(), ", "))
+	fs.StringVar(&f.dataset, "dataset", "", "dataset (nas-bench-201: cifar10, cifar100 or imagenet16-120; default cifar10)")
+	fs.StringVar(&f.arch, "arch", "", "architecture as the search space's comma-separated choices")
+	fs.StringVar(&f.key, "key", "", "raw table key, for example 10100100")
+	fs.BoolVar(&f.stats, "stats", false, "print the optimum and the exact random baseline")
+	fs.IntVar(&f.samples, "samples", bench.DefaultSamples, "samples per random-baseline draw (with --stats)")
+	fs.BoolVar(&f.json, "json", false, "print JSON")
+}
+
+func runTable(_ context.Context, f tableOptions, out, _ io.Writer) error {
+	given := 0
+	for _, b := range []bool{f.arch != "", f.key != "", f.stats} {
+		if b {
+			given++
+		}
+	}
+	if given != 1 {
+		return fmt.Errorf("give exactly one of --arch, --key or --stats")
+	}
+	if f.benchmark == "" {
+		return fmt.Errorf("no --benchmark: use one of %s", strings.Join(bench.Benchmarks(), ", "))
+	}
+	tab, err := bench.Open(f.dataDir, f.benchmark, f.dataset)
+	if err != nil {
+		return err
+	}
+	if f.stats {
+		s := tab.Stats()
+		if f.samples != s.Samples {
+			if f.samples < 1 {
+				return fmt.Errorf("--samples %d: give a positive number of samples", f.samples)
+			}
+			s.Samples = f.samples
+			s.RandomBaseline, s.RandomBaselineRank = tab.RandomBaseline(f.samples)
+		}
+		res := statsOutput{Benchmark: tab.Benchmark(), Dataset: tab.Dataset(), Stats: s}
+		if f.json {
+			return writeJSONLine(out, res)
+		}
+		fmt.Fprintf(out, "%s (%s), %d keys\n", res.Benchmark, res.Dataset, s.Of)
+		fmt.Fprintf(out, "optimum:         %.4f (%s)\n", s.Optimum, s.OptimumKey)
+		fmt.Fprintf(out, "random baseline: %.4f, expected rank %.1f (best of %d uniform samples, exact)\n",
+			s.RandomBaseline, s.RandomBaselineRank, s.Samples)
+		return nil
+	}
+	res := tableOutput{Benchmark: tab.Benchmark(), Dataset: tab.Dataset()}
+	key := f.key
+	if f.arch != "" {
+		sp, a, err := parseArchFlagIn(f.benchmark, f.arch)
+		if err != nil {
+			return err
+		}
+		res.Arch, key = a, sp.Key(a)
+	}
+	r, err := tab.Lookup(key)
+	if err != nil {
+		return err
+	}
+	res.Result = r
+	if f.json {
+		return writeJSONLine(out, res)
+	}
+	fmt.Fprintf(out, "%s (%s) %s\n", res.Benchmark, res.Dataset, r.Key)
+	if r.TestAccuracy != 0 {
+		fmt.Fprintf(out, "validation accuracy %.2f, test accuracy %.2f\n", r.ValAccuracy, r.TestAccuracy)
+	} else {
+		fmt.Fprintf(out, "accuracy %.2f\n", r.Accuracy)
+	}
+	fmt.Fprintf(out, "rank %d of %d (percentile %.2f)\n", r.Rank, r.Of, r.Percentile)
+	return nil
 }

@@ -2,12 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -31,14 +32,17 @@ type trainOutput struct {
 	Backend    string  `json:"backend"`
 }
 
+// trainOptions are `genius train`'s flags.
+type trainOptions struct {
+	cfg                  training.Config
+	space, arch, dataDir string
+	format, checkpoint   string
+	valFraction          float64
+	json                 bool
+}
+
 func newTrainCmd() *cobra.Command {
-	var (
-		cfg                  training.Config
-		spaceName, arch, dir string
-		format, saveTo       string
-		valFraction          float64
-		asJSON               bool
-	)
+	var opts trainOptions
 	cmd := &cobra.Command{
 		Use:   "train",
 		Short: "Train one network of a search space on CPU and report accuracy and throughput",
@@ -50,64 +54,74 @@ Without --data it trains on random images for --steps steps (throughput).`,
 		Example: `  genius train --space nas-bench-macro --arch 1,0,1,0,0,1,0,0 --data ./cifar-10-batches-bin --format cifar10 --epochs 1
   genius train --space mobilenetv2-imagenet --arch 1,0,0,0,1,0,1,0,1,1,1,0,4,0,4,3,0,0,4,3,0,4,4,0,5,0,5,5,5,0 \
       --classes 10 --input 32 --batch 64 --steps 20 --json`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := space.ParseList(arch)
-			if err != nil {
-				return fmt.Errorf("--arch: %w", err)
-			}
-			cfg.Space, cfg.Arch = spaceName, a
-			if cfg.Input <= 64 && cfg.CropFraction == 0 {
-				cfg.CropFraction = 1 // small inputs are used whole
-			}
-			train, val, err := trainData(dir, format, cfg, valFraction)
-			if err != nil {
-				return err
-			}
-			out := cmd.ErrOrStderr()
-			progress := progressPrinter(out, cfg, train)
-			opts := training.Options{Progress: progress}
-			if saveTo != "" {
-				opts.Save = func(_ context.Context, c *checkpoint.Checkpoint) error { return saveCheckpoint(saveTo, c) }
-			}
-			res, err := training.Train(cmd.Context(), cfg, train, val, opts)
-			if err != nil {
-				return err
-			}
-			o := trainOutput{Top1: res.Top1, Top5: res.Top5, Loss: res.Loss, ImagesPerS: res.ImagesPerS, ParamsM: res.ParamsM,
-				Steps: res.Steps, PeakMemMiB: float64(res.PeakMemoryB) / (1 << 20), Backend: res.Backend}
-			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				return enc.Encode(o)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "top-1 %.4f  top-5 %.4f  loss %.4f  %.1f images/s  %.2f M params  %d steps  peak %.0f MiB  (%s)\n",
-				o.Top1, o.Top5, o.Loss, o.ImagesPerS, o.ParamsM, o.Steps, o.PeakMemMiB, o.Backend)
-			return nil
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runTrain(cmd.Context(), opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&spaceName, "space", "", "search space: "+space.ImageNetName+", "+space.NASBenchMacroName+", "+space.ChannelResNetName+", "+space.ChannelMobileNetName+" or "+space.NB201Name)
-	f.StringVar(&arch, "arch", "", "architecture: comma-separated choice indices")
-	f.StringVar(&dir, "data", "", "dataset folder (empty: random images, needs --steps)")
-	f.StringVar(&format, "format", "cifar10", "dataset format: cifar10, cifar100 or imagefolder")
-	f.IntVar(&cfg.Epochs, "epochs", 1, "epochs to train")
-	f.IntVar(&cfg.Steps, "steps", 0, "cap on optimiser steps (0: epochs decide)")
-	f.IntVar(&cfg.Batch, "batch", 64, "batch size")
-	f.IntVar(&cfg.Input, "input", 32, "input resolution in pixels")
-	f.IntVar(&cfg.Classes, "classes", 0, "classifier outputs (0: the dataset's classes; 10 for random data)")
-	f.Float64Var(&cfg.LR, "lr", 0.05, "peak learning rate (warm-up then cosine)")
-	f.Float64Var(&cfg.WeightDecay, "weight-decay", 1e-4, "weight decay on convolution and linear weights")
-	f.Float64Var(&cfg.WarmupEpochs, "warmup-epochs", 0, "epochs of linear learning-rate warm-up")
-	f.Float64Var(&cfg.LabelSmoothing, "label-smoothing", 0, "label smoothing of the loss")
-	f.Float64Var(&cfg.EMADecay, "ema", 0, "EMA decay of the weights (0: off); the EMA network is evaluated")
-	f.Float64Var(&cfg.MinScale, "min-scale", 0.08, "smallest area share of random-resized-crop (0.08 as for ImageNet; about 0.35 suits CIFAR)")
-	f.Uint64Var(&cfg.Seed, "seed", 0, "seed for initialisation, data order and augmentation")
-	f.Float64Var(&valFraction, "val-fraction", 0.01, "share of training images held out when the data has no evaluation split")
-	f.StringVar(&saveTo, "checkpoint", "", "write the final checkpoint to this file")
-	f.BoolVar(&asJSON, "json", false, `print {"top1","top5","loss","images_per_s","params_m",...} as JSON`)
+	opts.AddFlags(cmd.Flags())
 	_ = cmd.MarkFlagRequired("space")
 	_ = cmd.MarkFlagRequired("arch")
 	return cmd
 }
+
+// AddFlags registers the options' flags on fs.
+func (f *trainOptions) AddFlags(fs *pflag.FlagSet) {
+	cfg := &f.cfg
+	fs.StringVar(&f.space, "space", "", "search space: "+space.ImageNetName+", "+space.NASBenchMacroName+", "+space.ChannelResNetName+", "+space.ChannelMobileNetName+" or "+space.NB201Name)
+	fs.StringVar(&f.arch, "arch", "", "architecture: comma-separated choice indices")
+	fs.StringVar(&f.dataDir, "data", "", "dataset folder (empty: random images, needs --steps)")
+	fs.StringVar(&f.format, "format", "cifar10", "dataset format: cifar10, cifar100 or imagefolder")
+	fs.IntVar(&cfg.Epochs, "epochs", 1, "epochs to train")
+	fs.IntVar(&cfg.Steps, "steps", 0, "cap on optimiser steps (0: epochs decide)")
+	fs.IntVar(&cfg.Batch, "batch", 64, "batch size")
+	fs.IntVar(&cfg.Input, "input", 32, "input resolution in pixels")
+	fs.IntVar(&cfg.Classes, "classes", 0, "classifier outputs (0: the dataset's classes; 10 for random data)")
+	fs.Float64Var(&cfg.LR, "lr", 0.05, "peak learning rate (warm-up then cosine)")
+	fs.Float64Var(&cfg.WeightDecay, "weight-decay", 1e-4, "weight decay on convolution and linear weights")
+	fs.Float64Var(&cfg.WarmupEpochs, "warmup-epochs", 0, "epochs of linear learning-rate warm-up")
+	fs.Float64Var(&cfg.LabelSmoothing, "label-smoothing", 0, "label smoothing of the loss")
+	fs.Float64Var(&cfg.EMADecay, "ema", 0, "EMA decay of the weights (0: off); the EMA network is evaluated")
+	fs.Float64Var(&cfg.MinScale, "min-scale", 0.08, "smallest area share of random-resized-crop (0.08 as for ImageNet; about 0.35 suits CIFAR)")
+	fs.Uint64Var(&cfg.Seed, "seed", 0, "seed for initialisation, data order and augmentation")
+	fs.Float64Var(&f.valFraction, "val-fraction", 0.01, "share of training images held out when the data has no evaluation split")
+	fs.StringVar(&f.checkpoint, "checkpoint", "", "write the final checkpoint to this file")
+	fs.BoolVar(&f.json, "json", false, `print {"top1","top5","loss","images_per_s","params_m",...} as JSON`)
+}
+
+func runTrain(ctx context.Context, f trainOptions, stdout, stderr io.Writer) error {
+	a, err := parseArchFlag(f.arch)
+	if err != nil {
+		return err
+	}
+	cfg := f.cfg
+	cfg.Space, cfg.Arch = f.space, a
+	if cfg.Input <= 64 && cfg.CropFraction == 0 {
+		cfg.CropFraction = 1 // small inputs are used whole
+	}
+	train, val, err := trainData(f.dataDir, f.format, cfg, f.valFraction)
+	if err != nil {
+		return err
+	}
+	opts := training.Options{Progress: progressPrinter(stderr, cfg, train)}
+	if f.checkpoint != "" {
+		opts.Save = func(_ context.Context, c *checkpoint.Checkpoint) error { return saveCheckpoint(f.checkpoint, c) }
+	}
+	res, err := training.Train(ctx, cfg, train, val, opts)
+	if err != nil {
+		return training.NameSetting(err, trainFlags)
+	}
+	o := trainOutput{Top1: res.Top1, Top5: res.Top5, Loss: res.Loss, ImagesPerS: res.ImagesPerS, ParamsM: res.ParamsM,
+		Steps: res.Steps, PeakMemMiB: float64(res.PeakMemoryB) / (1 << 20), Backend: res.Backend}
+	if f.json {
+		return writeJSONLine(stdout, o)
+	}
+	fmt.Fprintf(stdout, "top-1 %.4f  top-5 %.4f  loss %.4f  %.1f images/s  %.2f M params  %d steps  peak %.0f MiB  (%s)\n",
+		o.Top1, o.Top5, o.Loss, o.ImagesPerS, o.ParamsM, o.Steps, o.PeakMemMiB, o.Backend)
+	return nil
+}
+
+// trainFlags name the flag of each training setting.
+var trainFlags = map[string]string{"Arch": "--arch", "Batch": "--batch", "Classes": "--classes"}
 
 // trainData opens the training data and the data to evaluate on.
 func trainData(dir, format string, cfg training.Config, valFraction float64) (train, val data.Dataset, err error) {

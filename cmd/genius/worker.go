@@ -4,21 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/genius-nas/genius/activities/trainact"
 	"github.com/genius-nas/genius/health"
 	"github.com/genius-nas/genius/llm"
 	"github.com/genius-nas/genius/metrics"
-	"github.com/genius-nas/genius/storage"
 	"github.com/genius-nas/genius/workers"
 )
 
@@ -28,8 +28,8 @@ const (
 	kindGPU = "gpu"
 )
 
-// workerFlags are `genius worker`'s flags (notes/WORKER_ENV.md).
-type workerFlags struct {
+// workerOptions are `genius worker`'s flags (README, Configuration).
+type workerOptions struct {
 	client          clientFlags
 	kind            string
 	taskQueue       string
@@ -42,6 +42,8 @@ type workerFlags struct {
 	// stopTimeout is how long Stop waits for activities in flight; 0 means
 	// the kind's default (gpuStopTimeout on gpu).
 	stopTimeout time.Duration
+	// env holds environment defaults that did not parse.
+	env envDefaults
 }
 
 // gpuStopTimeout is a GPU worker's default stop timeout: long enough for a
@@ -53,67 +55,58 @@ func newWorkerCmd() *cobra.Command { return newWorkerCmdRun(runWorker) }
 
 // newWorkerCmdRun builds the command around run, so tests can see the
 // parsed flags without a Temporal server.
-func newWorkerCmdRun(run func(context.Context, workerFlags) error) *cobra.Command {
-	var f workerFlags
+func newWorkerCmdRun(run func(ctx context.Context, opts workerOptions, stdout, stderr io.Writer) error) *cobra.Command {
+	var opts workerOptions
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run a worker against an existing Temporal server",
 		Long: `Run a genius worker until interrupted (SIGINT or SIGTERM).
 
---kind cpu (default) polls task queue "genius": GeniusSearch and
-GeniusExperiment workflows, LLM proposals, proposal checks and benchmark
+--kind cpu (default) polls task queue "` + workers.CPUTaskQueue + `": the GeniusSearch,
+GeniusExperiment and GeniusRetrain workflows, LLM proposals, proposal checks and benchmark
 look-ups. The LLM endpoint comes from OPENAI_API_KEY and OPENAI_BASE_URL
 in the environment; the key never enters a workflow payload or a log line.
 Tokens are priced by the JSON table GENIUS_LLM_PRICES names (default: the
 built-in list prices, see genius llm-prices).
 
---kind gpu polls "genius-gpu": proxy training and validation, one at a
-time unless --max-concurrent-activities says otherwise.
+--kind gpu polls "` + workers.GPUTaskQueue + `": proxy training, validation and retraining
+chunks (GeniusRetrain), one at a time unless --max-concurrent-activities
+says otherwise; checkpoints go to --checkpoint-store.
 
 Probes: GET /healthz (alive) and /readyz (worker started and the Temporal
 frontend answers) on --health-addr; Prometheus metrics of the SDK at
 /metrics on --metrics-addr.`,
 		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			// A bad env value matters only when the flag does not override it.
+			if err := opts.env.check(cmd.Flags()); err != nil {
+				return err
+			}
+			return run(cmd.Context(), opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
 	}
-	stopEnv, stopEnvErr := envDuration("GENIUS_WORKER_STOP_TIMEOUT")
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		// A bad env value matters only when the flag does not override it.
-		if stopEnvErr != nil && !cmd.Flags().Changed("stop-timeout") {
-			return stopEnvErr
-		}
-		return run(cmd.Context(), f)
-	}
-	fs := cmd.Flags()
-	addClientFlags(fs, &f.client)
-	fs.StringVar(&f.kind, "kind", envOr("GENIUS_WORKER_KIND", kindCPU), "cpu (workflows, LLM, look-ups) or gpu (training) (env GENIUS_WORKER_KIND)")
-	fs.StringVar(&f.taskQueue, "task-queue", envOr("GENIUS_TASK_QUEUE", ""), `task queue to poll; default "genius" (cpu) or "genius-gpu" (gpu) (env GENIUS_TASK_QUEUE)`)
-	fs.IntVar(&f.maxActivities, "max-concurrent-activities", envInt("GENIUS_MAX_CONCURRENT_ACTIVITIES", 0), "activities run at once; 0 = SDK default on cpu, 1 on gpu (env GENIUS_MAX_CONCURRENT_ACTIVITIES)")
-	addDataDirFlag(fs, &f.dataDir)
-	fs.StringVar(&f.healthAddr, "health-addr", envOr("GENIUS_HEALTH_ADDR", ":8080"), `address of /healthz and /readyz; "" disables (env GENIUS_HEALTH_ADDR)`)
-	fs.StringVar(&f.metricsAddr, "metrics-addr", envOr("GENIUS_METRICS_ADDR", ":9090"), `address of Prometheus /metrics; "" disables (env GENIUS_METRICS_ADDR)`)
-	fs.StringVar(&f.checkpointStore, "checkpoint-store", envOr("GENIUS_CHECKPOINT_STORE", "file://./checkpoints"), "where gpu workers keep training checkpoints: file:///path or s3://bucket/prefix (env GENIUS_CHECKPOINT_STORE; S3 settings from GENIUS_S3_ENDPOINT, GENIUS_S3_REGION, GENIUS_S3_PATH_STYLE and the AWS credential chain)")
-	fs.StringVar(&f.checkpointDir, "checkpoint-dir", envOr("GENIUS_CHECKPOINT_DIR", ""), "local directory for checkpoints when --checkpoint-store is s3:// (write-back copies; proxy training keeps its checkpoints here) (env GENIUS_CHECKPOINT_DIR)")
-	fs.DurationVar(&f.stopTimeout, "stop-timeout", stopEnv, "how long a stopping worker (SIGTERM) waits for activities in flight, e.g. 55m; 0 = SDK default on cpu (no wait: activities are cancelled at once), 55m on gpu; keep it under the pod's terminationGracePeriodSeconds (env GENIUS_WORKER_STOP_TIMEOUT)")
+	opts.AddFlags(cmd.Flags())
 	return cmd
 }
 
-// envDuration reads a Go duration ("3540s", "55m") from the environment;
-// 0 when unset.
-func envDuration(name string) (time.Duration, error) {
-	v := envOr(name, "")
-	if v == "" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return 0, fmt.Errorf("%s=%q is not a duration: use a Go duration such as 3540s or 55m", name, v)
-	}
-	return d, nil
+// AddFlags registers the options' flags on fs, their defaults from the
+// environment.
+func (f *workerOptions) AddFlags(fs *pflag.FlagSet) {
+	addClientFlags(fs, &f.client)
+	fs.StringVar(&f.kind, "kind", envOr("GENIUS_WORKER_KIND", kindCPU), "cpu (workflows, LLM, look-ups) or gpu (training) (env GENIUS_WORKER_KIND)")
+	fs.StringVar(&f.taskQueue, "task-queue", envOr("GENIUS_TASK_QUEUE", ""), `task queue to poll; default "`+workers.CPUTaskQueue+`" (cpu) or "`+workers.GPUTaskQueue+`" (gpu) (env GENIUS_TASK_QUEUE)`)
+	fs.IntVar(&f.maxActivities, "max-concurrent-activities", f.env.Int("max-concurrent-activities", "GENIUS_MAX_CONCURRENT_ACTIVITIES", 0), "activities run at once; 0 = SDK default on cpu, 1 on gpu (env GENIUS_MAX_CONCURRENT_ACTIVITIES)")
+	addDataDirFlag(fs, &f.dataDir)
+	fs.StringVar(&f.healthAddr, "health-addr", envOr("GENIUS_HEALTH_ADDR", ":8080"), `address of /healthz and /readyz; "" disables (env GENIUS_HEALTH_ADDR)`)
+	fs.StringVar(&f.metricsAddr, "metrics-addr", envOr("GENIUS_METRICS_ADDR", ":9090"), `address of Prometheus /metrics; "" disables (env GENIUS_METRICS_ADDR)`)
+	fs.StringVar(&f.checkpointStore, "checkpoint-store", envOr("GENIUS_CHECKPOINT_STORE", defaultCheckpointStore), "where gpu workers keep training checkpoints: file:///path or s3://bucket/prefix (env GENIUS_CHECKPOINT_STORE; S3 settings from GENIUS_S3_ENDPOINT, GENIUS_S3_REGION, GENIUS_S3_PATH_STYLE and the AWS credential chain)")
+	fs.StringVar(&f.checkpointDir, "checkpoint-dir", envOr("GENIUS_CHECKPOINT_DIR", ""), "local directory for checkpoints when --checkpoint-store is s3:// (write-back copies; proxy training keeps its checkpoints here) (env GENIUS_CHECKPOINT_DIR)")
+	fs.DurationVar(&f.stopTimeout, "stop-timeout", f.env.Duration("stop-timeout", "GENIUS_WORKER_STOP_TIMEOUT"), "how long a stopping worker (SIGTERM) waits for activities in flight, e.g. 55m; 0 = SDK default on cpu (no wait: activities are cancelled at once), 55m on gpu; keep it under the pod's terminationGracePeriodSeconds (env GENIUS_WORKER_STOP_TIMEOUT)")
 }
 
-// workerOptions are the SDK options the flags set; onFatal receives a
+// sdkOptions are the SDK options the flags set; onFatal receives a
 // worker's fatal error.
-func (f workerFlags) workerOptions(onFatal func(error)) (worker.Options, error) {
+func (f workerOptions) sdkOptions(onFatal func(error)) (worker.Options, error) {
 	if f.stopTimeout < 0 {
 		return worker.Options{}, fmt.Errorf("--stop-timeout is %s: use 0 (the default) or a positive duration (env GENIUS_WORKER_STOP_TIMEOUT)", f.stopTimeout)
 	}
@@ -124,21 +117,13 @@ func (f workerFlags) workerOptions(onFatal func(error)) (worker.Options, error) 
 	return worker.Options{OnFatalError: onFatal, WorkerStopTimeout: stop}, nil
 }
 
-// envInt reads an integer environment variable, def when unset or bad.
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(envOr(name, "")); err == nil {
-		return v
-	}
-	return def
-}
-
-func runWorker(ctx context.Context, f workerFlags) error {
-	logger := newLogger(slog.LevelInfo)
+func runWorker(ctx context.Context, f workerOptions, _, stderr io.Writer) error {
+	logger := newLogger(stderr, slog.LevelInfo)
 	if f.kind != kindCPU && f.kind != kindGPU {
 		return fmt.Errorf("--kind is %q: use cpu or gpu", f.kind)
 	}
 	fatal := make(chan error, 1)
-	wopts, err := f.workerOptions(func(err error) {
+	wopts, err := f.sdkOptions(func(err error) {
 		select {
 		case fatal <- err:
 		default:
@@ -189,21 +174,18 @@ func runWorker(ctx context.Context, f workerFlags) error {
 		if queue == "" {
 			queue = workers.GPUTaskQueue
 		}
-		var st storage.Store
-		var tr *trainact.TrainingActivities
-		st, tr, err = openTraining(ctx, f.checkpointStore, f.checkpointDir)
+		var tr *workers.Training
+		tr, err = openTraining(ctx, f.checkpointStore, f.checkpointDir)
 		if err != nil {
 			return err
 		}
 		defer func() {
-			if err := storage.CloseStore(st); err != nil {
+			if err := tr.Close(); err != nil {
 				logger.Error("close checkpoint store", "error", err)
 			}
 		}()
-		if w, err = workers.NewGPUWorker(c, cfg, tr); err == nil {
-			w.RegisterActivity(&trainact.RetrainActivities{Store: st})
-		}
-		describe = fmt.Sprintf("queue %s, checkpoint store %s", queue, st)
+		w, err = workers.NewGPUWorker(c, cfg, tr)
+		describe = fmt.Sprintf("queue %s, %s", queue, tr)
 	}
 	if err != nil {
 		return err
@@ -238,15 +220,14 @@ func runWorker(ctx context.Context, f workerFlags) error {
 	}
 }
 
-// openTraining opens the checkpoint store (a write-back store in front of
-// S3, with its copies in localDir) and the proxy-training activities, which
-// keep their checkpoints there too.
-func openTraining(ctx context.Context, store, localDir string) (storage.Store, *trainact.TrainingActivities, error) {
-	st, err := storage.OpenWriteBack(ctx, store, localDir, storage.S3Options{}, storage.WriteBackOptions{})
+// openTraining opens a GPU worker's checkpoint store and training
+// activities, naming the flags to change when that fails.
+func openTraining(ctx context.Context, store, localDir string) (*workers.Training, error) {
+	tr, err := workers.OpenTraining(ctx, store, localDir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("--checkpoint-store: %w", err)
+		return nil, fmt.Errorf("--checkpoint-store: %w (env GENIUS_CHECKPOINT_STORE; an s3:// store also needs --checkpoint-dir, env GENIUS_CHECKPOINT_DIR)", err)
 	}
-	return st, &trainact.TrainingActivities{Store: st}, nil
+	return tr, nil
 }
 
 // serveHTTP serves the probes and the metrics (on one server when the

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -28,9 +29,9 @@ func TestWorkerStopTimeout(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("GENIUS_WORKER_KIND", "")
 			t.Setenv("GENIUS_WORKER_STOP_TIMEOUT", tt.env)
-			var got workerFlags
+			var got workerOptions
 			ran := false
-			cmd := newWorkerCmdRun(func(_ context.Context, f workerFlags) error {
+			cmd := newWorkerCmdRun(func(_ context.Context, f workerOptions, _, _ io.Writer) error {
 				got, ran = f, true
 				return nil
 			})
@@ -41,7 +42,7 @@ func TestWorkerStopTimeout(t *testing.T) {
 			if !ran {
 				t.Fatal("run not called")
 			}
-			opts, err := got.workerOptions(nil)
+			opts, err := got.sdkOptions(nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -77,5 +78,34 @@ func TestWorkerStopTimeoutErrors(t *testing.T) {
 				t.Errorf("dialled Temporal before checking the stop timeout: %v", err)
 			}
 		})
+	}
+}
+
+// TestWorkerEnvInt: an integer variable that does not parse is an error
+// naming it, unless its flag overrides it.
+func TestWorkerEnvInt(t *testing.T) {
+	t.Setenv("GENIUS_WORKER_STOP_TIMEOUT", "")
+	t.Setenv("GENIUS_MAX_CONCURRENT_ACTIVITIES", "four")
+	_, err := runGenius(t, "worker", "--address", "127.0.0.1:1", "--health-addr", "", "--metrics-addr", "")
+	if err == nil || !strings.Contains(err.Error(), "GENIUS_MAX_CONCURRENT_ACTIVITIES") || strings.Contains(err.Error(), "connect to Temporal") {
+		t.Fatalf("bad env: err = %v, want one naming GENIUS_MAX_CONCURRENT_ACTIVITIES before any connection", err)
+	}
+	var got workerOptions
+	cmd := newWorkerCmdRun(func(_ context.Context, f workerOptions, _, _ io.Writer) error {
+		got = f
+		return nil
+	})
+	cmd.SetArgs([]string{"--max-concurrent-activities", "3"})
+	if err := cmd.Execute(); err != nil || got.maxActivities != 3 {
+		t.Fatalf("flag over a bad env: err %v, max activities %d", err, got.maxActivities)
+	}
+	t.Setenv("GENIUS_MAX_CONCURRENT_ACTIVITIES", "2")
+	cmd = newWorkerCmdRun(func(_ context.Context, f workerOptions, _, _ io.Writer) error {
+		got = f
+		return nil
+	})
+	cmd.SetArgs(nil)
+	if err := cmd.Execute(); err != nil || got.maxActivities != 2 {
+		t.Fatalf("env: err %v, max activities %d", err, got.maxActivities)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+
+	"github.com/genius-nas/genius/taskqueue"
 )
 
 // Spec is one retraining run. It is the input of workflow GeniusRetrain as
@@ -16,9 +18,9 @@ type Spec struct {
 	// store (retrain/<run>/) unless Run is set.
 	Name        string `json:"name,omitempty"`
 	Description string `json:"description,omitempty"`
-	// Run names the checkpoint folder; default: the workflow ID. Letters,
+	// CheckpointRun names the checkpoint folder; default: the workflow ID. Letters,
 	// digits, '-', '_' and '.' (not first).
-	Run string `json:"run,omitempty"`
+	CheckpointRun string `json:"run,omitempty"`
 
 	// Space and Arch are the network to train (the search's winner).
 	Space string `json:"space"`
@@ -90,7 +92,7 @@ const (
 	DefaultCheckpointEverySteps   = 500
 	DefaultCheckpointEveryMinutes = 10
 	DefaultKeepCheckpoints        = 2
-	DefaultTaskQueue              = "genius-gpu"
+	DefaultTaskQueue              = taskqueue.GPU
 	DefaultHeartbeatTimeoutS      = 120
 	DefaultChunkTimeoutM          = 1440
 )
@@ -140,8 +142,8 @@ func (s Spec) WithDefaults() Spec {
 
 var runName = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$`)
 
-// ValidRunName reports whether name can name a run's checkpoint folder.
-func ValidRunName(name string) bool { return runName.MatchString(name) }
+// ValidCheckpointRun reports whether name can name a run's checkpoint folder.
+func ValidCheckpointRun(name string) bool { return runName.MatchString(name) }
 
 // Validate checks a spec (after WithDefaults) and names the field to fix.
 func (s Spec) Validate() error {
@@ -194,8 +196,8 @@ func (s Spec) Validate() error {
 	default:
 		bad("data.format %q: use imagefolder, cifar10 or cifar100", s.Data.Format)
 	}
-	if s.Run != "" && !ValidRunName(s.Run) {
-		bad("run %q: use letters, digits, '-', '_' and '.' (not first), at most 128", s.Run)
+	if s.CheckpointRun != "" && !ValidCheckpointRun(s.CheckpointRun) {
+		bad("run %q: use letters, digits, '-', '_' and '.' (not first), at most 128", s.CheckpointRun)
 	}
 	if s.ChunkEpochs > s.Epochs && s.Epochs > 0 {
 		bad("chunk_epochs %d exceeds epochs %d", s.ChunkEpochs, s.Epochs)

@@ -13,7 +13,7 @@ func TestReadySpecs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The paper's final retraining recipe (DESIGN.md, section 5).
+	// The paper's final retraining recipe (section 5).
 	if p.Epochs != 500 || p.Batch != 2048 || p.LR != 0.8 || p.Momentum != 0.9 || !p.Nesterov || p.WeightDecay != 4e-5 ||
 		p.WarmupEpochs != 5 || p.LabelSmoothing != 0.1 || p.Dropout != 0.2 || p.RandAugmentN != 2 || p.RandAugmentM != 9 ||
 		p.RandomErasing != 0.2 || p.EMADecay <= 0 || p.Input != 224 || p.Classes != 1000 || p.TaskQueue != "genius-gpu" {
@@ -47,7 +47,7 @@ func TestValidate(t *testing.T) {
 		{"randaugment", func(s *Spec) { s.RandAugmentM = 31 }, "randaugment"},
 		{"ema", func(s *Spec) { s.EMADecay = 1 }, "ema_decay"},
 		{"format", func(s *Spec) { s.Data.Format = "tfrecord" }, "data.format"},
-		{"run", func(s *Spec) { s.Run = "../up" }, "run"},
+		{"run", func(s *Spec) { s.CheckpointRun = "../up" }, "run"},
 		{"chunk", func(s *Spec) { s.ChunkEpochs = 5 }, "chunk_epochs"},
 	}
 	for _, tc := range tests {

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """PyTorch reference for training/bench: trains the same GENIUS network
-definition as the Go engine (DESIGN.md's ImageNet space) on random tensors
+definition as the Go engine (the paper's ImageNet space) on random tensors
 and prints one JSON line with images/s, parameters and peak memory.
 
 Run with Debian's python3-torch: /usr/bin/python3 torch_ref.py --steps 10

@@ -55,7 +55,7 @@ func OpenCIFAR(dir, format string, train bool) (*CIFAR, error) {
 	for _, f := range files {
 		b, err := os.ReadFile(filepath.Join(dir, f))
 		if err != nil {
-			return nil, fmt.Errorf("data: reading %s: %w (is --data the CIFAR binary folder?)", format, err)
+			return nil, fmt.Errorf("data: reading %s: %w (is %s the CIFAR binary folder?)", format, err, dir)
 		}
 		if len(b)%rec != 0 {
 			return nil, fmt.Errorf("data: %s is %d bytes, not a whole number of %d-byte %s records", f, len(b), rec, format)

@@ -46,7 +46,7 @@ func OpenImageFolder(dir string) (*ImageFolder, error) {
 		}
 	}
 	if len(f.paths) == 0 {
-		return nil, fmt.Errorf("data: no .jpg/.jpeg/.png images in class folders under %s: --data must hold one folder per class", dir)
+		return nil, fmt.Errorf("data: no .jpg/.jpeg/.png images in class folders under %s: the folder must hold one folder of images per class", dir)
 	}
 	return f, nil
 }

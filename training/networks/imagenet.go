@@ -8,7 +8,7 @@ import (
 	"github.com/genius-nas/genius/training/tensor"
 )
 
-// The ImageNet space's geometry (DESIGN.md; the same tables as package
+// The ImageNet space's geometry (the paper's; the same tables as package
 // flops, kept here so a change there cannot silently change what trains —
 // the tests check the two agree).
 var (
@@ -48,7 +48,7 @@ func invertedResidual(be tensor.Backend, r *rand.Rand, in, hidden, out, k, strid
 	return body
 }
 
-// buildImageNet builds the paper's ImageNet space (DESIGN.md): stem,
+// buildImageNet builds the paper's ImageNet space: stem,
 // depthwise-separable block, five searched stages of six slots, head.
 func buildImageNet(be tensor.Backend, r, dropRNG *rand.Rand, arch []int, classes int, dropout float64) (*nn.Sequential, error) {
 	if err := checkArch(space.ImageNetName, arch, len(imageNetStages)*imageNetSlots, len(imageNetOps)); err != nil {

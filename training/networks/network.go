@@ -129,13 +129,18 @@ func defClasses(c int) int {
 	return c
 }
 
+// ArchError is an architecture that does not fit its search space.
+type ArchError struct{ msg string }
+
+func (e *ArchError) Error() string { return "networks: " + e.msg }
+
 func checkArch(name string, arch []int, positions, options int) error {
 	if len(arch) != positions {
-		return fmt.Errorf("networks: %s takes %d choices, got %d: give --arch with %d comma-separated indices", name, positions, len(arch), positions)
+		return &ArchError{fmt.Sprintf("%s takes %d choices, got %d", name, positions, len(arch))}
 	}
 	for i, v := range arch {
 		if v < 0 || v >= options {
-			return fmt.Errorf("networks: %s position %d is %d, allowed 0..%d", name, i+1, v, options-1)
+			return &ArchError{fmt.Sprintf("%s position %d is %d, allowed 0..%d", name, i+1, v, options-1)}
 		}
 	}
 	return nil

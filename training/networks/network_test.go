@@ -20,7 +20,7 @@ func TestImageNetParamsMatchDesignAndCounter(t *testing.T) {
 	for _, tc := range []struct {
 		arch    []int
 		classes int
-		wantM   float64 // DESIGN.md, 1000 classes; 0 = counter only
+		wantM   float64 // the paper's counts, 1000 classes; 0 = counter only
 	}{{genius329, 1000, 6.97}, {genius401, 1000, 7.45}, {genius329, 10, 0}, {make([]int, 30), 100, 0}} {
 		n, err := Build(be, space.ImageNetName, tc.arch, Options{Classes: tc.classes})
 		if err != nil {
@@ -28,7 +28,7 @@ func TestImageNetParamsMatchDesignAndCounter(t *testing.T) {
 		}
 		got := n.NumParams()
 		if tc.wantM > 0 && math.Abs(float64(got)/1e6-tc.wantM) >= 0.005 {
-			t.Errorf("%v: %d parameters, DESIGN.md says %.2f M", tc.arch, got, tc.wantM)
+			t.Errorf("%v: %d parameters, the paper says %.2f M", tc.arch, got, tc.wantM)
 		}
 		c, err := flops.MobileNetV2(tc.arch, flops.Options{Classes: tc.classes})
 		if err != nil {
