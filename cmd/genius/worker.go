@@ -69,7 +69,7 @@ in the environment; the key never enters a workflow payload or a log line.
 Tokens are priced by the JSON table GENIUS_LLM_PRICES names (default: the
 built-in list prices, see genius llm-prices).
 
---kind gpu polls "` + workers.GPUTaskQueue + `": proxy training, validation and retraining
+--kind gpu polls "` + workers.GPUTaskQueue + `": proxy training and retraining
 chunks (GeniusRetrain), one at a time unless --max-concurrent-activities
 says otherwise; checkpoints go to --checkpoint-store.
 
