@@ -2,6 +2,7 @@ package coco
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,7 +85,7 @@ func TestSyntheticLoads(t *testing.T) {
 			t.Errorf("%s is the same for seeds 7 and 8", rel)
 		}
 	}
-	if _, err := WriteSynthetic(dir, SyntheticOptions{Train: 1, Val: 1}); err == nil || !strings.Contains(err.Error(), "exists") {
+	if _, err := WriteSynthetic(dir, SyntheticOptions{Train: 1, Val: 1}); !errors.Is(err, ErrExists) {
 		t.Errorf("writing over a dataset: %v", err)
 	}
 	if _, err := WriteSynthetic(dir, SyntheticOptions{Train: 1, Val: 1, Overwrite: true}); err != nil {

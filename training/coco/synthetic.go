@@ -28,7 +28,10 @@ func AnnotationPath(dir, split string) string {
 // ImageDir is where a split's images lie in a COCO folder (train2017/).
 func ImageDir(dir, split string) string { return filepath.Join(dir, split) }
 
-// SyntheticCategories are the synthetic dataset's classes: one per shape.
+// ErrExists is returned when a synthetic dataset would replace one.
+var ErrExists = errors.New("a dataset is already there")
+
+// syntheticCategories are the synthetic dataset's classes: one per shape.
 var syntheticCategories = []Category{
 	{ID: 1, Name: "rectangle", Supercategory: "shape"},
 	{ID: 2, Name: "ellipse", Supercategory: "shape"},
@@ -71,7 +74,7 @@ func WriteSynthetic(dir string, o SyntheticOptions) ([]SplitSummary, error) {
 	}{{TrainSplit, o.Train}, {ValSplit, o.Val}} {
 		ann := AnnotationPath(dir, sp.name)
 		if _, err := os.Stat(ann); err == nil && !o.Overwrite {
-			return out, fmt.Errorf("coco: %s exists; not replacing it without overwrite", ann)
+			return out, fmt.Errorf("coco: %s: %w", ann, ErrExists)
 		} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return out, fmt.Errorf("coco: %w", err)
 		}
@@ -139,6 +142,9 @@ func writeJPEG(path string, m image.Image) error {
 		return fmt.Errorf("coco: %w", err)
 	}
 	err = jpeg.Encode(f, m, &jpeg.Options{Quality: 92})
+	if err == nil {
+		err = f.Chmod(0o644) // CreateTemp's 0600 would hide the images from other users
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
