@@ -121,3 +121,21 @@ func (a Anchors) Image(h, w int) [][]Box {
 	}
 	return out
 }
+
+// Valid flags the anchors of a level (fh×fw cells, as Level) that belong
+// to an image of padded size h×w inside a larger padded batch: the cells
+// within ceil(h/stride)×ceil(w/stride). The others cover only the batch's
+// padding and take no part in training, as in mmdetection.
+func (a Anchors) Valid(level, fh, fw, h, w int) []bool {
+	s := a.Strides[level]
+	vh, vw := min((h+s-1)/s, fh), min((w+s-1)/s, fw)
+	out := make([]bool, 0, fh*fw*a.PerCell())
+	for y := range fh {
+		for x := range fw {
+			for range a.PerCell() {
+				out = append(out, y < vh && x < vw)
+			}
+		}
+	}
+	return out
+}

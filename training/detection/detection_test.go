@@ -69,6 +69,24 @@ func TestAnchors(t *testing.T) {
 	for _, lv := range a.Image(800, 1344) {
 		total += len(lv)
 	}
+	// An image padded to 64×96 in a 128×128 batch: at stride 32 its cells
+	// are the 2×3 top-left of 4×4; at stride 128, the one cell.
+	v := a.Valid(2, 4, 4, 64, 96)
+	if len(v) != 4*4*9 || !v[9*(1*4+2)+8] || v[9*(1*4+3)] || v[9*(2*4+0)] {
+		t.Errorf("valid flags at stride 32 wrong")
+	}
+	n := 0
+	for _, ok := range v {
+		if ok {
+			n++
+		}
+	}
+	if n != 2*3*9 {
+		t.Errorf("%d valid anchors at stride 32, want 54", n)
+	}
+	if v := a.Valid(4, 1, 1, 64, 96); !v[0] || !v[8] {
+		t.Errorf("the one P7 cell is not valid")
+	}
 	if total != 201600 {
 		t.Errorf("%d anchors for 800×1344, want 201600", total)
 	}
@@ -143,15 +161,25 @@ func equalInts(a, b []int) bool {
 
 func TestMakeTargets(t *testing.T) {
 	anchors := []Box{{0, 0, 10, 10}, {50, 50, 60, 60}, {0, 0, 10, 22}}
-	tg, err := MakeTargets(anchors, []Box{{0, 0, 10, 10}}, []int{2}, nil, RetinaNetAssigner(), RetinaNetCoder())
+	tg, err := MakeTargets(anchors, nil, []Box{{0, 0, 10, 10}}, []int{2}, nil, RetinaNetAssigner(), RetinaNetCoder())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !equalInts(tg.Labels, []int{2, Negative, Ignored}) || tg.NumPos != 1 || tg.Deltas[0] != [4]float64{} {
 		t.Errorf("targets %+v", tg)
 	}
-	if _, err := MakeTargets(anchors, []Box{{0, 0, 0, 10}}, []int{0}, nil, RetinaNetAssigner(), RetinaNetCoder()); err == nil {
+	if _, err := MakeTargets(anchors, nil, []Box{{0, 0, 0, 10}}, []int{0}, nil, RetinaNetAssigner(), RetinaNetCoder()); err == nil {
 		t.Error("empty ground-truth box accepted")
+	}
+	// An anchor on the batch's padding is left out: here the one matching
+	// the box, so the low-quality match falls to the best valid anchor
+	// (IoU 100/220 = 0.45, below 0.5).
+	tg, err = MakeTargets(anchors, []bool{false, true, true}, []Box{{0, 0, 10, 10}}, []int{2}, nil, RetinaNetAssigner(), RetinaNetCoder())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !equalInts(tg.Labels, []int{Ignored, Negative, 2}) || tg.NumPos != 1 {
+		t.Errorf("targets with anchor 0 invalid: %+v", tg)
 	}
 	// One image with two positives, one with none: 2 + 1.
 	if n := Normaliser(tg, Targets{}, tg); n != 3 {
