@@ -33,35 +33,39 @@ func RetinaNetAssigner() Assigner {
 // Assign returns, for each anchor, the index into gts of the box it must
 // predict, or Negative or Ignored. Crowd boxes are never targets.
 func (a Assigner) Assign(anchors, gts, crowd []Box) []int {
-	n := len(anchors)
+	n, ng := len(anchors), len(gts)
 	out := make([]int, n)
-	if len(gts) == 0 {
+	inCrowd := a.inCrowd(anchors, crowd)
+	if ng == 0 {
 		for i := range out {
 			out[i] = Negative
+			if inCrowd != nil && inCrowd[i] {
+				out[i] = Ignored
+			}
 		}
-		a.ignoreCrowd(anchors, crowd, out, nil)
 		return out
 	}
-	// overlaps[g*n+i] is IoU(anchor i, gt g); -1 for anchors in a crowd,
-	// which makes them neither negative nor positive below.
-	overlaps := make([]float64, len(gts)*n)
-	for g, gt := range gts {
-		row := overlaps[g*n : (g+1)*n]
-		for i, an := range anchors {
-			row[i] = IoU(an, gt)
-		}
+	// overlaps[i*ng+g] is IoU(anchor i, gt g), anchor-major so that each
+	// anchor's row is contiguous; -1 for anchors in a crowd, which makes
+	// them neither negative nor positive below (mmdetection's way).
+	overlaps := make([]float64, n*ng)
+	gtBest := make([]float64, ng)
+	for g := range gtBest {
+		gtBest[g] = -1
 	}
-	a.ignoreCrowd(anchors, crowd, nil, func(i int) {
-		for g := range gts {
-			overlaps[g*n+i] = -1
-		}
-	})
-	for i := range anchors {
+	for i, an := range anchors {
+		row := overlaps[i*ng : (i+1)*ng]
 		best, arg := -1.0, 0
-		for g := range gts {
-			if v := overlaps[g*n+i]; v > best {
+		for g, gt := range gts {
+			v := -1.0
+			if inCrowd == nil || !inCrowd[i] {
+				v = IoU(an, gt)
+			}
+			row[g] = v
+			if v > best {
 				best, arg = v, g
 			}
+			gtBest[g] = max(gtBest[g], v)
 		}
 		switch {
 		case best >= a.PosIoU:
@@ -72,53 +76,55 @@ func (a Assigner) Assign(anchors, gts, crowd []Box) []int {
 			out[i] = Ignored
 		}
 	}
-	// Low-quality matches, in ground-truth order: a later box wins an
-	// anchor that two boxes both have as their best.
-	for g := range gts {
-		row := overlaps[g*n : (g+1)*n]
-		best, arg := -1.0, 0
-		for i, v := range row {
-			if v > best {
-				best, arg = v, i
-			}
-		}
+	// Low-quality matches: each ground truth takes the anchors of its best
+	// IoU; where several ground truths claim one anchor the later one wins,
+	// as mmdetection's loop in ground-truth order does.
+	claims := func(g int) bool {
 		// best > 0: an anchor that does not touch the box cannot learn
 		// it. mmdetection lacks this guard; it matters only for a box
 		// whose every overlapping anchor lies in a crowd region, which
 		// would otherwise claim every anchor it does not touch.
-		if best < a.MinPosIoU || best <= 0 {
-			continue
+		return gtBest[g] >= a.MinPosIoU && gtBest[g] > 0
+	}
+	if !a.GtMaxAssignAll {
+		for g := range gts {
+			if !claims(g) {
+				continue
+			}
+			for i := range anchors {
+				if overlaps[i*ng+g] == gtBest[g] {
+					out[i] = g // the first anchor of the best IoU only
+					break
+				}
+			}
 		}
-		if !a.GtMaxAssignAll {
-			out[arg] = g
-			continue
-		}
-		for i, v := range row {
-			if v == best {
+		return out
+	}
+	for i := range anchors {
+		row := overlaps[i*ng : (i+1)*ng]
+		for g := ng - 1; g >= 0; g-- {
+			if row[g] == gtBest[g] && claims(g) {
 				out[i] = g
+				break
 			}
 		}
 	}
 	return out
 }
 
-// ignoreCrowd marks anchors inside a crowd region: in out when given, and
-// through mark when given.
-func (a Assigner) ignoreCrowd(anchors, crowd []Box, out []int, mark func(i int)) {
+// inCrowd flags the anchors lying inside a crowd region (nil when none).
+func (a Assigner) inCrowd(anchors, crowd []Box) []bool {
 	if a.IgnoreIoF < 0 || len(crowd) == 0 {
-		return
+		return nil
 	}
+	out := make([]bool, len(anchors))
 	for i, an := range anchors {
 		for _, c := range crowd {
 			if IoF(an, c) > a.IgnoreIoF {
-				if out != nil {
-					out[i] = Ignored
-				}
-				if mark != nil {
-					mark(i)
-				}
+				out[i] = true
 				break
 			}
 		}
 	}
+	return out
 }

@@ -1,7 +1,5 @@
 package detection
 
-import "math"
-
 // Box is an axis-aligned box, corners (X1, Y1) top-left and (X2, Y2)
 // bottom-right, in pixels.
 type Box struct{ X1, Y1, X2, Y2 float64 }
@@ -13,12 +11,12 @@ func (b Box) Width() float64 { return b.X2 - b.X1 }
 func (b Box) Height() float64 { return b.Y2 - b.Y1 }
 
 // Area is the box's area, 0 for an empty or inverted box.
-func (b Box) Area() float64 { return math.Max(b.Width(), 0) * math.Max(b.Height(), 0) }
+func (b Box) Area() float64 { return max(b.Width(), 0) * max(b.Height(), 0) }
 
 // intersection is the area a and b share.
 func intersection(a, b Box) float64 {
-	w := math.Min(a.X2, b.X2) - math.Max(a.X1, b.X1)
-	h := math.Min(a.Y2, b.Y2) - math.Max(a.Y1, b.Y1)
+	w := min(a.X2, b.X2) - max(a.X1, b.X1)
+	h := min(a.Y2, b.Y2) - max(a.Y1, b.Y1)
 	if w <= 0 || h <= 0 {
 		return 0
 	}
@@ -32,11 +30,14 @@ const overlapEps = 1e-6
 // IoU is the intersection over union of a and b.
 func IoU(a, b Box) float64 {
 	in := intersection(a, b)
-	return in / math.Max(a.Area()+b.Area()-in, overlapEps)
+	if in == 0 {
+		return 0 // most pairs: skip the areas
+	}
+	return in / max(a.Area()+b.Area()-in, overlapEps)
 }
 
 // IoF is the intersection over a's area (the "foreground"): how much of a
 // lies inside b.
 func IoF(a, b Box) float64 {
-	return intersection(a, b) / math.Max(a.Area(), overlapEps)
+	return intersection(a, b) / max(a.Area(), overlapEps)
 }

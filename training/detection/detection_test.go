@@ -348,3 +348,49 @@ func TestSchedule1x(t *testing.T) {
 		t.Error("0 iterations per epoch accepted")
 	}
 }
+
+// BenchmarkImageTargets assigns the 201,600 anchors of an 800×1344 input
+// to 20 objects and one crowd region.
+func BenchmarkImageTargets(b *testing.B) {
+	var anchors []Box
+	for _, lv := range RetinaNetAnchors().Image(800, 1344) {
+		anchors = append(anchors, lv...)
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	var gts []Box
+	var classes []int
+	for range 20 {
+		x, y := r.Float64()*1200, r.Float64()*700
+		gts = append(gts, Box{x, y, x + 10 + r.Float64()*300, y + 10 + r.Float64()*300})
+		classes = append(classes, r.IntN(80))
+	}
+	crowd := []Box{{100, 100, 400, 300}}
+	for b.Loop() {
+		if _, err := MakeTargets(anchors, nil, gts, classes, crowd, RetinaNetAssigner(), RetinaNetCoder()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDetect post-processes random logits of 80 classes on the same
+// anchors, most of them below the score threshold as in a trained network.
+func BenchmarkDetect(b *testing.B) {
+	a := RetinaNetAnchors()
+	r := rand.New(rand.NewPCG(2, 2))
+	var levels []Level[float32]
+	for _, lv := range a.Image(800, 1344) {
+		l := Level[float32]{Logits: make([]float32, 80*len(lv)), Deltas: make([]float32, 4*len(lv)), Anchors: lv}
+		for i := range l.Logits {
+			l.Logits[i] = float32(r.NormFloat64() - 6)
+		}
+		for i := range l.Deltas {
+			l.Deltas[i] = float32(r.NormFloat64() * 0.1)
+		}
+		levels = append(levels, l)
+	}
+	for b.Loop() {
+		if _, err := Detect(RetinaNetPostProcess(), RetinaNetCoder(), levels, 80, 1333, 800); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

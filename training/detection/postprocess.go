@@ -18,9 +18,9 @@ type Detection struct {
 // dense-head test configuration.
 type PostProcess struct {
 	ScoreThr    float64 // (anchor, class) pairs scoring ≤ ScoreThr are dropped
-	PreNMS      int     // per level, only the PreNMS best pairs are decoded
+	PreNMS      int     // per level, only the PreNMS best pairs are decoded; ≤ 0: all
 	NMSIoU      float64 // a box overlapping a better one of its class by > NMSIoU is dropped
-	MaxPerImage int
+	MaxPerImage int     // ≤ 0: no limit
 }
 
 // RetinaNetPostProcess is score threshold 0.05, top 1000 per level,
@@ -51,14 +51,20 @@ func Detect[F Float](p PostProcess, c DeltaCoder, levels []Level[F], numClasses 
 			score float64
 		}
 		var pairs []pair
+		// Most logits are far below the threshold: compare in logit space
+		// first (with a margin for rounding), take the sigmoid after.
+		cut := math.Log(p.ScoreThr/(1-p.ScoreThr)) - 1e-6
 		for i, x := range lv.Logits {
+			if float64(x) <= cut {
+				continue
+			}
 			if s := sigmoid(float64(x)); s > p.ScoreThr {
 				pairs = append(pairs, pair{i, s})
 			}
 		}
 		// Ties keep the anchor order, so results do not depend on the sort.
 		slices.SortStableFunc(pairs, func(a, b pair) int { return cmp.Compare(b.score, a.score) })
-		if len(pairs) > p.PreNMS {
+		if p.PreNMS > 0 && len(pairs) > p.PreNMS {
 			pairs = pairs[:p.PreNMS]
 		}
 		for _, pr := range pairs {
@@ -103,8 +109,8 @@ func NMS(boxes []Box, scores []float64, iou float64) []int {
 	return keep
 }
 
-// BatchedNMS runs NMS within each class and returns at most maxDets of the
-// survivors, best first (ties in input order).
+// BatchedNMS runs NMS within each class and returns at most maxDets (≤ 0:
+// all) of the survivors, best first (ties in input order).
 func BatchedNMS(dets []Detection, iou float64, maxDets int) []Detection {
 	byClass := map[int][]int{}
 	for i, d := range dets {
@@ -128,7 +134,7 @@ func BatchedNMS(dets []Detection, iou float64, maxDets int) []Detection {
 		}
 		return cmp.Compare(a, b)
 	})
-	if maxDets >= 0 && len(kept) > maxDets {
+	if maxDets > 0 && len(kept) > maxDets {
 		kept = kept[:maxDets]
 	}
 	out := make([]Detection, len(kept))
