@@ -282,3 +282,76 @@ func TestSampleSizeMismatch(t *testing.T) {
 		t.Errorf("missing image: %v", err)
 	}
 }
+
+func TestBatchAndResults(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := WriteSynthetic(dir, SyntheticOptions{Train: 3, Val: 1, Seed: 2}); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := Open(AnnotationPath(dir, TrainSplit), ImageDir(dir, TrainSplit))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := RetinaNetTransform()
+	tr.MaxLong, tr.MaxShort = 333, 200 // small inputs keep the test fast
+	b, err := tr.Batch(ds, []int{0, 2}, []bool{false, true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.N != 2 || b.W%32 != 0 || b.H%32 != 0 || len(b.Input) != 2*3*b.H*b.W {
+		t.Fatalf("batch %d×3×%d×%d with %d values", b.N, b.H, b.W, len(b.Input))
+	}
+	for k, m := range b.Metas {
+		long, short := max(m.W, m.H), min(m.W, m.H)
+		if m.W > b.W || m.H > b.H || long > 333 || short > 200 || (long != 333 && short != 200) {
+			t.Errorf("image %d resized to %d×%d in a %d×%d batch", k, m.W, m.H, b.W, b.H)
+		}
+		// Right of the image, the input is padding: zero.
+		if m.W < b.W && b.Input[k*3*b.H*b.W+b.W-1] != 0 {
+			t.Errorf("image %d: padding is not zero", k)
+		}
+	}
+	if !b.Metas[1].Flipped || b.Metas[0].Flipped || b.ImageIDs[1] != ds.Instances.Images[2].ID {
+		t.Errorf("metas %+v, ids %v", b.Metas, b.ImageIDs)
+	}
+	// Ground truth run through Results as perfect detections comes back
+	// as the instances file's boxes and category ids.
+	s, _ := ds.Sample(2)
+	var dets []detection.Detection
+	for i, box := range b.Objects[1].Boxes {
+		dets = append(dets, detection.Detection{Box: box, Score: 1, Class: b.Objects[1].Classes[i]})
+	}
+	res, err := ds.Results(b.ImageIDs[1], b.Metas[1], dets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		want := s.Boxes[i]
+		cat := ds.Classes[s.Classes[i]].ID
+		if r.CategoryID != cat || !boxWithin(detection.Box{X1: r.BBox[0], Y1: r.BBox[1], X2: r.BBox[0] + r.BBox[2], Y2: r.BBox[1] + r.BBox[3]}, want, 1e-9) {
+			t.Errorf("result %d = %+v, want box %v category %d", i, r, want, cat)
+		}
+	}
+	if _, err := ds.Results(1, b.Metas[0], []detection.Detection{{Class: 3}}); err == nil {
+		t.Error("class 3 of 3 accepted")
+	}
+	// Flip draws are reproducible and about half true.
+	n, same, first := 0, 0, make([]bool, 1000)
+	for i := range first {
+		first[i] = Flip(1, 2, i)
+	}
+	for i := range first {
+		if Flip(1, 2, i) != first[i] {
+			t.Fatal("Flip is not reproducible")
+		}
+		if first[i] {
+			n++
+		}
+		if Flip(1, 3, i) == first[i] {
+			same++
+		}
+	}
+	if n < 430 || n > 570 || same > 570 {
+		t.Errorf("%d of 1000 flips; %d the same in the next epoch", n, same)
+	}
+}
