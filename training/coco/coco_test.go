@@ -355,3 +355,73 @@ func TestBatchAndResults(t *testing.T) {
 		t.Errorf("%d of 1000 flips; %d the same in the next epoch", n, same)
 	}
 }
+
+// meanIn is the mean colour of the pixels whose centres lie in b shrunk by
+// margin on every side, and the largest distance of one channel from it.
+func meanIn(img data.Image, b detection.Box, margin float64) (mean [3]float64, spread float64) {
+	n := 0.0
+	var pts [][]uint8
+	for y := range img.H {
+		for x := range img.W {
+			px, py := float64(x)+0.5, float64(y)+0.5
+			if px > b.X1+margin && px < b.X2-margin && py > b.Y1+margin && py < b.Y2-margin {
+				p := img.Pix[3*(y*img.W+x):]
+				pts = append(pts, p[:3])
+				for c := range 3 {
+					mean[c] += float64(p[c])
+				}
+				n++
+			}
+		}
+	}
+	for c := range 3 {
+		mean[c] /= n
+	}
+	for _, p := range pts {
+		for c := range 3 {
+			spread = max(spread, abs(float64(p[c])-mean[c]))
+		}
+	}
+	return mean, spread
+}
+
+// The generator's rectangles, read back and transformed, lie where their
+// mapped boxes say: inside a mapped box is the rectangle's one colour.
+func TestSyntheticRectanglesFollowTransform(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := WriteSynthetic(dir, SyntheticOptions{Train: 6, Val: 1, Seed: 11}); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := Open(AnnotationPath(dir, TrainSplit), ImageDir(dir, TrainSplit))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := RetinaNetTransform()
+	tr.MaxLong, tr.MaxShort = 666, 400 // enlarged ×~1.6, still fast
+	checked := 0
+	for i := range ds.Len() {
+		s, err := ds.Sample(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, objs, meta := tr.Apply(s.Image, s.Objects, i%2 == 1)
+		for k, b := range s.Boxes {
+			if ds.Classes[s.Classes[k]].Name != "rectangle" {
+				continue
+			}
+			want, _ := meanIn(s.Image, b, 2)
+			got, spread := meanIn(out, objs.Boxes[k], 2*meta.ScaleX)
+			for c := range 3 {
+				if abs(got[c]-want[c]) > 6 || spread > 40 {
+					t.Errorf("image %d (flip %v) rectangle %v → %v: mean colour %v, was %v; spread %v",
+						i, meta.Flipped, b, objs.Boxes[k], got, want, spread)
+					break
+				}
+			}
+			checked++
+		}
+	}
+	if checked < 3 {
+		t.Errorf("only %d rectangles checked", checked)
+	}
+}
