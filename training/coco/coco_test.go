@@ -2,6 +2,7 @@ package coco
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -53,10 +54,40 @@ func TestSyntheticLoads(t *testing.T) {
 		if objects != sum.Objects || crowd != sum.Crowd {
 			t.Errorf("%s: loader read %d objects and %d crowd regions, generator wrote %d and %d", sum.Split, objects, crowd, sum.Objects, sum.Crowd)
 		}
-		for _, a := range ds.Instances.Annotations {
+		// Segmentations are written (the loader skips them).
+		raw, err := os.ReadFile(sum.Annotations)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var written Instances
+		if err := json.Unmarshal(raw, &written); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range written.Annotations {
 			boxArea := a.BBox[2] * a.BBox[3]
 			// A shape covers between about half (a triangle) and π/4 (an
 			// ellipse) to all (a rectangle) of its box; a crowd less.
+			if a.IsCrowd == 1 {
+				// Run-length encoding: runs cover the image, the runs of
+				// ones (odd positions) add up to the area.
+				var rle struct {
+					Counts []int `json:"counts"`
+					Size   []int `json:"size"`
+				}
+				if err := json.Unmarshal(a.Segmentation, &rle); err != nil || len(rle.Size) != 2 {
+					t.Fatalf("crowd annotation %d: segmentation %s: %v", a.ID, a.Segmentation, err)
+				}
+				total, ones := 0, 0
+				for k, c := range rle.Counts {
+					total += c
+					if k%2 == 1 {
+						ones += c
+					}
+				}
+				if total != rle.Size[0]*rle.Size[1] || float64(ones) != a.Area {
+					t.Errorf("crowd annotation %d: runs cover %d of %v pixels, %d ones for area %v", a.ID, total, rle.Size, ones, a.Area)
+				}
+			}
 			if a.Area <= 0 || a.Area > boxArea || (a.IsCrowd == 0 && a.Area < 0.4*boxArea) || len(a.Segmentation) == 0 {
 				t.Errorf("annotation %d: area %v for box %v (crowd %d)", a.ID, a.Area, a.BBox, a.IsCrowd)
 			}

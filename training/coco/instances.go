@@ -64,74 +64,172 @@ func ReadInstances(path string) (*Instances, error) {
 }
 
 // ParseInstances decodes and checks an instances document. An error names
-// the entry at fault, as in annotations[12] (id 907).
+// the entry at fault, as in annotations[12] (id 907). Segmentations are
+// skipped: a detector does not need them, and they are most of COCO's
+// bytes.
 func ParseInstances(b []byte) (*Instances, error) {
-	var top struct {
-		Images      []json.RawMessage `json:"images"`
-		Annotations []json.RawMessage `json:"annotations"`
-		Categories  []json.RawMessage `json:"categories"`
-	}
-	if err := json.Unmarshal(b, &top); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	in := &Instances{}
+	var sawImages, sawCategories bool
+	err := func() error {
+		if t, err := dec.Token(); err != nil {
+			return err
+		} else if t != json.Delim('{') {
+			return errors.New("not a JSON object")
+		}
+		for dec.More() {
+			t, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			switch key, _ := t.(string); key {
+			case "images":
+				sawImages = true
+				err = decodeArray(dec, key, func(i int) error {
+					var e struct {
+						ID       *int64  `json:"id"`
+						FileName *string `json:"file_name"`
+						Width    *int    `json:"width"`
+						Height   *int    `json:"height"`
+					}
+					if err := decodeEntry(dec, &e); err != nil {
+						return err
+					}
+					if err := missing("id", e.ID == nil, "file_name", e.FileName == nil, "width", e.Width == nil, "height", e.Height == nil); err != nil {
+						return err
+					}
+					in.Images = append(in.Images, Image{ID: *e.ID, FileName: *e.FileName, Width: *e.Width, Height: *e.Height})
+					return nil
+				})
+			case "annotations":
+				err = decodeArray(dec, key, func(i int) error {
+					var e struct {
+						ID         *int64    `json:"id"`
+						ImageID    *int64    `json:"image_id"`
+						CategoryID *int64    `json:"category_id"`
+						BBox       []float64 `json:"bbox"`
+						Area       float64   `json:"area"`
+						IsCrowd    int       `json:"iscrowd"`
+						Ignore     bool      `json:"ignore"`
+					}
+					if err := decodeEntry(dec, &e); err != nil {
+						return err
+					}
+					if err := missing("id", e.ID == nil, "image_id", e.ImageID == nil, "category_id", e.CategoryID == nil, "bbox", e.BBox == nil); err != nil {
+						return err
+					}
+					in.Annotations = append(in.Annotations, Annotation{ID: *e.ID, ImageID: *e.ImageID, CategoryID: *e.CategoryID,
+						BBox: e.BBox, Area: e.Area, IsCrowd: e.IsCrowd, Ignore: e.Ignore})
+					return nil
+				})
+			case "categories":
+				sawCategories = true
+				err = decodeArray(dec, key, func(i int) error {
+					var e struct {
+						ID            *int64  `json:"id"`
+						Name          *string `json:"name"`
+						Supercategory string  `json:"supercategory"`
+					}
+					if err := decodeEntry(dec, &e); err != nil {
+						return err
+					}
+					if err := missing("id", e.ID == nil, "name", e.Name == nil); err != nil {
+						return err
+					}
+					in.Categories = append(in.Categories, Category{ID: *e.ID, Name: *e.Name, Supercategory: e.Supercategory})
+					return nil
+				})
+			default: // info, licenses, ...
+				var skip json.RawMessage
+				err = dec.Decode(&skip)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if _, err := dec.Token(); err != nil {
+			return err
+		}
+		return nil
+	}()
+	if err != nil {
 		return nil, jsonError(b, err)
 	}
-	if top.Images == nil || top.Categories == nil {
+	if !sawImages || !sawCategories {
 		return nil, errors.New(`not a COCO instances file: "images" and "categories" are required`)
-	}
-	in := &Instances{
-		Images:      make([]Image, len(top.Images)),
-		Annotations: make([]Annotation, len(top.Annotations)),
-		Categories:  make([]Category, len(top.Categories)),
-	}
-	for i, raw := range top.Categories {
-		if err := decodeEntry(raw, &in.Categories[i], []string{"id", "name"}); err != nil {
-			return nil, fmt.Errorf("categories[%d]: %w", i, err)
-		}
-	}
-	for i, raw := range top.Images {
-		if err := decodeEntry(raw, &in.Images[i], []string{"id", "file_name", "width", "height"}); err != nil {
-			return nil, fmt.Errorf("images[%d]: %w", i, err)
-		}
-	}
-	for i, raw := range top.Annotations {
-		if err := decodeEntry(raw, &in.Annotations[i], []string{"id", "image_id", "category_id", "bbox"}); err != nil {
-			return nil, fmt.Errorf("annotations[%d]: %w", i, err)
-		}
 	}
 	return in, in.Validate()
 }
 
-// decodeEntry decodes one array element, requiring the named keys.
-func decodeEntry(raw json.RawMessage, v any, required []string) error {
-	var keys map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &keys); err != nil {
-		return fmt.Errorf("not a JSON object: %w", err)
-	}
-	for _, k := range required {
-		if _, ok := keys[k]; !ok {
-			return fmt.Errorf("%q is missing", k)
-		}
-	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return fmt.Errorf("%q: a JSON %s where a %s belongs", te.Field, te.Value, te.Type)
-		}
+// entryError is a problem with one element of a top-level array.
+type entryError struct {
+	where string
+	err   error
+}
+
+func (e *entryError) Error() string { return e.where + ": " + e.err.Error() }
+func (e *entryError) Unwrap() error { return e.err }
+
+// decodeArray calls each for every element of the array dec is at.
+func decodeArray(dec *json.Decoder, key string, each func(i int) error) error {
+	t, err := dec.Token()
+	if err != nil {
 		return err
+	}
+	if t != json.Delim('[') {
+		return &entryError{key, fmt.Errorf("is a JSON %v, want an array", t)}
+	}
+	for i := 0; dec.More(); i++ {
+		if err := each(i); err != nil {
+			return &entryError{fmt.Sprintf("%s[%d]", key, i), err}
+		}
+	}
+	_, err = dec.Token()
+	return err
+}
+
+// decodeEntry decodes one array element into v, saying which field has
+// the wrong type.
+func decodeEntry(dec *json.Decoder, v any) error {
+	err := dec.Decode(v)
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &te) && te.Field == "":
+		return fmt.Errorf("not a JSON object but a JSON %s", te.Value)
+	case errors.As(err, &te):
+		return fmt.Errorf("%q: a JSON %s where a %s belongs", te.Field, te.Value, te.Type)
+	}
+	return err
+}
+
+// missing reports the first required key absent: pairs of name and
+// whether it is missing.
+func missing(pairs ...any) error {
+	for i := 0; i < len(pairs); i += 2 {
+		if pairs[i+1].(bool) {
+			return fmt.Errorf("%q is missing", pairs[i])
+		}
 	}
 	return nil
 }
 
-// jsonError places a syntax error at its line and column.
+// jsonError explains err: a document that is not JSON at all gets the line
+// and column of the fault (scanning it again whole, for an exact place).
 func jsonError(b []byte, err error) error {
-	var se *json.SyntaxError
-	if errors.As(err, &se) && int(se.Offset) >= len(b) {
-		return fmt.Errorf("not valid JSON: the file ends early (truncated?): %w", err)
+	var raw json.RawMessage
+	if serr := json.Unmarshal(b, &raw); serr != nil {
+		var se *json.SyntaxError
+		if errors.As(serr, &se) && int(se.Offset) < len(b) {
+			off := int(se.Offset)
+			line := 1 + bytes.Count(b[:off], []byte("\n"))
+			col := off - bytes.LastIndexByte(b[:off], '\n')
+			return fmt.Errorf("not valid JSON at line %d, column %d: %w", line, col, serr)
+		}
+		return fmt.Errorf("not valid JSON: the file ends early (truncated?): %w", serr)
 	}
-	if errors.As(err, &se) {
-		off := min(int(se.Offset), len(b))
-		line := 1 + bytes.Count(b[:off], []byte("\n"))
-		col := off - bytes.LastIndexByte(b[:off], '\n')
-		return fmt.Errorf("not valid JSON at line %d, column %d: %w", line, col, err)
+	var ee *entryError
+	if errors.As(err, &ee) {
+		return err
 	}
 	return fmt.Errorf("not a COCO instances file: %w", err)
 }
