@@ -301,6 +301,15 @@ func TestDetect(t *testing.T) {
 	if dets, _ = Detect(p, RetinaNetCoder(), []Level[float64]{lv}, 2, 45, 100); len(dets) != 2 || dets[1].Score < .69 {
 		t.Errorf("with 2 per level: %v", dets)
 	}
+	// Top-k is per level: with 1 per level, each of two levels keeps its
+	// best pair, even when the second level's best is below the first
+	// level's runner-up.
+	lv2 := Level[float64]{Logits: []float64{logit(.3), logit(.2)}, Deltas: make([]float64, 4), Anchors: []Box{{100, 0, 110, 10}}}
+	p.PreNMS = 1
+	dets, _ = Detect(p, RetinaNetCoder(), []Level[float64]{lv, lv2}, 2, 200, 100)
+	if len(dets) != 2 || !near(dets[0].Score, .9, 1e-9) || !near(dets[1].Score, .3, 1e-9) || dets[1].Box != lv2.Anchors[0] {
+		t.Errorf("with 1 per level over two levels: %v", dets)
+	}
 	lv.Deltas = lv.Deltas[:4]
 	if _, err := Detect(p, RetinaNetCoder(), []Level[float64]{lv}, 2, 45, 100); err == nil {
 		t.Error("short deltas accepted")

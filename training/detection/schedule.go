@@ -15,15 +15,19 @@ type Schedule struct {
 	Steps         []int   // epochs (0-based) from which the rate is multiplied by Gamma once more
 	Gamma         float64
 	Epochs        int
+	// The SGD settings the schedule goes with.
+	Momentum, WeightDecay float64
 }
 
 // Schedule1x is retinanet_r50_fpn_1x_coco's schedule for a batch size and
 // epoch length: lr 0.01 for a batch of 16 scaled linearly, linear warm-up
-// over 500 iterations from 0.001 of it, ×0.1 at epochs 8 and 11 of 12.
+// over 500 iterations from 0.001 of it, ×0.1 at epochs 8 and 11 of 12;
+// SGD with momentum 0.9 and weight decay 1e-4.
 func Schedule1x(batch, itersPerEpoch int) Schedule {
 	return Schedule{
 		BaseLR: 0.01, BaseBatch: 16, Batch: batch, ItersPerEpoch: itersPerEpoch,
 		WarmupIters: 500, WarmupRatio: 0.001, Steps: []int{8, 11}, Gamma: 0.1, Epochs: 12,
+		Momentum: 0.9, WeightDecay: 1e-4,
 	}
 }
 
