@@ -10,8 +10,7 @@ import (
 )
 
 // Instances is a COCO instances file (instances_train2017.json and the
-// like). Fields the detector does not use (info, licenses, polygon
-// points) are not kept, except segmentation, passed through for writers.
+// like), with the fields a detector uses.
 type Instances struct {
 	Images      []Image      `json:"images"`
 	Annotations []Annotation `json:"annotations"`
@@ -35,8 +34,8 @@ type Annotation struct {
 	BBox       []float64 `json:"bbox"` // x, y, width, height
 	Area       float64   `json:"area"`
 	IsCrowd    int       `json:"iscrowd"`
-	// Segmentation is kept as written: polygons, or run-length encoding
-	// for crowd regions.
+	// Segmentation (polygons, or run-length encoding for crowd regions)
+	// is for writers: ParseInstances skips it.
 	Segmentation json.RawMessage `json:"segmentation,omitempty"`
 	// Ignore is the optional flag some COCO-style sets use to drop an
 	// annotation from training and evaluation.
@@ -85,7 +84,7 @@ func ParseInstances(b []byte) (*Instances, error) {
 			switch key, _ := t.(string); key {
 			case "images":
 				sawImages = true
-				err = decodeArray(dec, key, func(i int) error {
+				err = decodeArray(dec, key, func() error {
 					var e struct {
 						ID       *int64  `json:"id"`
 						FileName *string `json:"file_name"`
@@ -102,7 +101,7 @@ func ParseInstances(b []byte) (*Instances, error) {
 					return nil
 				})
 			case "annotations":
-				err = decodeArray(dec, key, func(i int) error {
+				err = decodeArray(dec, key, func() error {
 					var e struct {
 						ID         *int64    `json:"id"`
 						ImageID    *int64    `json:"image_id"`
@@ -124,7 +123,7 @@ func ParseInstances(b []byte) (*Instances, error) {
 				})
 			case "categories":
 				sawCategories = true
-				err = decodeArray(dec, key, func(i int) error {
+				err = decodeArray(dec, key, func() error {
 					var e struct {
 						ID            *int64  `json:"id"`
 						Name          *string `json:"name"`
@@ -171,7 +170,7 @@ func (e *entryError) Error() string { return e.where + ": " + e.err.Error() }
 func (e *entryError) Unwrap() error { return e.err }
 
 // decodeArray calls each for every element of the array dec is at.
-func decodeArray(dec *json.Decoder, key string, each func(i int) error) error {
+func decodeArray(dec *json.Decoder, key string, each func() error) error {
 	t, err := dec.Token()
 	if err != nil {
 		return err
@@ -180,7 +179,7 @@ func decodeArray(dec *json.Decoder, key string, each func(i int) error) error {
 		return &entryError{key, fmt.Errorf("is a JSON %v, want an array", t)}
 	}
 	for i := 0; dec.More(); i++ {
-		if err := each(i); err != nil {
+		if err := each(); err != nil {
 			return &entryError{fmt.Sprintf("%s[%d]", key, i), err}
 		}
 	}
