@@ -18,7 +18,7 @@ func newDataCmd() *cobra.Command {
 		Short: "Download and check the benchmark tables",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newDataFetchCmd(), newDataVerifyCmd())
+	cmd.AddCommand(newDataFetchCmd(), newDataVerifyCmd(), newDataCocoCmd())
 	return cmd
 }
 
