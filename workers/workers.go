@@ -38,6 +38,9 @@ type Config struct {
 	// Chatter, when set, replaces the client built from LLM (tests, other
 	// backends).
 	Chatter llm.Chatter
+	// Metrics, when set, receives genius's own series (MetricLLMRequests,
+	// ...); give it the handler the Temporal client has.
+	Metrics client.MetricsHandler
 	// MaxConcurrentActivities bounds activities running at once. 0 = the
 	// SDK's default on CPU workers, 1 on GPU workers (one training per GPU).
 	MaxConcurrentActivities int
@@ -78,6 +81,9 @@ func NewSearchActivities(cfg Config) *searchact.SearchActivities {
 	a := &searchact.SearchActivities{Catalog: bench.NewCatalog(dir), LLM: cfg.Chatter}
 	if a.LLM == nil && (cfg.LLM.APIKey != "" || cfg.LLM.BaseURL != "") {
 		a.LLM = llm.New(cfg.LLM)
+	}
+	if a.LLM != nil && cfg.Metrics != nil {
+		a.LLM = meteredChatter{next: a.LLM, metrics: cfg.Metrics}
 	}
 	return a
 }

@@ -69,8 +69,12 @@ in the environment; the key never enters a workflow payload or a log line.
 time unless --max-concurrent-activities says otherwise.
 
 Probes: GET /healthz (alive) and /readyz (worker started and the Temporal
-frontend answers) on --health-addr; Prometheus metrics of the SDK at
-/metrics on --metrics-addr.`,
+frontend answers) on --health-addr; Prometheus metrics at /metrics on
+--metrics-addr: the Temporal SDK's standard worker metrics
+(temporal_worker_task_slots_used, temporal_request_total,
+temporal_workflow_task_schedule_to_start_latency_seconds, ...), genius's
+own (genius_llm_requests_total, genius_llm_tokens_total,
+genius_llm_request_latency_seconds) and the Go runtime's.`,
 		Args: cobra.NoArgs,
 	}
 	stopEnv, stopEnvErr := envDuration("GENIUS_WORKER_STOP_TIMEOUT")
@@ -145,16 +149,18 @@ func runWorker(ctx context.Context, f workerFlags) error {
 	if err != nil {
 		return err
 	}
-	var reg *metrics.Registry
-	if f.metricsAddr != "" {
-		reg = metrics.New()
-	}
 	opts, err := f.client.options(logger)
 	if err != nil {
 		return err
 	}
-	if reg != nil {
-		opts.MetricsHandler = reg
+	var reg *metrics.Registry
+	if f.metricsAddr != "" {
+		reg, err = metrics.New(metrics.Options{OnError: func(err error) { logger.Warn("metrics", "error", err) }})
+		if err != nil {
+			return err
+		}
+		defer reg.Close()
+		opts.MetricsHandler = reg.Handler()
 	}
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
@@ -168,6 +174,7 @@ func runWorker(ctx context.Context, f workerFlags) error {
 		LLM:                     llm.ConfigFromEnv(),
 		MaxConcurrentActivities: f.maxActivities,
 		Options:                 wopts,
+		Metrics:                 opts.MetricsHandler,
 	}
 	var w worker.Worker
 	queue := f.taskQueue
