@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
@@ -110,8 +108,8 @@ func runDev(ctx context.Context, f devFlags) error {
 	defer c.Close()
 	if srv == nil {
 		// A server we did not start may lack genius's search attributes.
-		if err := ensureSearchAttributes(ctx, c, f.client.Namespace); err != nil {
-			fmt.Fprintf(out, "Warning: %v\nSearches upsert these attributes; create them, or set \"search_attributes\": false in the spec.\n", err)
+		if err := ensureSearchAttributes(ctx, logger, c, f.client.Namespace, attrsRegister); err != nil {
+			fmt.Fprintf(out, "Warning: %v\n", err)
 		}
 	}
 
@@ -280,37 +278,4 @@ func shellJoin(args []string) string {
 		s += a
 	}
 	return s
-}
-
-// ensureSearchAttributes registers the custom search attributes genius's
-// workflows upsert (workflows.SearchAttributes) where the namespace lacks
-// them.
-func ensureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
-	have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
-	if err != nil {
-		return fmt.Errorf("list search attributes of namespace %s: %w", namespace, err)
-	}
-	missing := map[string]enumspb.IndexedValueType{}
-	var names []string
-	for _, a := range workflows.SearchAttributes() {
-		if _, ok := have.GetCustomAttributes()[a.Name]; ok {
-			continue
-		}
-		t, err := enumspb.IndexedValueTypeFromString(a.Type)
-		if err != nil {
-			return err
-		}
-		missing[a.Name] = t
-		names = append(names, fmt.Sprintf("temporal operator search-attribute create --namespace %s --name %s --type %s", namespace, a.Name, a.Type))
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	if _, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
-		Namespace: namespace, SearchAttributes: missing,
-	}); err != nil {
-		return fmt.Errorf("namespace %s lacks search attributes and adding them failed (%v); run:\n  %s", namespace, err, strings.Join(names, "\n  "))
-	}
-	fmt.Fprintf(os.Stderr, "Added search attributes to namespace %s.\n", namespace)
-	return nil
 }

@@ -42,6 +42,8 @@ type workerFlags struct {
 	// stopTimeout is how long Stop waits for activities in flight; 0 means
 	// the kind's default (gpuStopTimeout on gpu).
 	stopTimeout time.Duration
+	// searchAttributes: attrsRegister, attrsCheck or attrsSkip.
+	searchAttributes string
 }
 
 // gpuStopTimeout is a GPU worker's default stop timeout: long enough for a
@@ -95,6 +97,7 @@ genius_llm_request_latency_seconds) and the Go runtime's.`,
 	fs.StringVar(&f.metricsAddr, "metrics-addr", envOr("GENIUS_METRICS_ADDR", ":9090"), `address of Prometheus /metrics; "" disables (env GENIUS_METRICS_ADDR)`)
 	fs.StringVar(&f.checkpointStore, "checkpoint-store", envOr("GENIUS_CHECKPOINT_STORE", "file://./checkpoints"), "where gpu workers keep training checkpoints: file:///path or s3://bucket/prefix (env GENIUS_CHECKPOINT_STORE; S3 settings from GENIUS_S3_ENDPOINT, GENIUS_S3_REGION, GENIUS_S3_PATH_STYLE and the AWS credential chain)")
 	fs.StringVar(&f.checkpointDir, "checkpoint-dir", envOr("GENIUS_CHECKPOINT_DIR", ""), "local directory for checkpoints when --checkpoint-store is s3:// (write-back copies; proxy training keeps its checkpoints here) (env GENIUS_CHECKPOINT_DIR)")
+	fs.StringVar(&f.searchAttributes, "search-attributes", envOr("GENIUS_SEARCH_ATTRIBUTES", attrsRegister), searchAttributesUsage)
 	fs.DurationVar(&f.stopTimeout, "stop-timeout", stopEnv, "how long a stopping worker (SIGTERM) waits for activities in flight, e.g. 55m; 0 = SDK default on cpu (no wait: activities are cancelled at once), 55m on gpu; keep it under the pod's terminationGracePeriodSeconds (env GENIUS_WORKER_STOP_TIMEOUT)")
 	return cmd
 }
@@ -162,11 +165,17 @@ func runWorker(ctx context.Context, f workerFlags) error {
 		defer reg.Close()
 		opts.MetricsHandler = reg.Handler()
 	}
+	opts.Logger = workers.NewTaskFailureLogger(opts.Logger, f.client.Namespace)
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s (namespace %s): %w; check --address/TEMPORAL_ADDRESS", f.client.Address, f.client.Namespace, err)
 	}
 	defer c.Close()
+	if f.kind == kindCPU {
+		if err := ensureSearchAttributes(ctx, logger, c, f.client.Namespace, f.searchAttributes); err != nil {
+			return err
+		}
+	}
 
 	cfg := workers.Config{
 		TaskQueue:               f.taskQueue,
