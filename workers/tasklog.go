@@ -35,7 +35,7 @@ type TaskFailureLogger struct {
 type taskFailures struct {
 	namespace string
 	mu        sync.Mutex
-	byError   map[string]int
+	byError   map[string]int // by failureKey
 }
 
 // NewTaskFailureLogger wraps l for a worker of namespace.
@@ -53,8 +53,8 @@ func (t *TaskFailureLogger) Info(msg string, keyvals ...any) {
 	t.Logger.Info(msg, keyvals...)
 	if msg == sdkTaskFailed || msg == sdkTaskFailedClient {
 		errText := fmt.Sprint(value(keyvals, "Error"))
-		if n := t.st.count(errText); repeatNow(n) {
-			t.Logger.Error(fmt.Sprintf("workflow tasks keep failing (%d times) with the same error: %s", n, t.st.advice(errText)), "Error", errText)
+		if n := t.st.count(failureKey(errText)); repeatNow(n) {
+			t.Logger.Error(fmt.Sprintf("workflow tasks keep failing (%d times) with the same cause: %s", n, t.st.advice(errText)), "Error", errText)
 		}
 	}
 }
@@ -83,20 +83,34 @@ func repeatNow(n int) bool {
 	return n == failureRepeat || (n > failureRepeat && (n-failureRepeat)%20 == 0)
 }
 
-func (s *taskFailures) count(errText string) int {
+func (s *taskFailures) count(key string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.byError) > 1000 {
 		clear(s.byError)
 	}
-	s.byError[errText]++
-	return s.byError[errText]
+	s.byError[key]++
+	return s.byError[key]
+}
+
+// failureKey groups failures with the same cause: the server names one
+// missing search attribute, not always the same one.
+func failureKey(errText string) string {
+	if isSearchAttributeError(errText) {
+		return "search attributes"
+	}
+	return errText
+}
+
+func isSearchAttributeError(errText string) bool {
+	low := strings.ToLower(errText)
+	return strings.Contains(low, "badsearchattributes") || strings.Contains(low, "search attribute")
 }
 
 // advice says what to do about a workflow task failing with errText.
 func (s *taskFailures) advice(errText string) string {
 	switch low := strings.ToLower(errText); {
-	case strings.Contains(low, "badsearchattributes") || strings.Contains(low, "search attribute"):
+	case isSearchAttributeError(errText):
 		e := MissingSearchAttributesError{Namespace: s.namespace, Missing: workflows.SearchAttributes()}
 		return "the namespace lacks genius's search attributes: restart this worker with --search-attributes register (the default; it registers them where the server allows), " +
 			"or create them: " + strings.Join(e.Commands(), "; ") + "; or set \"search_attributes\": false in the spec"
