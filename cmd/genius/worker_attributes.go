@@ -58,5 +58,8 @@ func ensureSearchAttributes(ctx context.Context, logger *slog.Logger, c client.C
 		b.WriteString(`Or, if every search sets "search_attributes": false, start the worker with --search-attributes skip.`)
 		return errors.New(b.String())
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("%w; where this worker may not read them, start it with --search-attributes skip and make sure the namespace has them", err)
+	}
+	return nil
 }
