@@ -108,7 +108,11 @@ func runDev(ctx context.Context, f devFlags) error {
 	defer c.Close()
 	if srv == nil {
 		// A server we did not start may lack genius's search attributes.
-		if err := ensureSearchAttributes(ctx, logger, c, f.client.Namespace, attrsRegister); err != nil {
+		added, err := ensureSearchAttributes(ctx, c, f.client.Namespace, attrsRegister)
+		if len(added) > 0 {
+			fmt.Fprintf(out, "Added search attributes to namespace %s.\n", f.client.Namespace)
+		}
+		if err != nil {
 			fmt.Fprintf(out, "Warning: %v\n", err)
 		}
 	}

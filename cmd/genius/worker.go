@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -172,7 +173,11 @@ func runWorker(ctx context.Context, f workerFlags) error {
 	}
 	defer c.Close()
 	if f.kind == kindCPU {
-		if err := ensureSearchAttributes(ctx, logger, c, f.client.Namespace, f.searchAttributes); err != nil {
+		added, err := ensureSearchAttributes(ctx, c, f.client.Namespace, f.searchAttributes)
+		if len(added) > 0 {
+			logger.Info("registered search attributes", "namespace", f.client.Namespace, "names", strings.Join(added, ","))
+		}
+		if err != nil {
 			return err
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 
 	"go.temporal.io/sdk/client"
@@ -28,20 +27,18 @@ const searchAttributesUsage = `what a cpu worker does at start about the namespa
 	`register (create missing ones where the server allows it, else exit with the commands that do), check (exit with the commands if any is missing), ` +
 	`or skip (every search sets "search_attributes": false) (env GENIUS_SEARCH_ATTRIBUTES)`
 
-// ensureSearchAttributes applies mode to the client's namespace; a search
-// would otherwise fail its first workflow task over and over.
-func ensureSearchAttributes(ctx context.Context, logger *slog.Logger, c client.Client, namespace, mode string) error {
+// ensureSearchAttributes applies mode to the client's namespace (a search
+// would otherwise fail its first workflow task over and over) and returns
+// the names it registered.
+func ensureSearchAttributes(ctx context.Context, c client.Client, namespace, mode string) ([]string, error) {
 	switch mode {
 	case attrsSkip:
-		return nil
+		return nil, nil
 	case attrsRegister, attrsCheck:
 	default:
-		return fmt.Errorf("--search-attributes is %q: use register, check or skip (env GENIUS_SEARCH_ATTRIBUTES)", mode)
+		return nil, fmt.Errorf("--search-attributes is %q: use register, check or skip (env GENIUS_SEARCH_ATTRIBUTES)", mode)
 	}
 	added, err := workers.EnsureSearchAttributes(ctx, c, namespace, mode == attrsRegister)
-	if len(added) > 0 {
-		logger.Info("registered search attributes", "namespace", namespace, "names", strings.Join(added, ","))
-	}
 	var missing *workers.MissingSearchAttributesError
 	if errors.As(err, &missing) {
 		var b strings.Builder
@@ -56,10 +53,10 @@ func ensureSearchAttributes(ctx context.Context, logger *slog.Logger, c client.C
 			b.WriteString("\nAn attribute of the wrong type must be removed first (temporal operator search-attribute remove) or the namespace changed.\n")
 		}
 		b.WriteString(`Or, if every search sets "search_attributes": false, start the worker with --search-attributes skip.`)
-		return errors.New(b.String())
+		return added, errors.New(b.String())
 	}
 	if err != nil {
-		return fmt.Errorf("%w; where this worker may not read them, start it with --search-attributes skip and make sure the namespace has them", err)
+		return added, fmt.Errorf("%w; where this worker may not read them, start it with --search-attributes skip and make sure the namespace has them", err)
 	}
-	return nil
+	return added, nil
 }
