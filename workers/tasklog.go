@@ -30,6 +30,8 @@ const (
 type TaskFailureLogger struct {
 	log.Logger
 	st *taskFailures
+	// workerType is the SDK's WorkerType of a per-worker logger (With).
+	workerType string
 }
 
 type taskFailures struct {
@@ -45,13 +47,17 @@ func NewTaskFailureLogger(l log.Logger, namespace string) *TaskFailureLogger {
 
 // With keeps the wrapper around the SDK's per-worker loggers.
 func (t *TaskFailureLogger) With(keyvals ...any) log.Logger {
-	return &TaskFailureLogger{Logger: log.With(t.Logger, keyvals...), st: t.st}
+	wt := t.workerType
+	if v, ok := value(keyvals, "WorkerType").(string); ok {
+		wt = v
+	}
+	return &TaskFailureLogger{Logger: log.With(t.Logger, keyvals...), st: t.st, workerType: wt}
 }
 
 // Info passes msg on and watches for failed tasks.
 func (t *TaskFailureLogger) Info(msg string, keyvals ...any) {
 	t.Logger.Info(msg, keyvals...)
-	if msg == sdkTaskFailed || msg == sdkTaskFailedClient {
+	if (msg == sdkTaskFailed || msg == sdkTaskFailedClient) && (t.workerType == "" || t.workerType == "WorkflowWorker") {
 		errText := fmt.Sprint(value(keyvals, "Error"))
 		if n := t.st.count(failureKey(errText)); repeatNow(n) {
 			t.Logger.Error(fmt.Sprintf("workflow tasks keep failing (%d times) with the same cause: %s", n, t.st.advice(errText)), "Error", errText)

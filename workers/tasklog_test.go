@@ -55,6 +55,11 @@ func TestTaskFailureLoggerGroupsSearchAttributes(t *testing.T) {
 		l.Info(sdkTaskFailed, "Error", "BadSearchAttributes: Namespace ns1 has no mapping defined for search attribute "+name)
 	}
 	l.Info("Task processing failed with error", "Error", "something else")
+	// Activity workers' failures are not workflow tasks.
+	al := l.With("WorkerType", "ActivityWorker")
+	for range 5 {
+		al.Info(sdkTaskFailed, "Error", "BadSearchAttributes: no mapping defined for search attribute GeniusProposer")
+	}
 	errs := rec.errors()
 	if len(errs) != 1 {
 		t.Fatalf("%d ERROR lines, want 1:\n%s", len(errs), strings.Join(rec.lines, "\n"))
