@@ -36,7 +36,6 @@ type Options struct {
 // for activities, through activity.GetMetricsHandler) and an http.Handler
 // for /metrics. Close it to stop tally's report loop.
 type Registry struct {
-	prom    *prometheus.Registry
 	handler client.MetricsHandler
 	closer  io.Closer
 	http    http.Handler
@@ -70,7 +69,6 @@ func New(opts Options) (*Registry, error) {
 		SanitizeOptions: &sdktally.PrometheusSanitizeOptions,
 	}, opts.Interval)
 	return &Registry{
-		prom:    reg,
 		handler: sdktally.NewMetricsHandler(sdktally.NewPrometheusNamingScope(scope)),
 		closer:  closer,
 		http: promhttp.HandlerFor(reg, promhttp.HandlerOpts{
@@ -84,9 +82,6 @@ func New(opts Options) (*Registry, error) {
 // (client.Options.MetricsHandler): counters get the suffix _total, timers
 // become histograms in seconds with the suffix _seconds.
 func (r *Registry) Handler() client.MetricsHandler { return r.handler }
-
-// Prometheus is the underlying registry, for collectors of one's own.
-func (r *Registry) Prometheus() *prometheus.Registry { return r.prom }
 
 // ServeHTTP serves /metrics in the Prometheus exposition formats.
 func (r *Registry) ServeHTTP(w http.ResponseWriter, req *http.Request) { r.http.ServeHTTP(w, req) }
