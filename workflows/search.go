@@ -298,7 +298,7 @@ func (s *search) iteration(ctx workflow.Context, i int) (iterationOutcome, error
 			msgs = append(msgs, chat.Message{Role: chat.RoleUser, Content: p.Prompt}, chat.Message{Role: chat.RoleAssistant, Content: p.Reply})
 		}
 		s.phase = PhaseChecking
-		c, err := s.check(ctx, p.Reply, history)
+		c, err := s.check(p.Reply, history)
 		if err != nil {
 			return iterationOutcome{}, fmt.Errorf("iteration %d attempt %d: check proposal: %w", i, attempt, err)
 		}
@@ -321,7 +321,7 @@ func (s *search) iteration(ctx workflow.Context, i int) (iterationOutcome, error
 		return iterationOutcome{failure: &IterationFailure{Iteration: i, Attempts: attempts, Reason: reason, Rejected: rejected}}, nil
 	}
 	s.phase = PhaseEvaluating
-	r, err := s.evaluate(ctx, i, *accepted)
+	r, err := s.evaluate(i, *accepted)
 	if err != nil {
 		return iterationOutcome{}, fmt.Errorf("iteration %d: evaluate %v: %w", i, accepted.Arch, err)
 	}
@@ -359,48 +359,49 @@ func (s *search) propose(i, attempt int, history []activities.Measured, msgs []c
 // shortRetry is the retry policy of the quick, deterministic activities
 // (checks and look-ups): a failure there is a bug or a missing table, so a
 // few retries suffice.
-var shortRetry = temporal.RetryPolicy{
-	InitialInterval:        time.Second,
-	MaximumAttempts:        5,
-	NonRetryableErrorTypes: []string{activities.ErrBadInput},
+func shortRetry() *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		MaximumAttempts:        5,
+		NonRetryableErrorTypes: []string{activities.ErrBadInput},
+	}
 }
 
 // runShort runs a quick, deterministic activity and decodes its result into
 // out. With localChecksChange it runs as a local activity on this worker,
 // unless queue names another task queue (a table served elsewhere); before
 // it, as a regular activity.
-func (s *search) runShort(ctx workflow.Context, queue, name string, in, out any) error {
-	retry := shortRetry
-	if s.local && (queue == "" || queue == workflow.GetInfo(ctx).TaskQueueName) {
+func (s *search) runShort(queue, name string, in, out any) error {
+	if s.local && (queue == "" || queue == workflow.GetInfo(s.actx).TaskQueueName) {
 		lctx := workflow.WithLocalActivityOptions(s.actx, workflow.LocalActivityOptions{
 			StartToCloseTimeout: time.Minute,
-			RetryPolicy:         &retry,
+			RetryPolicy:         shortRetry(),
 		})
 		return workflow.ExecuteLocalActivity(lctx, name, in).Get(lctx, out)
 	}
 	actx := workflow.WithActivityOptions(s.actx, workflow.ActivityOptions{
 		TaskQueue:           queue,
 		StartToCloseTimeout: time.Minute,
-		RetryPolicy:         &retry,
+		RetryPolicy:         shortRetry(),
 	})
 	return workflow.ExecuteActivity(actx, name, in).Get(actx, out)
 }
 
-func (s *search) check(ctx workflow.Context, reply string, history []activities.Measured) (activities.CheckResult, error) {
+func (s *search) check(reply string, history []activities.Measured) (activities.CheckResult, error) {
 	var out activities.CheckResult
-	err := s.runShort(ctx, "", activities.CheckProposalName, activities.CheckInput{
+	err := s.runShort("", activities.CheckProposalName, activities.CheckInput{
 		Space: s.spec.Space, Reply: reply, FLOPs: s.spec.FLOPs, Measured: history, GiveUp: s.isLLM(),
 	}, &out)
 	return out, err
 }
 
-func (s *search) evaluate(ctx workflow.Context, i int, c activities.CheckResult) (IterationResult, error) {
+func (s *search) evaluate(i int, c activities.CheckResult) (IterationResult, error) {
 	r := IterationResult{Iteration: i, Arch: c.Arch, Key: c.Key, Canonical: c.Canonical, FLOPsM: c.FLOPsM, ParamsM: c.ParamsM}
 	e := s.spec.Evaluator
 	switch e.Kind {
 	case specs.EvaluatorLookup:
 		var out activities.EvaluateResult
-		err := s.runShort(ctx, e.TaskQueue, activities.EvaluateName, activities.EvaluateInput{
+		err := s.runShort(e.TaskQueue, activities.EvaluateName, activities.EvaluateInput{
 			Benchmark: s.spec.Benchmark, Dataset: s.spec.Dataset, Space: s.spec.Space, Arch: c.Arch, Key: c.Key,
 		}, &out)
 		if err != nil {
