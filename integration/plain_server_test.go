@@ -22,7 +22,8 @@ import (
 )
 
 // plainServer is `temporal server start-dev` as a new user starts it: no
-// --search-attribute flags, no tuning; with an extra namespace "bare".
+// --search-attribute flags, no tuning; with extra namespaces "bare" and
+// "wrongtype".
 type plainServer struct {
 	addr string
 }
@@ -36,7 +37,7 @@ func startPlainServer(t *testing.T) *plainServer {
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	cmd := exec.Command(bin, "server", "start-dev", "--ip", "127.0.0.1", "--port", strconv.Itoa(port), "--headless",
-		"--log-level", "error", "--namespace", "bare")
+		"--log-level", "error", "--namespace", "bare", "--namespace", "wrongtype")
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -172,6 +173,28 @@ func TestPlainDevServer(t *testing.T) {
 			want := "temporal operator search-attribute create --namespace bare --name " + a.Name + " --type " + a.Type
 			if !strings.Contains(w.out.String(), want) {
 				t.Errorf("worker output lacks %q:\n%s", want, w.out.String())
+			}
+		}
+	})
+
+	t.Run("wrong type is an error", func(t *testing.T) {
+		srv.cli(t, "operator", "search-attribute", "create", "--namespace", "wrongtype", "--name", "GeniusBestAccuracy", "--type", "Keyword")
+		w := srv.startWorker(t, llmSrv.URL, "--namespace", "wrongtype")
+		select {
+		case <-w.done:
+		case <-time.After(60 * time.Second):
+			t.Fatal("worker with a search attribute of the wrong type did not exit")
+		}
+		out := w.out.String()
+		if w.cmd.ProcessState.Success() || !strings.Contains(out, "namespace wrongtype has GeniusBestAccuracy of type Keyword, want Double") ||
+			!strings.Contains(out, "temporal operator search-attribute remove") {
+			t.Errorf("worker exit %s, output:\n%s", w.cmd.ProcessState, out)
+		}
+		// The missing ones were registered all the same.
+		list := string(srv.cli(t, "operator", "search-attribute", "list", "--namespace", "wrongtype"))
+		for _, name := range []string{"GeniusBenchmark", "GeniusProposer"} {
+			if !strings.Contains(list, name) {
+				t.Errorf("namespace wrongtype lacks %s after the worker ran:\n%s", name, list)
 			}
 		}
 	})
