@@ -101,6 +101,7 @@ func runDev(ctx context.Context, f devFlags) error {
 	if err != nil {
 		return err
 	}
+	wopts.Logger = workers.NewTaskFailureLogger(wopts.Logger, f.client.Namespace)
 	c, err := client.DialContext(ctx, wopts)
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s: %w", f.client.Address, err)

@@ -143,6 +143,9 @@ func runWorker(ctx context.Context, f workerFlags) error {
 	if f.kind != kindCPU && f.kind != kindGPU {
 		return fmt.Errorf("--kind is %q: use cpu or gpu", f.kind)
 	}
+	if err := checkSearchAttributesMode(f.searchAttributes); err != nil {
+		return err
+	}
 	fatal := make(chan error, 1)
 	wopts, err := f.workerOptions(func(err error) {
 		select {

@@ -27,16 +27,21 @@ const searchAttributesUsage = `what a cpu worker does at start about the namespa
 	`register (create missing ones where the server allows it, else exit with the commands that do), check (exit with the commands if any is missing), ` +
 	`or skip (every search sets "search_attributes": false) (env GENIUS_SEARCH_ATTRIBUTES)`
 
+// checkSearchAttributesMode rejects an unknown --search-attributes value.
+func checkSearchAttributesMode(mode string) error {
+	switch mode {
+	case attrsRegister, attrsCheck, attrsSkip:
+		return nil
+	}
+	return fmt.Errorf("--search-attributes is %q: use register, check or skip (env GENIUS_SEARCH_ATTRIBUTES)", mode)
+}
+
 // ensureSearchAttributes applies mode to the client's namespace (a search
 // would otherwise fail its first workflow task over and over) and returns
 // the names it registered.
 func ensureSearchAttributes(ctx context.Context, c client.Client, namespace, mode string) ([]string, error) {
-	switch mode {
-	case attrsSkip:
-		return nil, nil
-	case attrsRegister, attrsCheck:
-	default:
-		return nil, fmt.Errorf("--search-attributes is %q: use register, check or skip (env GENIUS_SEARCH_ATTRIBUTES)", mode)
+	if err := checkSearchAttributesMode(mode); err != nil || mode == attrsSkip {
+		return nil, err
 	}
 	added, err := workers.EnsureSearchAttributes(ctx, c, namespace, mode == attrsRegister)
 	var missing *workers.MissingSearchAttributesError
