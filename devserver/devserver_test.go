@@ -34,7 +34,8 @@ func TestArgs(t *testing.T) {
 				"--dynamic-config-value", "history.timerProcessorMaxPollRPS=1000",
 				"--dynamic-config-value", "history.visibilityProcessorMaxPollRPS=1000",
 				"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
-				"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1"},
+				"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
+				"--dynamic-config-value", "system.enableActivityEagerExecution=true"},
 		},
 		{
 			name: "empty log level is warn",
@@ -44,7 +45,8 @@ func TestArgs(t *testing.T) {
 				"--dynamic-config-value", "history.timerProcessorMaxPollRPS=1000",
 				"--dynamic-config-value", "history.visibilityProcessorMaxPollRPS=1000",
 				"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
-				"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1"},
+				"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
+				"--dynamic-config-value", "system.enableActivityEagerExecution=true"},
 		},
 		{
 			name: "ui on its own port",
@@ -73,6 +75,7 @@ func TestArgs(t *testing.T) {
 				"--dynamic-config-value", "history.visibilityProcessorMaxPollRPS=1000",
 				"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
 				"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
+				"--dynamic-config-value", "system.enableActivityEagerExecution=true",
 				"--dynamic-config-value", "limit.historyCount.warn=100",
 				"--dynamic-config-value", "history.timerProcessorMaxPollRPS=5"},
 		},

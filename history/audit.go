@@ -43,6 +43,9 @@ type Step struct {
 	Name string `json:"name"`
 	// WorkflowID is the child workflow's ID (child steps).
 	WorkflowID string `json:"workflow_id,omitempty"`
+	// Local marks a local activity: the history records its result (a
+	// marker) but not its input, and no duration.
+	Local bool `json:"local,omitempty"`
 	// Attempt is the activity attempt that closed the step (1 = no retry).
 	Attempt int32  `json:"attempt,omitempty"`
 	Status  string `json:"status,omitempty"`
@@ -134,6 +137,11 @@ func Build(runs ...*historypb.History) (*Trail, error) {
 				closeStep(a.GetScheduledEventId(), StatusTimedOut, when, a.GetFailure(), nil)
 			case enumspb.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
 				closeStep(ev.GetActivityTaskCanceledEventAttributes().GetScheduledEventId(), StatusCanceled, when, nil, nil)
+			case enumspb.EVENT_TYPE_MARKER_RECORDED:
+				if st, ok := localActivityStep(dc, ev); ok {
+					st.Run = run
+					t.Steps = append(t.Steps, st)
+				}
 			case enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
 				a := ev.GetStartChildWorkflowExecutionInitiatedEventAttributes()
 				open[ev.GetEventId()] = len(t.Steps)
@@ -181,6 +189,36 @@ func Build(runs ...*historypb.History) (*Trail, error) {
 	}
 	t.Status = statusOf(runs[len(runs)-1])
 	return t, nil
+}
+
+// localActivityMarker is the SDK's name of the marker that records a local
+// activity's result.
+const localActivityMarker = "LocalActivity"
+
+// localActivityStep reads a local activity's marker: its type and attempt
+// from the "data" detail, its result from "result", or its failure.
+func localActivityStep(dc converter.DataConverter, ev *historypb.HistoryEvent) (Step, bool) {
+	a := ev.GetMarkerRecordedEventAttributes()
+	if a.GetMarkerName() != localActivityMarker {
+		return Step{}, false
+	}
+	var data struct {
+		ActivityType string
+		Attempt      int32
+	}
+	if ps := a.GetDetails()["data"].GetPayloads(); len(ps) > 0 {
+		_ = dc.FromPayload(ps[0], &data)
+	}
+	s := Step{
+		Kind: KindActivity, Local: true, EventID: ev.GetEventId(), Time: ev.GetEventTime().AsTime(),
+		Name: data.ActivityType, Attempt: data.Attempt, Status: StatusCompleted,
+	}
+	if f := a.GetFailure(); f != nil {
+		s.Status, s.Failure = StatusFailed, failureText(f)
+	} else {
+		s.Result = payloadsJSON(dc, a.GetDetails()["result"])
+	}
+	return s, true
 }
 
 // statusOf names how the run ended as the CLI does (COMPLETED, FAILED,

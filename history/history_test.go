@@ -228,3 +228,51 @@ func TestRenderExperiment(t *testing.T) {
 		}
 	}
 }
+
+// A search recorded with regular activities for checks and look-ups and one
+// recorded with local activities (markers) give the same audit lines.
+func TestLocalActivityMarkersAudit(t *testing.T) {
+	lines := func(name string) (string, int) {
+		t.Helper()
+		h, err := history.Parse(load(t, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := history.Build(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		local := 0
+		for _, s := range tr.Steps {
+			if s.Local {
+				local++
+				if s.Name != activities.CheckProposalName && s.Name != activities.EvaluateName {
+					t.Errorf("%s: local step %q at event %d", name, s.Name, s.EventID)
+				}
+			}
+		}
+		var out bytes.Buffer
+		if err := history.Render(&out, tr); err != nil {
+			t.Fatal(err)
+		}
+		var keep []string
+		for _, l := range strings.Split(out.String(), "\n") {
+			if strings.HasPrefix(l, "  check:") || strings.HasPrefix(l, "  measured:") {
+				keep = append(keep, l)
+			}
+		}
+		return strings.Join(keep, "\n"), local
+	}
+	before, n := lines(filepath.Join("before-local-checks", "search-llm-fresh.json"))
+	if n != 0 {
+		t.Errorf("the history recorded before local checks has %d local steps", n)
+	}
+	after, n := lines("search-llm-fresh.json")
+	// 4 iterations: 6 checks (2 replies sent back) and 4 look-ups.
+	if n != 10 {
+		t.Errorf("the history recorded with local checks has %d local steps, want 10 (every check and look-up)", n)
+	}
+	if before == "" || after != before {
+		t.Errorf("audit lines differ:\nregular activities:\n%s\nlocal activities:\n%s", before, after)
+	}
+}

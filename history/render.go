@@ -10,6 +10,7 @@ import (
 
 	"github.com/genius-nas/genius/activities"
 	"github.com/genius-nas/genius/pricing"
+	"github.com/genius-nas/genius/specs"
 	"github.com/genius-nas/genius/workflows"
 )
 
@@ -23,6 +24,7 @@ func Render(w io.Writer, t *Trail) error {
 		var in workflows.SearchInput
 		if json.Unmarshal(t.Input, &in) == nil {
 			s := in.Spec.WithDefaults()
+			p.spec = &s
 			p.f("spec: space %s", s.Space)
 			if s.Benchmark != "" {
 				p.f(", benchmark %s", s.Benchmark)
@@ -77,6 +79,9 @@ type printer struct {
 	// price is the spec's proposer.price, which overrides the price each
 	// proposal recorded.
 	price *pricing.Price
+	// spec is the search's spec: it fills in what local activity steps
+	// do not record (their input).
+	spec *specs.Spec
 }
 
 func (p *printer) f(format string, args ...any) {
@@ -165,6 +170,9 @@ func (p *printer) step(s Step) {
 		var out activities.CheckResult
 		_ = json.Unmarshal(s.Input, &in)
 		_ = json.Unmarshal(s.Result, &out)
+		if s.Local && p.spec != nil {
+			in.FLOPs = p.spec.FLOPs
+		}
 		if failed {
 			p.f("  check:")
 			p.failed(s)
@@ -205,6 +213,9 @@ func (p *printer) step(s Step) {
 		var out activities.EvaluateResult
 		_ = json.Unmarshal(s.Input, &in)
 		_ = json.Unmarshal(s.Result, &out)
+		if s.Local && p.spec != nil {
+			in.Benchmark, in.Key = p.spec.Benchmark, out.Key
+		}
 		if failed {
 			p.f("  measured %s:", in.Key)
 			p.failed(s)

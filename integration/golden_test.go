@@ -26,6 +26,12 @@ import (
 
 const goldenDir = "testdata/golden"
 
+// frozenGoldenDirs hold histories recorded by earlier versions of the
+// workflows (one folder per workflow.GetVersion change, named after it).
+// -update never rewrites them: they prove that runs started before a change
+// still replay after it.
+const frozenGoldenDirs = "testdata/golden/*"
+
 // goldenKey is the API key the workers had while the golden histories were
 // recorded; it must appear in none of them.
 const goldenKey = "sk-golden-history-key-must-not-leak"
@@ -50,8 +56,9 @@ var goldenScenarios = []string{
 
 var updateOnly = flag.String("update-only", "", "with -update: re-record only the golden scenarios whose names match this regexp (others keep their files)")
 
-// TestGoldenHistories replays every history under testdata/golden with the
-// workflows the workers register. It needs no server, so CI catches a
+// TestGoldenHistories replays every history under testdata/golden (and the
+// frozen ones in its subfolders) with the workflows the workers register.
+// It needs no server, so CI catches a
 // change that breaks determinism for runs already recorded. After an
 // intended change, regenerate them from runs on the dev server:
 //
@@ -65,13 +72,18 @@ func TestGoldenHistories(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	frozen, err := filepath.Glob(filepath.Join(frozenGoldenDirs, "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, s := range goldenScenarios {
 		if !slices.ContainsFunc(files, func(f string) bool { return strings.HasPrefix(filepath.Base(f), s+".") }) {
 			t.Errorf("no golden history for scenario %s in %s: run this test with -update", s, goldenDir)
 		}
 	}
-	for _, f := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(f), ".json"), func(t *testing.T) {
+	for _, f := range append(files, frozen...) {
+		rel, _ := filepath.Rel(goldenDir, f)
+		t.Run(strings.TrimSuffix(rel, ".json"), func(t *testing.T) {
 			data, err := os.ReadFile(f)
 			if err != nil {
 				t.Fatal(err)

@@ -43,6 +43,9 @@ type Config struct {
 	Chatter llm.Chatter
 	// Prices prices LLM tokens. Nil: the built-in list prices.
 	Prices *pricing.Table
+	// Metrics, when set, receives genius's own series (MetricLLMRequests,
+	// ...); give it the handler the Temporal client has.
+	Metrics client.MetricsHandler
 	// MaxConcurrentActivities bounds activities running at once. 0 = the
 	// SDK's default on CPU workers, 1 on GPU workers (one training per GPU).
 	MaxConcurrentActivities int
@@ -83,6 +86,9 @@ func NewSearchActivities(cfg Config) *searchact.SearchActivities {
 	a := &searchact.SearchActivities{Catalog: bench.NewCatalog(dir), LLM: cfg.Chatter, Prices: cfg.Prices}
 	if a.LLM == nil && (cfg.LLM.APIKey != "" || cfg.LLM.BaseURL != "") {
 		a.LLM = llm.New(cfg.LLM)
+	}
+	if a.LLM != nil && cfg.Metrics != nil {
+		a.LLM = meteredChatter{next: a.LLM, metrics: cfg.Metrics}
 	}
 	return a
 }

@@ -46,7 +46,7 @@ type harness struct {
 	env      *testsuite.TestWorkflowEnvironment
 	srv      *llmtest.Server
 	payloads []string // activity inputs and results, JSON
-	calls    []string // activity names in order
+	calls    []string // activity names in order; local ones as "local:" + name
 }
 
 // llmTimeout bounds one LLM request in these tests; scripted replies come
@@ -76,7 +76,7 @@ func build(t *testing.T, withLLM bool, steps ...llmtest.Step) *harness {
 		h.calls = append(h.calls, info.ActivityType.Name)
 		h.payloads = append(h.payloads, encodeValues(args))
 	})
-	h.env.SetOnActivityCompletedListener(func(info *activity.Info, result converter.EncodedValue, err error) {
+	completed := func(info *activity.Info, result converter.EncodedValue, err error) {
 		if result != nil && result.HasValue() {
 			var v any
 			if result.Get(&v) == nil {
@@ -87,7 +87,14 @@ func build(t *testing.T, withLLM bool, steps ...llmtest.Step) *harness {
 		if err != nil {
 			h.payloads = append(h.payloads, err.Error())
 		}
+	}
+	h.env.SetOnActivityCompletedListener(completed)
+	h.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, args []any) {
+		h.calls = append(h.calls, "local:"+info.ActivityType.Name)
+		b, _ := json.Marshal(args)
+		h.payloads = append(h.payloads, string(b))
 	})
+	h.env.SetOnLocalActivityCompletedListener(completed)
 	return h
 }
 

@@ -18,6 +18,14 @@ import (
 // start because its spec is invalid.
 const ErrInvalidSpec = "InvalidSpec"
 
+// localChecksChange is the workflow.GetVersion change ID under which
+// proposal checks and table look-ups run as local activities: they then
+// run in the workflow task that received the proposal (one workflow task
+// and one activity round trip per iteration instead of three), and their
+// results are recorded as LocalActivity markers. Runs recorded before it
+// (DefaultVersion) replay with regular activities.
+const localChecksChange = "local-checks"
+
 // GeniusSearch runs one search. Register it under SearchName.
 func GeniusSearch(ctx workflow.Context, in SearchInput) (*SearchResult, error) {
 	if in.APIKey != "" || in.OpenAIAPIKey != "" {
@@ -57,6 +65,7 @@ func GeniusSearch(ctx workflow.Context, in SearchInput) (*SearchResult, error) {
 			s.requestStop(v)
 		}
 	})
+	s.local = workflow.GetVersion(ctx, localChecksChange, workflow.DefaultVersion, 1) >= 1
 	if err := s.upsertAttributes(ctx, true); err != nil {
 		return nil, err
 	}
@@ -91,6 +100,8 @@ type search struct {
 	phase   string
 	attempt int
 	stopped string
+	// local runs checks and look-ups as local activities (localChecksChange).
+	local bool
 
 	actx       workflow.Context // cancelled by the stop signal
 	cancel     workflow.CancelFunc
@@ -391,27 +402,42 @@ func (s *search) propose(i, attempt int, history []activities.Measured, msgs []c
 	return out, err
 }
 
-// shortActivity is for the quick, deterministic activities (checks and
-// look-ups): a failure there is a bug or a missing table, so a few retries
-// suffice.
-func (s *search) shortActivity(queue string) workflow.Context {
-	return workflow.WithActivityOptions(s.actx, workflow.ActivityOptions{
+// shortRetry is the retry policy of the quick, deterministic activities
+// (checks and look-ups): a failure there is a bug or a missing table, so a
+// few retries suffice.
+func shortRetry() *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		MaximumAttempts:        5,
+		NonRetryableErrorTypes: []string{activities.ErrBadInput},
+	}
+}
+
+// runShort runs a quick, deterministic activity and decodes its result into
+// out. With localChecksChange it runs as a local activity on this worker,
+// unless queue names another task queue (a table served elsewhere); before
+// it, as a regular activity.
+func (s *search) runShort(queue, name string, in, out any) error {
+	if s.local && (queue == "" || queue == workflow.GetInfo(s.actx).TaskQueueName) {
+		lctx := workflow.WithLocalActivityOptions(s.actx, workflow.LocalActivityOptions{
+			StartToCloseTimeout: time.Minute,
+			RetryPolicy:         shortRetry(),
+		})
+		return workflow.ExecuteLocalActivity(lctx, name, in).Get(lctx, out)
+	}
+	actx := workflow.WithActivityOptions(s.actx, workflow.ActivityOptions{
 		TaskQueue:           queue,
 		StartToCloseTimeout: time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			MaximumAttempts:        5,
-			NonRetryableErrorTypes: []string{activities.ErrBadInput},
-		},
+		RetryPolicy:         shortRetry(),
 	})
+	return workflow.ExecuteActivity(actx, name, in).Get(actx, out)
 }
 
 func (s *search) check(reply string, history []activities.Measured) (activities.CheckResult, error) {
-	ctx := s.shortActivity("")
 	var out activities.CheckResult
-	err := workflow.ExecuteActivity(ctx, activities.CheckProposalName, activities.CheckInput{
+	err := s.runShort("", activities.CheckProposalName, activities.CheckInput{
 		Space: s.spec.Space, Reply: reply, FLOPs: s.spec.FLOPs, Measured: history, GiveUp: s.isLLM(),
-	}).Get(ctx, &out)
+	}, &out)
 	return out, err
 }
 
@@ -420,11 +446,10 @@ func (s *search) evaluate(i int, c activities.CheckResult) (IterationResult, err
 	e := s.spec.Evaluator
 	switch e.Kind {
 	case specs.EvaluatorLookup:
-		ctx := s.shortActivity(e.TaskQueue)
 		var out activities.EvaluateResult
-		err := workflow.ExecuteActivity(ctx, activities.EvaluateName, activities.EvaluateInput{
+		err := s.runShort(e.TaskQueue, activities.EvaluateName, activities.EvaluateInput{
 			Benchmark: s.spec.Benchmark, Dataset: s.spec.Dataset, Space: s.spec.Space, Arch: c.Arch, Key: c.Key,
-		}).Get(ctx, &out)
+		}, &out)
 		if err != nil {
 			return r, err
 		}

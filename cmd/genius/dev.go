@@ -15,8 +15,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/spf13/cobra"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
@@ -116,6 +114,7 @@ func runDev(ctx context.Context, f devOptions, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	wopts.Logger = workers.NewTaskFailureLogger(wopts.Logger, f.client.Namespace)
 	c, err := client.DialContext(ctx, wopts)
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s: %w", f.client.Address, err)
@@ -123,8 +122,12 @@ func runDev(ctx context.Context, f devOptions, _, stderr io.Writer) error {
 	defer c.Close()
 	if srv == nil {
 		// A server we did not start may lack genius's search attributes.
-		if err := ensureSearchAttributes(ctx, c, f.client.Namespace, out); err != nil {
-			fmt.Fprintf(out, "Warning: %v\nSearches upsert these attributes; create them, or set \"search_attributes\": false in the spec.\n", err)
+		added, err := ensureSearchAttributes(ctx, c, f.client.Namespace, attrsRegister)
+		if len(added) > 0 {
+			fmt.Fprintf(out, "Added search attributes to namespace %s.\n", f.client.Namespace)
+		}
+		if err != nil {
+			fmt.Fprintf(out, "Warning: %v\n", err)
 		}
 	}
 
@@ -299,37 +302,4 @@ func shellJoin(args []string) string {
 		s += a
 	}
 	return s
-}
-
-// ensureSearchAttributes registers the custom search attributes genius's
-// workflows upsert (workflows.SearchAttributes) where the namespace lacks
-// them.
-func ensureSearchAttributes(ctx context.Context, c client.Client, namespace string, out io.Writer) error {
-	have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
-	if err != nil {
-		return fmt.Errorf("list search attributes of namespace %s: %w", namespace, err)
-	}
-	missing := map[string]enumspb.IndexedValueType{}
-	var names []string
-	for _, a := range workflows.SearchAttributes() {
-		if _, ok := have.GetCustomAttributes()[a.Name]; ok {
-			continue
-		}
-		t, err := enumspb.IndexedValueTypeFromString(a.Type)
-		if err != nil {
-			return err
-		}
-		missing[a.Name] = t
-		names = append(names, fmt.Sprintf("temporal operator search-attribute create --namespace %s --name %s --type %s", namespace, a.Name, a.Type))
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	if _, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
-		Namespace: namespace, SearchAttributes: missing,
-	}); err != nil {
-		return fmt.Errorf("namespace %s lacks search attributes and adding them failed (%v); run:\n  %s", namespace, err, strings.Join(names, "\n  "))
-	}
-	fmt.Fprintf(out, "Added search attributes to namespace %s.\n", namespace)
-	return nil
 }

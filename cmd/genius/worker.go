@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -44,6 +45,8 @@ type workerOptions struct {
 	stopTimeout time.Duration
 	// env holds environment defaults that did not parse.
 	env envDefaults
+	// searchAttributes: attrsRegister, attrsCheck or attrsSkip.
+	searchAttributes string
 }
 
 // gpuStopTimeout is a GPU worker's default stop timeout: long enough for a
@@ -74,8 +77,12 @@ chunks (GeniusRetrain), one at a time unless --max-concurrent-activities
 says otherwise; checkpoints go to --checkpoint-store.
 
 Probes: GET /healthz (alive) and /readyz (worker started and the Temporal
-frontend answers) on --health-addr; Prometheus metrics of the SDK at
-/metrics on --metrics-addr.`,
+frontend answers) on --health-addr; Prometheus metrics at /metrics on
+--metrics-addr: the Temporal SDK's standard worker metrics
+(temporal_worker_task_slots_used, temporal_request_total,
+temporal_workflow_task_schedule_to_start_latency_seconds, ...), genius's
+own (genius_llm_requests_total, genius_llm_tokens_total,
+genius_llm_request_latency_seconds) and the Go runtime's.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// A bad env value matters only when the flag does not override it.
@@ -100,7 +107,8 @@ func (f *workerOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.healthAddr, "health-addr", envOr("GENIUS_HEALTH_ADDR", ":8080"), `address of /healthz and /readyz; "" disables (env GENIUS_HEALTH_ADDR)`)
 	fs.StringVar(&f.metricsAddr, "metrics-addr", envOr("GENIUS_METRICS_ADDR", ":9090"), `address of Prometheus /metrics; "" disables (env GENIUS_METRICS_ADDR)`)
 	fs.StringVar(&f.checkpointStore, "checkpoint-store", envOr("GENIUS_CHECKPOINT_STORE", defaultCheckpointStore), "where gpu workers keep training checkpoints: file:///path or s3://bucket/prefix (env GENIUS_CHECKPOINT_STORE; S3 settings from GENIUS_S3_ENDPOINT, GENIUS_S3_REGION, GENIUS_S3_PATH_STYLE and the AWS credential chain)")
-	fs.StringVar(&f.checkpointDir, "checkpoint-dir", envOr("GENIUS_CHECKPOINT_DIR", ""), "local directory for checkpoints when --checkpoint-store is s3:// (write-back copies; proxy training keeps its checkpoints here) (env GENIUS_CHECKPOINT_DIR)")
+	fs.StringVar(&f.checkpointDir, "checkpoint-dir", envOr("GENIUS_CHECKPOINT_DIR", ""), "local directory for checkpoints when --checkpoint-store is s3:// (write-back copies awaiting upload) (env GENIUS_CHECKPOINT_DIR)")
+	fs.StringVar(&f.searchAttributes, "search-attributes", envOr("GENIUS_SEARCH_ATTRIBUTES", attrsRegister), searchAttributesUsage)
 	fs.DurationVar(&f.stopTimeout, "stop-timeout", f.env.Duration("stop-timeout", "GENIUS_WORKER_STOP_TIMEOUT"), "how long a stopping worker (SIGTERM) waits for activities in flight, e.g. 55m; 0 = SDK default on cpu (no wait: activities are cancelled at once), 55m on gpu; keep it under the pod's terminationGracePeriodSeconds (env GENIUS_WORKER_STOP_TIMEOUT)")
 }
 
@@ -122,6 +130,9 @@ func runWorker(ctx context.Context, f workerOptions, _, stderr io.Writer) error 
 	if f.kind != kindCPU && f.kind != kindGPU {
 		return fmt.Errorf("--kind is %q: use cpu or gpu", f.kind)
 	}
+	if err := checkSearchAttributesMode(f.searchAttributes); err != nil {
+		return err
+	}
 	fatal := make(chan error, 1)
 	wopts, err := f.sdkOptions(func(err error) {
 		select {
@@ -132,22 +143,34 @@ func runWorker(ctx context.Context, f workerOptions, _, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	var reg *metrics.Registry
-	if f.metricsAddr != "" {
-		reg = metrics.New()
-	}
 	opts, err := f.client.options(logger)
 	if err != nil {
 		return err
 	}
-	if reg != nil {
-		opts.MetricsHandler = reg
+	var reg *metrics.Registry
+	if f.metricsAddr != "" {
+		reg, err = metrics.New(metrics.Options{OnError: func(err error) { logger.Warn("metrics", "error", err) }})
+		if err != nil {
+			return err
+		}
+		defer reg.Close()
+		opts.MetricsHandler = reg.Handler()
 	}
+	opts.Logger = workers.NewTaskFailureLogger(opts.Logger, f.client.Namespace)
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("connect to Temporal at %s (namespace %s): %w; check --address/TEMPORAL_ADDRESS", f.client.Address, f.client.Namespace, err)
 	}
 	defer c.Close()
+	if f.kind == kindCPU {
+		added, err := ensureSearchAttributes(ctx, c, f.client.Namespace, f.searchAttributes)
+		if len(added) > 0 {
+			logger.Info("registered search attributes", "namespace", f.client.Namespace, "names", strings.Join(added, ","))
+		}
+		if err != nil {
+			return err
+		}
+	}
 
 	prices, err := llmPricesFromEnv()
 	if err != nil {
@@ -160,6 +183,7 @@ func runWorker(ctx context.Context, f workerOptions, _, stderr io.Writer) error 
 		Prices:                  prices,
 		MaxConcurrentActivities: f.maxActivities,
 		Options:                 wopts,
+		Metrics:                 opts.MetricsHandler,
 	}
 	var w worker.Worker
 	queue := f.taskQueue

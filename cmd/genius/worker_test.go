@@ -109,3 +109,36 @@ func TestWorkerEnvInt(t *testing.T) {
 		t.Fatalf("env: err %v, max activities %d", err, got.maxActivities)
 	}
 }
+
+// TestWorkerSearchAttributesMode checks --search-attributes and
+// GENIUS_SEARCH_ATTRIBUTES, and that a bad value fails before any
+// connection, naming the flag.
+func TestWorkerSearchAttributesMode(t *testing.T) {
+	for _, tt := range []struct {
+		name, env string
+		args      []string
+		want      string
+	}{
+		{"default", "", nil, attrsRegister},
+		{"env", "check", nil, attrsCheck},
+		{"flag wins", "check", []string{"--search-attributes", "skip"}, attrsSkip},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("GENIUS_SEARCH_ATTRIBUTES", tt.env)
+			var got workerOptions
+			cmd := newWorkerCmdRun(func(_ context.Context, f workerOptions, _, _ io.Writer) error { got = f; return nil })
+			cmd.SetArgs(tt.args)
+			if err := cmd.Execute(); err != nil {
+				t.Fatal(err)
+			}
+			if got.searchAttributes != tt.want {
+				t.Errorf("searchAttributes = %q, want %q", got.searchAttributes, tt.want)
+			}
+		})
+	}
+	t.Setenv("GENIUS_SEARCH_ATTRIBUTES", "")
+	out, err := runGenius(t, "worker", "--search-attributes", "always", "--address", "127.0.0.1:1", "--health-addr", "", "--metrics-addr", "")
+	if err == nil || !strings.Contains(err.Error(), `--search-attributes is "always": use register, check or skip`) {
+		t.Errorf("err = %v (output %q)", err, out)
+	}
+}
