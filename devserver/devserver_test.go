@@ -56,7 +56,8 @@ func TestArgs(t *testing.T) {
 				"--dynamic-config-value", "history.timerProcessorMaxPollRPS=1000",
 				"--dynamic-config-value", "history.visibilityProcessorMaxPollRPS=1000",
 				"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
-				"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1"},
+				"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
+				"--dynamic-config-value", "system.enableActivityEagerExecution=true"},
 		},
 		{
 			name: "ui, db file, sorted search attributes, dynamic config",
