@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -54,13 +55,14 @@ func ConfigFromEnv() Config {
 // HasKey reports whether an API key is configured.
 func (c Config) HasKey() bool { return c.APIKey != "" }
 
-// String describes the configuration without the key.
+// String describes the configuration without the key, and the base URL
+// without its user info or query (either can carry a credential).
 func (c Config) String() string {
 	key := "unset"
 	if c.APIKey != "" {
 		key = "set"
 	}
-	base := c.BaseURL
+	base := redactURL(c.BaseURL)
 	if base == "" {
 		base = "https://api.openai.com/v1"
 	}
@@ -279,10 +281,42 @@ func kindOfStatus(code int) Kind {
 }
 
 // scrub removes the API key from text that may echo it (some servers quote
-// the key they rejected).
+// the key they rejected), and the base URL's user info, query and fragment,
+// which net/http quotes in its errors.
 func (c *Client) scrub(s string) string {
-	if k := c.cfg.APIKey; len(k) >= 4 {
-		s = strings.ReplaceAll(s, k, "[redacted]")
+	secrets := []string{c.cfg.APIKey}
+	if u, err := url.Parse(c.cfg.BaseURL); err == nil {
+		secrets = append(secrets, u.RawQuery, u.Query().Encode(), u.Fragment, u.EscapedFragment())
+		if u.User != nil {
+			pw, _ := u.User.Password()
+			secrets = append(secrets, u.User.String(), u.User.Username(), pw)
+		}
+	}
+	for _, k := range secrets {
+		if len(k) >= 4 {
+			s = strings.ReplaceAll(s, k, "[redacted]")
+		}
 	}
 	return s
+}
+
+// redactURL hides the user info and query of a URL for logs and errors; a
+// URL that does not parse is not shown at all, since it may still hold a
+// credential.
+func redactURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(a URL that does not parse)"
+	}
+	if u.User != nil {
+		u.User = url.User("[redacted]")
+	}
+	if u.RawQuery != "" || u.ForceQuery {
+		u.RawQuery, u.ForceQuery = "[redacted]", false
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return u.String()
 }
