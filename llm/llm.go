@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -128,12 +129,48 @@ func New(cfg Config) *Client {
 	if cfg.BaseURL != "" {
 		oc.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	}
+	hc := &http.Client{Timeout: cfg.timeout()}
 	if cfg.HTTPClient != nil {
-		oc.HTTPClient = cfg.HTTPClient
-	} else {
-		oc.HTTPClient = &http.Client{Timeout: cfg.timeout()}
+		c := *cfg.HTTPClient
+		hc = &c
 	}
+	hc.Transport = retryAfterTransport{base: hc.Transport}
+	oc.HTTPClient = hc
 	return &Client{cfg: cfg, c: openai.NewClientWithConfig(oc)}
+}
+
+// retryAfterKey marks the request context that wants the Retry-After of
+// its response (go-openai's errors do not carry the headers).
+type retryAfterKey struct{}
+
+// retryAfterTransport records a response's Retry-After into the
+// *time.Duration in the request's context.
+type retryAfterTransport struct{ base http.RoundTripper }
+
+func (t retryAfterTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	base := t.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	resp, err := base.RoundTrip(r)
+	if resp != nil {
+		if p, ok := r.Context().Value(retryAfterKey{}).(*time.Duration); ok {
+			*p = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		}
+	}
+	return resp, err
+}
+
+// parseRetryAfter reads a Retry-After value, seconds or an HTTP date,
+// capped at MaxRetryAfter; 0 when absent or unreadable.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	var d time.Duration
+	if s, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && s > 0 {
+		d = time.Duration(min(s, int64(MaxRetryAfter/time.Second))) * time.Second
+	} else if at, err := http.ParseTime(v); err == nil {
+		d = at.Sub(now).Round(time.Second)
+	}
+	return max(0, min(d, MaxRetryAfter))
 }
 
 // Config returns the client's configuration.
@@ -149,6 +186,8 @@ func (c *Client) Chat(ctx context.Context, req Request) (Response, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.timeout())
 	defer cancel()
+	var retryAfter time.Duration
+	ctx = context.WithValue(ctx, retryAfterKey{}, &retryAfter)
 	msgs := make([]openai.ChatCompletionMessage, len(req.Messages))
 	for i, m := range req.Messages {
 		msgs[i] = openai.ChatCompletionMessage{Role: m.Role, Content: m.Content}
@@ -168,7 +207,11 @@ func (c *Client) Chat(ctx context.Context, req Request) (Response, error) {
 	})
 	latency := time.Since(start)
 	if err != nil {
-		return Response{}, c.classify(ctx, err, latency)
+		e := c.classify(ctx, err, latency)
+		if e.Retryable() {
+			e.RetryAfter = retryAfter
+		}
+		return Response{}, e
 	}
 	if len(resp.Choices) == 0 {
 		// A reply with no choices is a server fault; asking again may help.
@@ -205,13 +248,24 @@ type Error struct {
 	Kind       Kind
 	StatusCode int // HTTP status, 0 when none was received
 	Msg        string
+	// RetryAfter is how long a retryable failure's Retry-After header asked
+	// the client to wait (at most MaxRetryAfter); 0 when it sent none.
+	RetryAfter time.Duration
 }
 
+// MaxRetryAfter caps a server's Retry-After, so one odd header cannot park
+// a search for hours.
+const MaxRetryAfter = 10 * time.Minute
+
 func (e *Error) Error() string {
-	if e.StatusCode > 0 {
-		return fmt.Sprintf("llm %s (HTTP %d): %s", e.Kind, e.StatusCode, e.Msg)
+	msg := e.Msg
+	if e.RetryAfter > 0 {
+		msg += fmt.Sprintf(" (the server asks to retry after %s)", e.RetryAfter)
 	}
-	return fmt.Sprintf("llm %s: %s", e.Kind, e.Msg)
+	if e.StatusCode > 0 {
+		return fmt.Sprintf("llm %s (HTTP %d): %s", e.Kind, e.StatusCode, msg)
+	}
+	return fmt.Sprintf("llm %s: %s", e.Kind, msg)
 }
 
 // Retryable reports whether asking again later may succeed.
