@@ -52,7 +52,7 @@ type Fault string
 const (
 	// FaultTimeout holds the answer until the client gives up.
 	FaultTimeout Fault = "timeout"
-	// FaultRateLimit answers 429 with Retry-After: 1.
+	// FaultRateLimit answers 429 with Retry-After: 2 (seconds).
 	FaultRateLimit Fault = "429-retry-after"
 	// FaultServer answers 500.
 	FaultServer Fault = "500"
@@ -71,7 +71,7 @@ func FaultStep(f Fault) Step {
 	case FaultTimeout:
 		return Step{Hang: true, Fault: f}
 	case FaultRateLimit:
-		return Step{Status: http.StatusTooManyRequests, ErrorMessage: "rate limit reached (llmtest)", RetryAfter: time.Second, Fault: f}
+		return Step{Status: http.StatusTooManyRequests, ErrorMessage: "rate limit reached (llmtest)", RetryAfter: 2 * time.Second, Fault: f}
 	case FaultServer:
 		return Step{Status: http.StatusInternalServerError, ErrorMessage: "internal error (llmtest)", Fault: f}
 	case FaultTruncated:
