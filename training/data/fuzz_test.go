@@ -104,3 +104,33 @@ func FuzzImageFolder(f *testing.F) {
 		Transform{Size: 8}.Apply(img, nil, out, 0)
 	})
 }
+
+// A JPEG whose header declares 65000x65000 pixels is refused before any
+// pixel memory is allocated.
+func TestImageFolderRefusesHugeHeader(t *testing.T) {
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, image.NewRGBA(image.Rect(0, 0, 8, 8)), nil); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	sof := bytes.Index(b, []byte{0xff, 0xc0})
+	if sof < 0 {
+		t.Fatal("no SOF0 marker")
+	}
+	// SOF0: marker, length (2), precision (1), height (2), width (2).
+	b[sof+5], b[sof+6], b[sof+7], b[sof+8] = 0xfd, 0xe8, 0xfd, 0xe8
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "c"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "c", "huge.jpg"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := OpenImageFolder(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Image(0); err == nil || !bytes.Contains([]byte(err.Error()), []byte("65000x65000")) {
+		t.Fatalf("error %v, want one naming the declared 65000x65000 size", err)
+	}
+}
