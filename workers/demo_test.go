@@ -2,6 +2,7 @@ package workers
 
 import (
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/testsuite"
 
@@ -16,6 +17,9 @@ import (
 func TestImageNetCPUDemo(t *testing.T) {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
+	// Real proxy training: the SDK's 3 s default is too short on a busy
+	// two-core CI machine.
+	env.SetTestTimeout(time.Minute)
 	RegisterSearch(env, NewSearchActivities(Config{DataDir: dataDir(t)}))
 	RegisterTraining(env, &trainact.TrainingActivities{CheckpointDir: t.TempDir()})
 	s, err := specs.Ready("imagenet-cpu-demo")
