@@ -29,7 +29,7 @@ func TestChatFaults(t *testing.T) {
 			}
 			wantAfter := time.Duration(0)
 			if f == llmtest.FaultRateLimit {
-				wantAfter = 2 * time.Second
+				wantAfter = llmtest.RateLimitRetryAfter
 			}
 			if e.RetryAfter != wantAfter {
 				t.Errorf("RetryAfter %v, want %v", e.RetryAfter, wantAfter)

@@ -52,7 +52,7 @@ type Fault string
 const (
 	// FaultTimeout holds the answer until the client gives up.
 	FaultTimeout Fault = "timeout"
-	// FaultRateLimit answers 429 with Retry-After: 2 (seconds).
+	// FaultRateLimit answers 429 with Retry-After: RateLimitRetryAfter.
 	FaultRateLimit Fault = "429-retry-after"
 	// FaultServer answers 500.
 	FaultServer Fault = "500"
@@ -61,6 +61,11 @@ const (
 	// FaultNoChoices answers 200 with no choices.
 	FaultNoChoices Fault = "empty-choices"
 )
+
+// RateLimitRetryAfter is the Retry-After of FaultRateLimit, longer than a
+// retry policy's usual first interval (1 s) so tests can tell it was
+// honoured.
+const RateLimitRetryAfter = 2 * time.Second
 
 // Faults lists every fault kind, in a fixed order.
 var Faults = []Fault{FaultTimeout, FaultRateLimit, FaultServer, FaultTruncated, FaultNoChoices}
@@ -71,7 +76,7 @@ func FaultStep(f Fault) Step {
 	case FaultTimeout:
 		return Step{Hang: true, Fault: f}
 	case FaultRateLimit:
-		return Step{Status: http.StatusTooManyRequests, ErrorMessage: "rate limit reached (llmtest)", RetryAfter: 2 * time.Second, Fault: f}
+		return Step{Status: http.StatusTooManyRequests, ErrorMessage: "rate limit reached (llmtest)", RetryAfter: RateLimitRetryAfter, Fault: f}
 	case FaultServer:
 		return Step{Status: http.StatusInternalServerError, ErrorMessage: "internal error (llmtest)", Fault: f}
 	case FaultTruncated:
