@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/genius-nas/genius/history"
@@ -44,4 +45,17 @@ func FuzzHistory(f *testing.F) {
 		}
 		_ = history.Replay(h, workers.RegisterWorkflows, nil) // an error is fine, a panic is not
 	})
+}
+
+// TestTruncatedHistoriesError cuts a golden history at 200 points: every
+// cut is an error that says how to export a whole history, never a panic
+// or a partial trail.
+func TestTruncatedHistoriesError(t *testing.T) {
+	b := load(t, "search-llm-fresh.json")
+	for i := 1; i <= 200; i++ {
+		cut := len(b) * i / 201
+		if _, err := history.Parse(b[:cut]); err == nil || !strings.Contains(err.Error(), "temporal workflow show") {
+			t.Fatalf("history cut at byte %d of %d: error %v, want one naming `temporal workflow show`", cut, len(b), err)
+		}
+	}
 }
