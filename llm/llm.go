@@ -345,6 +345,8 @@ func (c *Client) scrub(s string) string {
 			pw, _ := u.User.Password()
 			secrets = append(secrets, u.User.String(), u.User.Username(), pw)
 		}
+	} else {
+		secrets = append(secrets, c.cfg.BaseURL) // quoted whole by the failed request
 	}
 	for _, k := range secrets {
 		if len(k) >= 4 {

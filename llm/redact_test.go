@@ -38,7 +38,12 @@ func TestBaseURLCredentialsHidden(t *testing.T) {
 			}
 		}
 	}
-	if got := (llm.Config{BaseURL: "http://h:99999999/%zz"}).String(); strings.Contains(got, "%zz") {
+	bad := "http://user:" + pass + "%zz@" + addr + "/v1"
+	if got := (llm.Config{BaseURL: bad}).String(); strings.Contains(got, pass) {
 		t.Errorf("an unparseable base URL is shown: %q", got)
+	}
+	_, err = llm.New(llm.Config{BaseURL: bad, Timeout: 5 * time.Second}).Chat(context.Background(), simple())
+	if err == nil || strings.Contains(err.Error(), pass) {
+		t.Errorf("chat with an unparseable base URL: error %v, want one without the password", err)
 	}
 }
