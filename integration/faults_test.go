@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -74,6 +75,9 @@ func TestSearchThroughFaultyLLM(t *testing.T) {
 	}
 	elapsed := time.Since(start)
 	checkIterations(t, r, faultIterations)
+	mu.Lock() // the handler ran on the server's goroutines
+	replies = slices.Clone(replies)
+	mu.Unlock()
 
 	counts := srv.FaultCounts()
 	total := 0
