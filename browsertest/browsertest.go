@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/genius-nas/genius/testenv"
 )
 
 // BinaryEnv names the Chromium binary; without it Chromium is looked up on
@@ -25,16 +27,6 @@ const BinaryEnv = "GENIUS_CHROMIUM_BIN"
 // profile but a fresh one; --no-sandbox because CI runs as root.
 var flags = []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 	"--disable-background-networking", "--disable-component-update", "--disable-sync"}
-
-// skipOrFail skips the test, or fails it under CI=true, where everything
-// the tests need must be present.
-func skipOrFail(t testing.TB, msg string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
 
 // run starts Chromium with flags, a fresh profile and args; it returns
 // stdout.
@@ -74,7 +66,7 @@ func Chromium(t testing.TB) string {
 			return p
 		}
 	}
-	skipOrFail(t, "headless Chromium not found: apt-get install -y chromium, or set "+BinaryEnv)
+	testenv.Missing(t, "%s", "headless Chromium not found: apt-get install -y chromium, or set "+BinaryEnv)
 	return ""
 }
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
+	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -37,7 +39,37 @@ func Parse(data []byte) (*historypb.History, error) {
 	if h.GetEvents()[0].GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED {
 		return nil, fmt.Errorf("history starts with %s, not WorkflowExecutionStarted: export the whole history", h.GetEvents()[0].GetEventType())
 	}
+	if err := checkEvents(h); err != nil {
+		return nil, fmt.Errorf("%w: the file was edited or damaged; export it again with `temporal workflow show --workflow-id ID --output json`", err)
+	}
 	return h, nil
+}
+
+// checkEvents checks what the SDK's replayer takes for granted (it
+// dereferences attributes without checking): event IDs run 1, 2, 3, ... and
+// each event carries the attributes of its type.
+func checkEvents(h *historypb.History) error {
+	for i, ev := range h.GetEvents() {
+		if ev.GetEventId() != int64(i+1) {
+			return fmt.Errorf("event %d has ID %d", i+1, ev.GetEventId())
+		}
+		t := ev.GetEventType()
+		if _, known := enumspb.EventType_name[int32(t)]; !known || t == enumspb.EVENT_TYPE_UNSPECIFIED {
+			return fmt.Errorf("event %d has no known event type (%s)", i+1, t)
+		}
+		want := "HistoryEvent_" + t.String() + "EventAttributes" // String is CamelCase: WorkflowExecutionStarted
+		got := "none"
+		if a := ev.GetAttributes(); a != nil {
+			got = reflect.TypeOf(a).Elem().Name()
+			if reflect.ValueOf(a).Elem().Field(0).IsNil() {
+				got = "empty " + got
+			}
+		}
+		if got != want {
+			return fmt.Errorf("event %d (%s) carries %s attributes", i+1, ev.GetEventType(), strings.TrimPrefix(got, "HistoryEvent_"))
+		}
+	}
+	return nil
 }
 
 // Info identifies the run a history belongs to.

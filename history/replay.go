@@ -19,8 +19,15 @@ type Register func(worker.WorkflowRegistry)
 // workflow replayer. A non-nil error means the code no longer produces the
 // commands the history recorded (non-determinism) or could not run it; the
 // error names the workflow.
-func Replay(h *historypb.History, register Register, logger *slog.Logger) error {
+func Replay(h *historypb.History, register Register, logger *slog.Logger) (err error) {
 	info := Describe(h)
+	defer func() {
+		// The SDK's replayer panics on some malformed histories; Parse
+		// catches the ones known, this the rest.
+		if p := recover(); p != nil {
+			err = fmt.Errorf("replay of %s, %d events: the history is malformed (the SDK's replayer failed on it: %v); export it again with `temporal workflow show --output json`", info.Name(), info.Events, p)
+		}
+	}()
 	r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{})
 	if err != nil {
 		return fmt.Errorf("new workflow replayer: %w", err)

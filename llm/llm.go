@@ -7,7 +7,9 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -54,13 +56,14 @@ func ConfigFromEnv() Config {
 // HasKey reports whether an API key is configured.
 func (c Config) HasKey() bool { return c.APIKey != "" }
 
-// String describes the configuration without the key.
+// String describes the configuration without the key, and the base URL
+// without its user info or query (either can carry a credential).
 func (c Config) String() string {
 	key := "unset"
 	if c.APIKey != "" {
 		key = "set"
 	}
-	base := c.BaseURL
+	base := redactURL(c.BaseURL)
 	if base == "" {
 		base = "https://api.openai.com/v1"
 	}
@@ -126,12 +129,48 @@ func New(cfg Config) *Client {
 	if cfg.BaseURL != "" {
 		oc.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	}
+	hc := &http.Client{Timeout: cfg.timeout()}
 	if cfg.HTTPClient != nil {
-		oc.HTTPClient = cfg.HTTPClient
-	} else {
-		oc.HTTPClient = &http.Client{Timeout: cfg.timeout()}
+		c := *cfg.HTTPClient
+		hc = &c
 	}
+	hc.Transport = retryAfterTransport{base: hc.Transport}
+	oc.HTTPClient = hc
 	return &Client{cfg: cfg, c: openai.NewClientWithConfig(oc)}
+}
+
+// retryAfterKey marks the request context that wants the Retry-After of
+// its response (go-openai's errors do not carry the headers).
+type retryAfterKey struct{}
+
+// retryAfterTransport records a response's Retry-After into the
+// *time.Duration in the request's context.
+type retryAfterTransport struct{ base http.RoundTripper }
+
+func (t retryAfterTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	base := t.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	resp, err := base.RoundTrip(r)
+	if resp != nil {
+		if p, ok := r.Context().Value(retryAfterKey{}).(*time.Duration); ok {
+			*p = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		}
+	}
+	return resp, err
+}
+
+// parseRetryAfter reads a Retry-After value, seconds or an HTTP date,
+// capped at MaxRetryAfter; 0 when absent or unreadable.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	var d time.Duration
+	if s, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && s > 0 {
+		d = time.Duration(min(s, int64(MaxRetryAfter/time.Second))) * time.Second
+	} else if at, err := http.ParseTime(v); err == nil {
+		d = at.Sub(now).Round(time.Second)
+	}
+	return max(0, min(d, MaxRetryAfter))
 }
 
 // Config returns the client's configuration.
@@ -147,6 +186,8 @@ func (c *Client) Chat(ctx context.Context, req Request) (Response, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.timeout())
 	defer cancel()
+	var retryAfter time.Duration
+	ctx = context.WithValue(ctx, retryAfterKey{}, &retryAfter)
 	msgs := make([]openai.ChatCompletionMessage, len(req.Messages))
 	for i, m := range req.Messages {
 		msgs[i] = openai.ChatCompletionMessage{Role: m.Role, Content: m.Content}
@@ -166,7 +207,11 @@ func (c *Client) Chat(ctx context.Context, req Request) (Response, error) {
 	})
 	latency := time.Since(start)
 	if err != nil {
-		return Response{}, c.classify(ctx, err, latency)
+		e := c.classify(ctx, err, latency)
+		if e.Retryable() {
+			e.RetryAfter = retryAfter
+		}
+		return Response{}, e
 	}
 	if len(resp.Choices) == 0 {
 		// A reply with no choices is a server fault; asking again may help.
@@ -203,13 +248,24 @@ type Error struct {
 	Kind       Kind
 	StatusCode int // HTTP status, 0 when none was received
 	Msg        string
+	// RetryAfter is how long a retryable failure's Retry-After header asked
+	// the client to wait (at most MaxRetryAfter); 0 when it sent none.
+	RetryAfter time.Duration
 }
 
+// MaxRetryAfter caps a server's Retry-After, so one odd header cannot park
+// a search for hours.
+const MaxRetryAfter = 10 * time.Minute
+
 func (e *Error) Error() string {
-	if e.StatusCode > 0 {
-		return fmt.Sprintf("llm %s (HTTP %d): %s", e.Kind, e.StatusCode, e.Msg)
+	msg := e.Msg
+	if e.RetryAfter > 0 {
+		msg += fmt.Sprintf(" (the server asks to retry after %s)", e.RetryAfter)
 	}
-	return fmt.Sprintf("llm %s: %s", e.Kind, e.Msg)
+	if e.StatusCode > 0 {
+		return fmt.Sprintf("llm %s (HTTP %d): %s", e.Kind, e.StatusCode, msg)
+	}
+	return fmt.Sprintf("llm %s: %s", e.Kind, msg)
 }
 
 // Retryable reports whether asking again later may succeed.
@@ -279,10 +335,44 @@ func kindOfStatus(code int) Kind {
 }
 
 // scrub removes the API key from text that may echo it (some servers quote
-// the key they rejected).
+// the key they rejected), and the base URL's user info, query and fragment,
+// which net/http quotes in its errors.
 func (c *Client) scrub(s string) string {
-	if k := c.cfg.APIKey; len(k) >= 4 {
-		s = strings.ReplaceAll(s, k, "[redacted]")
+	secrets := []string{c.cfg.APIKey}
+	if u, err := url.Parse(c.cfg.BaseURL); err == nil {
+		secrets = append(secrets, u.RawQuery, u.Query().Encode(), u.Fragment, u.EscapedFragment())
+		if u.User != nil {
+			pw, _ := u.User.Password()
+			secrets = append(secrets, u.User.String(), u.User.Username(), pw)
+		}
+	} else {
+		secrets = append(secrets, c.cfg.BaseURL) // quoted whole by the failed request
+	}
+	for _, k := range secrets {
+		if len(k) >= 4 {
+			s = strings.ReplaceAll(s, k, "[redacted]")
+		}
 	}
 	return s
+}
+
+// redactURL hides the user info and query of a URL for logs and errors; a
+// URL that does not parse is not shown at all, since it may still hold a
+// credential.
+func redactURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(a URL that does not parse)"
+	}
+	if u.User != nil {
+		u.User = url.User("[redacted]")
+	}
+	if u.RawQuery != "" || u.ForceQuery {
+		u.RawQuery, u.ForceQuery = "[redacted]", false
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return u.String()
 }

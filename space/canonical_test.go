@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/genius-nas/genius/testenv"
 )
 
 func TestImageNetCanonical(t *testing.T) {
@@ -96,7 +98,7 @@ func TestMacroCanonicalMatchesTable(t *testing.T) {
 	path := filepath.Join(dataDir(t), "nas-bench-macro", "nas-bench-macro_cifar10.json")
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		t.Skipf("NAS-Bench-Macro table not available (%v): run `genius data fetch` or set GENIUS_DATA_DIR", err)
+		testenv.Missing(t, "NAS-Bench-Macro table not available (%v): run `genius data fetch` or set GENIUS_DATA_DIR", err)
 	}
 	var table map[string]struct {
 		MeanAcc float64   `json:"mean_acc"`

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/genius-nas/genius/pricing"
 	"github.com/genius-nas/genius/space"
 	"github.com/genius-nas/genius/specs/retrain"
+	"github.com/genius-nas/genius/specs/secretfield"
 	"github.com/genius-nas/genius/taskqueue"
 )
 
@@ -586,6 +588,9 @@ func (s Spec) Validate() error {
 // Parse decodes a spec strictly (unknown fields are errors), applies
 // defaults and validates it.
 func Parse(data []byte) (Spec, error) {
+	if err := SecretError(secretfield.Find(data, reflect.TypeFor[Spec]())); err != nil {
+		return Spec{}, err
+	}
 	var s Spec
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -615,19 +620,23 @@ func Load(path string) (Spec, error) {
 	return s, nil
 }
 
-// secretFields are names people try; the message says where the key goes.
-var secretFields = []string{"api_key", "apikey", "openai_api_key", "key", "token"}
+// SecretError reports key-like fields (paths from package secretfield) of
+// a spec or workflow input, each a *FieldError; nil when there are none.
+func SecretError(paths []string) error {
+	var errs []error
+	for _, p := range paths {
+		errs = append(errs, &FieldError{Field: p, Problem: "looks like a secret (a key, token, secret or password) and must not be in a spec",
+			Fix: "specs end up in workflow histories, kept and shown to anyone who can read them: remove the field, give workers the LLM key in " +
+				"OPENAI_API_KEY, and rotate any secret already submitted"})
+	}
+	return errors.Join(errs...)
+}
 
 func explainDecode(err error) error {
 	msg := err.Error()
 	const unknown = "json: unknown field "
 	if strings.HasPrefix(msg, unknown) {
 		field := strings.Trim(strings.TrimPrefix(msg, unknown), `"`)
-		for _, f := range secretFields {
-			if strings.EqualFold(field, f) {
-				return &FieldError{Field: field, Problem: "must not be in a spec", Fix: "specs end up in workflow histories; give the key to the worker in OPENAI_API_KEY"}
-			}
-		}
 		return &FieldError{Field: field, Problem: "is not a spec field", Fix: "check the spelling against specs/schema.json"}
 	}
 	var te *json.UnmarshalTypeError

@@ -104,6 +104,10 @@ func TestValidationNamesFieldAndFix(t *testing.T) {
 		{"bad trials", `{"space":"nas-bench-macro","experiment":{"trials":-1}}`, "experiment.trials", "use 1 to"},
 		{"unknown field", `{"space":"nas-bench-macro","iteration":3}`, "iteration", "schema.json"},
 		{"key in spec", `{"space":"nas-bench-macro","api_key":"sk-123"}`, "api_key", "OPENAI_API_KEY"},
+		{"camel-case key", `{"space":"nas-bench-macro","apiKey":"sk-123"}`, "apiKey", "OPENAI_API_KEY"},
+		{"nested password", `{"space":"nas-bench-macro","proposer":{"Password":"sk-123"}}`, "proposer.Password", "rotate"},
+		{"token in an unknown object", `{"space":"nas-bench-macro","llm":{"OPENAI_TOKEN":"sk-123"}}`, "llm.OPENAI_TOKEN", "OPENAI_API_KEY"},
+		{"secret in retrain", `{"space":"nas-bench-macro","retrain":{"spec":{"data":{"s3_secret":"sk-123"}}}}`, "retrain.spec.data.s3_secret", "OPENAI_API_KEY"},
 		{"wrong type", `{"space":"nas-bench-macro","iterations":"ten"}`, "iterations", "give a int"},
 	}
 	for _, tt := range tests {

@@ -3,6 +3,7 @@ package workers
 import (
 	"context"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
@@ -20,6 +21,9 @@ import (
 func TestImageNetCPUDemo(t *testing.T) {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
+	// Real proxy training: the SDK's 3 s default is too short on a busy
+	// two-core CI machine.
+	env.SetTestTimeout(time.Minute)
 	RegisterSearch(env, NewSearchActivities(Config{DataDir: dataDir(t)}))
 	RegisterTraining(env, &Training{Proxy: &trainact.TrainingActivities{Store: dirStore(t)}})
 	s, err := specs.Ready("imagenet-cpu-demo")

@@ -93,8 +93,11 @@ type ExperimentProgress struct {
 // GeniusExperiment runs spec.experiment.trials searches as child
 // workflows, at most spec.experiment.parallelism at once, trial k with seed
 // spec.seed+k-1, and aggregates them. Register it under ExperimentName.
-func GeniusExperiment(ctx workflow.Context, spec specs.Spec) (*ExperimentResult, error) {
-	spec = spec.WithDefaults()
+func GeniusExperiment(ctx workflow.Context, in ExperimentInput) (*ExperimentResult, error) {
+	if err := refuseSecrets(ctx, in.secretFields, specs.SecretError); err != nil {
+		return nil, err
+	}
+	spec := in.Spec.WithDefaults()
 	if err := spec.Validate(); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError("invalid search spec: "+err.Error(), ErrInvalidSpec, nil)
 	}

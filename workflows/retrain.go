@@ -1,7 +1,9 @@
 package workflows
 
 import (
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 
 	"github.com/genius-nas/genius/activities"
 	"github.com/genius-nas/genius/specs/retrain"
+	"github.com/genius-nas/genius/specs/secretfield"
 )
 
 // RetrainName is the registered name of GeniusRetrain.
@@ -25,6 +28,23 @@ const retrainChunksPerRun = 100
 type RetrainInput struct {
 	retrain.Spec
 	State *RetrainState `json:"state,omitempty"`
+
+	// secretFields are the key-like fields the input held that the schema
+	// does not define: the run refuses to start.
+	secretFields []string
+}
+
+// UnmarshalJSON decodes the input as encoding/json would and notes its
+// key-like fields.
+func (in *RetrainInput) UnmarshalJSON(data []byte) error {
+	type plain RetrainInput // without this method
+	var p plain
+	if err := json.Unmarshal(data, &p); err != nil {
+		return err
+	}
+	p.secretFields = secretfield.Find(data, reflect.TypeFor[plain]())
+	*in = RetrainInput(p)
+	return nil
 }
 
 // RetrainState is the run's progress; Continue-As-New carries it.
@@ -94,6 +114,9 @@ func checkpointRunName(id string) string {
 // chunk checkpoints to the workers' store and resumes from it when retried,
 // on the same worker or another. Register it under RetrainName.
 func GeniusRetrain(ctx workflow.Context, in RetrainInput) (*RetrainResult, error) {
+	if err := refuseSecrets(ctx, in.secretFields, retrain.SecretError); err != nil {
+		return nil, err
+	}
 	spec := in.Spec.WithDefaults()
 	if err := spec.Validate(); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError("invalid retrain spec: "+err.Error(), ErrInvalidSpec, nil)

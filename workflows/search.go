@@ -32,6 +32,9 @@ func GeniusSearch(ctx workflow.Context, in SearchInput) (*SearchResult, error) {
 		return nil, temporal.NewNonRetryableApplicationError("invalid search spec: it holds an API key: remove it from the spec file "+
 			"(workers read OPENAI_API_KEY from their environment) and rotate the key, since it is now in this workflow's history", ErrInvalidSpec, nil)
 	}
+	if err := refuseSecrets(ctx, in.secretFields, specs.SecretError); err != nil {
+		return nil, err
+	}
 	spec := in.Spec.WithDefaults()
 	if err := spec.Validate(); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError("invalid search spec: "+err.Error(), ErrInvalidSpec, nil)

@@ -1,8 +1,12 @@
 package workflows
 
 import (
+	"encoding/json"
+	"reflect"
+
 	"github.com/genius-nas/genius/llm/chat"
 	"github.com/genius-nas/genius/specs"
+	"github.com/genius-nas/genius/specs/secretfield"
 )
 
 // Stop reasons in SearchResult.Stopped.
@@ -33,6 +37,24 @@ type SearchInput struct {
 	// search fails with advice instead of running; they are never used.
 	APIKey       string `json:"api_key,omitempty"`
 	OpenAIAPIKey string `json:"openai_api_key,omitempty"`
+
+	// secretFields are the key-like fields the input held that the schema
+	// does not define (decoding would drop them, but the history keeps
+	// them): the search refuses to run.
+	secretFields []string
+}
+
+// UnmarshalJSON decodes the input as encoding/json would and notes its
+// key-like fields.
+func (in *SearchInput) UnmarshalJSON(data []byte) error {
+	type plain SearchInput // without this method
+	var p plain
+	if err := json.Unmarshal(data, &p); err != nil {
+		return err
+	}
+	p.secretFields = secretfield.Find(data, reflect.TypeFor[plain]())
+	*in = SearchInput(p)
+	return nil
 }
 
 // SearchState is everything a search has learnt; Continue-As-New carries it

@@ -151,11 +151,15 @@ func (a *SearchActivities) Propose(ctx context.Context, in activities.ProposeInp
 }
 
 // llmError maps a client error onto the retry policy: bad requests are
-// non-retryable application errors, the rest are retried with backoff.
+// non-retryable application errors, the rest are retried with backoff, or
+// after the server's Retry-After where it sent one.
 func llmError(err error) error {
 	var e *llm.Error
 	if errors.As(err, &e) && !e.Retryable() {
 		return temporal.NewNonRetryableApplicationError(e.Error(), activities.ErrLLMRequest, nil)
+	}
+	if e != nil && e.RetryAfter > 0 {
+		return temporal.NewApplicationErrorWithOptions(err.Error(), activities.ErrLLMUnavailable, temporal.ApplicationErrorOptions{NextRetryDelay: e.RetryAfter})
 	}
 	return temporal.NewApplicationError(err.Error(), activities.ErrLLMUnavailable)
 }

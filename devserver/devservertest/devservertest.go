@@ -6,10 +6,10 @@ package devservertest
 
 import (
 	"context"
-	"os"
 	"testing"
 
 	"github.com/genius-nas/genius/devserver"
+	"github.com/genius-nas/genius/testenv"
 )
 
 // Binary returns the temporal CLI binary, or skips (fails under CI) the test.
@@ -17,10 +17,7 @@ func Binary(t testing.TB) string {
 	t.Helper()
 	bin, err := devserver.FindBinary()
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%v", err)
-		}
-		t.Skipf("skipping: %v", err)
+		testenv.Missing(t, "%v", err)
 	}
 	return bin
 }

@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +32,59 @@ type Step struct {
 	// PromptTokens and CompletionTokens are reported in usage; when zero the
 	// server counts whitespace-separated words instead.
 	PromptTokens, CompletionTokens int
+	// RetryAfter, with Status, sends a Retry-After header (whole seconds,
+	// rounded up), as rate limiters do with 429.
+	RetryAfter time.Duration
+	// Truncated cuts the 200 reply's JSON body in half, as a proxy that
+	// drops the connection mid-body does.
+	Truncated bool
+	// NoChoices answers 200 with an empty choices list.
+	NoChoices bool
+	// Fault names the fault this step injects (FaultStep sets it); the
+	// server counts the faults it served (Faults).
+	Fault Fault
+}
+
+// Fault is a kind of failure the server can inject.
+type Fault string
+
+// The faults FaultStep injects.
+const (
+	// FaultTimeout holds the answer until the client gives up.
+	FaultTimeout Fault = "timeout"
+	// FaultRateLimit answers 429 with Retry-After: RateLimitRetryAfter.
+	FaultRateLimit Fault = "429-retry-after"
+	// FaultServer answers 500.
+	FaultServer Fault = "500"
+	// FaultTruncated answers 200 with half a JSON body.
+	FaultTruncated Fault = "truncated-json"
+	// FaultNoChoices answers 200 with no choices.
+	FaultNoChoices Fault = "empty-choices"
+)
+
+// RateLimitRetryAfter is the Retry-After of FaultRateLimit, longer than a
+// retry policy's usual first interval (1 s) so tests can tell it was
+// honoured.
+const RateLimitRetryAfter = 2 * time.Second
+
+// Faults lists every fault kind, in a fixed order.
+var Faults = []Fault{FaultTimeout, FaultRateLimit, FaultServer, FaultTruncated, FaultNoChoices}
+
+// FaultStep is the Step that injects f.
+func FaultStep(f Fault) Step {
+	switch f {
+	case FaultTimeout:
+		return Step{Hang: true, Fault: f}
+	case FaultRateLimit:
+		return Step{Status: http.StatusTooManyRequests, ErrorMessage: "rate limit reached (llmtest)", RetryAfter: RateLimitRetryAfter, Fault: f}
+	case FaultServer:
+		return Step{Status: http.StatusInternalServerError, ErrorMessage: "internal error (llmtest)", Fault: f}
+	case FaultTruncated:
+		return Step{Reply: "a reply the client never sees whole", Truncated: true, Fault: f}
+	case FaultNoChoices:
+		return Step{NoChoices: true, Fault: f}
+	}
+	panic(fmt.Sprintf("llmtest: unknown fault %q", f))
 }
 
 // Reply is a Step that answers with content.
@@ -76,6 +131,7 @@ type Server struct {
 	handler  func(Request) Step
 	requests []Request
 	model    string
+	faults   map[Fault]int
 }
 
 // TB is the part of testing.TB the server uses.
@@ -133,6 +189,18 @@ func (s *Server) Requests() []Request {
 	return append([]Request(nil), s.requests...)
 }
 
+// FaultCounts returns how many steps of each fault kind the server has
+// served.
+func (s *Server) FaultCounts() map[Fault]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[Fault]int, len(s.faults))
+	for f, n := range s.faults {
+		out[f] = n
+	}
+	return out
+}
+
 // Remaining is the number of scripted steps not yet used.
 func (s *Server) Remaining() int {
 	s.mu.Lock()
@@ -181,6 +249,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "llmtest: script exhausted (no step left for this request)")
 		return
 	}
+	if st.Fault != "" {
+		s.mu.Lock()
+		if s.faults == nil {
+			s.faults = map[Fault]int{}
+		}
+		s.faults[st.Fault]++
+		s.mu.Unlock()
+	}
 	if st.Hang {
 		<-r.Context().Done()
 		return
@@ -199,6 +275,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if msg == "" {
 			msg = http.StatusText(st.Status)
 		}
+		if st.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(st.RetryAfter.Seconds()))))
+		}
 		writeError(w, st.Status, msg)
 		return
 	}
@@ -215,19 +294,31 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if model == "" {
 		model = s.model
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{
+	choices := []map[string]any{{
+		"index":         0,
+		"message":       map[string]string{"role": "assistant", "content": st.Reply},
+		"finish_reason": "stop",
+	}}
+	if st.NoChoices {
+		choices = choices[:0]
+	}
+	body, err = json.Marshal(map[string]any{
 		"id":      fmt.Sprintf("chatcmpl-llmtest-%d", len(s.Requests())),
 		"object":  "chat.completion",
 		"created": 0,
 		"model":   model,
-		"choices": []map[string]any{{
-			"index":         0,
-			"message":       map[string]string{"role": "assistant", "content": st.Reply},
-			"finish_reason": "stop",
-		}},
-		"usage": map[string]int{"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct},
+		"choices": choices,
+		"usage":   map[string]int{"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct},
 	})
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "llmtest: "+err.Error())
+		return
+	}
+	if st.Truncated {
+		body = body[:len(body)/2]
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(body)
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {

@@ -6,17 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-)
 
-// skipOrFail skips the test, or fails it under CI=true, where everything
-// the tests need must be present.
-func skipOrFail(t testing.TB, msg string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
+	"github.com/genius-nas/genius/testenv"
+)
 
 // PaperCSV returns the paper's per-iteration CSV: in $GENIUS_PAPER_CSV_DIR,
 // else ../shared/data/genius beside the repository root. Missing, the test
@@ -34,7 +26,7 @@ func PaperCSV(t testing.TB) string {
 	}
 	p := filepath.Join(dir, name)
 	if _, err := os.Stat(p); err != nil {
-		skipOrFail(t, "paper CSV not found ("+err.Error()+"): set GENIUS_PAPER_CSV_DIR to the folder holding "+name)
+		testenv.Missing(t, "%s", "paper CSV not found ("+err.Error()+"): set GENIUS_PAPER_CSV_DIR to the folder holding "+name)
 	}
 	return p
 }

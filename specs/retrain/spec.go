@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"regexp"
 
+	"github.com/genius-nas/genius/specs/secretfield"
 	"github.com/genius-nas/genius/taskqueue"
 )
 
@@ -208,6 +210,9 @@ func (s Spec) Validate() error {
 // Parse decodes a spec strictly (unknown fields are errors), fills the
 // defaults and validates it.
 func Parse(data []byte) (Spec, error) {
+	if err := SecretError(secretfield.Find(data, reflect.TypeFor[Spec]())); err != nil {
+		return Spec{}, fmt.Errorf("retrain spec: %w", err)
+	}
 	var s Spec
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -219,6 +224,18 @@ func Parse(data []byte) (Spec, error) {
 		return Spec{}, fmt.Errorf("retrain spec: %w", err)
 	}
 	return s, nil
+}
+
+// SecretError reports key-like fields (paths from package secretfield) of
+// a retrain spec or workflow input; nil when there are none.
+func SecretError(paths []string) error {
+	var errs []error
+	for _, p := range paths {
+		errs = append(errs, fmt.Errorf("field %q looks like a secret (a key, token, secret or password): retrain specs end up in workflow "+
+			"histories, kept and shown to anyone who can read them; remove the field, give training workers their storage credentials "+
+			"in their environment, and rotate any secret already submitted", p))
+	}
+	return errors.Join(errs...)
 }
 
 // Load reads and parses a spec file.

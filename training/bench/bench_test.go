@@ -33,7 +33,7 @@ func cpuSeconds() float64 {
 // between the first and last timed step.
 func BenchmarkGenius329(b *testing.B) {
 	const batch, input, classes = 64, 32, 10
-	be := tensor.NewCPU(tensor.CPUOptions{Workers: benchWorkers()})
+	be := tensor.NewCPU(tensor.CPUOptions{Workers: benchWorkers(b)})
 	run, err := training.NewRun(be, training.Config{Space: space.ImageNetName, Arch: genius329, Classes: classes, Input: input,
 		Batch: batch, LR: 0.05, WeightDecay: 1e-4}, classes, 1000)
 	if err != nil {
@@ -102,7 +102,15 @@ func BenchmarkPeak(b *testing.B) {
 }
 
 // benchWorkers reads GENIUS_BENCH_WORKERS (default: every core).
-func benchWorkers() int {
-	n, _ := strconv.Atoi(os.Getenv("GENIUS_BENCH_WORKERS"))
+func benchWorkers(tb testing.TB) int {
+	tb.Helper()
+	v := os.Getenv("GENIUS_BENCH_WORKERS")
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		tb.Fatalf("GENIUS_BENCH_WORKERS=%q: give a whole number of workers, at least 1", v)
+	}
 	return n
 }

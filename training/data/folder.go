@@ -5,6 +5,7 @@ import (
 	"image"
 	_ "image/jpeg" // decoders for ImageFolder
 	_ "image/png"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -60,6 +61,11 @@ func (f *ImageFolder) Classes() int { return len(f.Names) }
 // Label implements Dataset.
 func (f *ImageFolder) Label(i int) int { return f.labels[i] }
 
+// MaxImagePixels bounds an image's width x height. A decoder allocates what
+// the header declares before it reads the pixels, so one damaged file could
+// otherwise take gigabytes from a training worker.
+const MaxImagePixels = 1 << 26
+
 // Image implements Dataset.
 func (f *ImageFolder) Image(i int) (Image, error) {
 	fh, err := os.Open(f.paths[i])
@@ -67,6 +73,17 @@ func (f *ImageFolder) Image(i int) (Image, error) {
 		return Image{}, fmt.Errorf("data: %w", err)
 	}
 	defer fh.Close()
+	cfg, _, err := image.DecodeConfig(fh)
+	if err != nil {
+		return Image{}, fmt.Errorf("data: decoding %s: %w", f.paths[i], err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > MaxImagePixels {
+		return Image{}, fmt.Errorf("data: %s declares %dx%d pixels: an image needs 1 to %d; replace or downscale the file",
+			f.paths[i], cfg.Width, cfg.Height, MaxImagePixels)
+	}
+	if _, err := fh.Seek(0, io.SeekStart); err != nil {
+		return Image{}, fmt.Errorf("data: %w", err)
+	}
 	m, _, err := image.Decode(fh)
 	if err != nil {
 		return Image{}, fmt.Errorf("data: decoding %s: %w", f.paths[i], err)

@@ -9,10 +9,7 @@ import (
 // The SIMD elementwise kernels agree with the portable ones (lengths with
 // and without a tail).
 func TestElementwiseSIMDMatchesPortable(t *testing.T) {
-	simd := NewCPU(CPUOptions{})
-	if !simd.simd {
-		t.Skip("no AVX-512 on this machine")
-	}
+	simd := simdCPU(t, CPUOptions{})
 	port := NewCPU(CPUOptions{PortableOnly: true})
 	r := rand.New(rand.NewPCG(8, 9))
 	close := func(a, b float64) bool { return math.Abs(a-b) <= 1e-4*(1+math.Abs(b)) }

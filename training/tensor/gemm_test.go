@@ -136,10 +136,7 @@ func TestDepthwiseForwardMatchesNaive(t *testing.T) {
 // The SIMD depthwise kernels must agree with the portable ones, forward and
 // backward, for batch sizes that do and do not fill 16 lanes.
 func TestDepthwiseSIMDMatchesPortable(t *testing.T) {
-	simd := NewCPU(CPUOptions{Workers: 2})
-	if !simd.simd {
-		t.Skip("no AVX-512 on this machine")
-	}
+	simd := simdCPU(t, CPUOptions{Workers: 2})
 	port := NewCPU(CPUOptions{Workers: 2, PortableOnly: true})
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, tc := range []struct{ k, s, h, n int }{{3, 1, 5, 3}, {3, 2, 6, 16}, {5, 2, 7, 70}, {7, 1, 4, 64}, {7, 1, 2, 33}, {3, 2, 1, 5}, {5, 1, 1, 64}} {

@@ -1,0 +1,4 @@
+package llm
+
+// ParseRetryAfter exposes parseRetryAfter to the tests.
+var ParseRetryAfter = parseRetryAfter
