@@ -169,6 +169,9 @@ func (a *RetrainActivities) RetrainChunk(ctx context.Context, in activities.Retr
 		best: in.Best, beats: beats}
 	res := activities.RetrainChunkResult{TotalSteps: c.total}
 	resumed, err := c.resume(ctx)
+	if err == nil && resumed == nil && spec.FromCheckpoint != "" {
+		err = c.loadBackbone(ctx, spec.FromCheckpoint) // transfer: a fresh run starts from those weights
+	}
 	beats.done() // setup over: from now on silence means a hung loop
 	if err != nil {
 		return res, err
