@@ -12,10 +12,10 @@ import (
 func newDataCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "data",
-		Short: "Download and check the benchmark tables",
+		Short: "Download and check the benchmark tables; write synthetic datasets",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newDataFetchCmd(), newDataVerifyCmd())
+	cmd.AddCommand(newDataFetchCmd(), newDataVerifyCmd(), newDataCIFARCmd())
 	return cmd
 }
 
