@@ -41,6 +41,7 @@ var goldenScenarios = []string{
 	"experiment-random",
 	"search-llm-principles",
 	"search-llm-cost-cap",
+	"retrain-transfer",
 }
 
 // TestGoldenHistories replays every history under testdata/golden with the
@@ -182,6 +183,7 @@ func recordGolden(t *testing.T) {
 		exportRuns(t, c, "search-llm-stop-signal", id)
 	}
 
+	recordTransferGoldens(t, c)
 	recordCostGoldens(t, c, func(name string, s *llmtest.Server, edit func(m map[string]any)) string {
 		return search(name, llmCfg(s), "nas-bench-macro.json", macro(edit))
 	}, f)
