@@ -76,8 +76,8 @@ func retrainConfig(s retrain.Spec) training.Config {
 	if s.Dropout == 0 {
 		cfg.Dropout = -1 // the engine's zero means its default 0.2; the spec's zero means none
 	}
-	if s.Input <= 64 {
-		cfg.CropFraction = 1 // CIFAR-size inputs are used whole
+	if s.Input <= 64 || strings.HasPrefix(s.Data.Format, "cifar") {
+		cfg.CropFraction = 1 // CIFAR-size inputs, and CIFAR images upsampled for transfer, are used whole
 	}
 	return cfg
 }

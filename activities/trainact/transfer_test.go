@@ -54,3 +54,24 @@ func TestTransferChunkBeatsChance(t *testing.T) {
 		t.Fatalf("missing from_checkpoint: %v", err)
 	}
 }
+
+// CIFAR images upsampled for transfer are evaluated whole, not centre
+// cropped as ImageNet images are.
+func TestTransferConfigUsesWholeImages(t *testing.T) {
+	s, err := transfer.Ready("cifar100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := retrainConfig(s)
+	if cfg.Input != 224 || cfg.CropFraction != 1 {
+		t.Errorf("cifar100 transfer: input %d, crop fraction %v; want 224 and the whole image", cfg.Input, cfg.CropFraction)
+	}
+	tf := cfg.TrainTransform()
+	if tf.Size != 224 || !tf.Train {
+		t.Errorf("training transform %+v: want random crops upsampled to 224", tf)
+	}
+	s.Data.Format = "imagefolder"
+	if cfg := retrainConfig(s); cfg.CropFraction == 1 {
+		t.Error("an image folder at 224 is evaluated whole; want the centre crop")
+	}
+}
