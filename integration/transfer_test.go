@@ -251,8 +251,10 @@ func TestTransferSurvivesWorkerKill(t *testing.T) {
 	}
 	r := res.Resumes[0]
 	t.Logf("killed with step %d newest in S3; resumed from step %d (%s); top-1 %.3f", newest, r.Step, r.Source, res.Top1)
-	if r.Attempt != 2 || r.Step < newest || r.Step >= 2*perEpoch {
-		t.Errorf("resumed from step %d (attempt %d), want the newest checkpoint in S3 at the kill (%d) or later in epoch 2", r.Step, r.Attempt, newest)
+	// An upload in flight at the kill may still land, so the resume may be
+	// from a later checkpoint than the newest seen, never an earlier one.
+	if r.Attempt != 2 || r.Step < newest || r.Step >= 3*perEpoch {
+		t.Errorf("resumed from step %d (attempt %d), want the newest checkpoint in S3 at the kill (%d) or a later one", r.Step, r.Attempt, newest)
 	}
 	got := readCheckpoint(t, remote, res.FinalCheckpoint)
 	if !slices.EqualFunc(got.Values, want.Values, func(a, b []float32) bool { return slices.Equal(a, b) }) {
