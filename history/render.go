@@ -121,6 +121,13 @@ func (p *printer) step(s Step) {
 			p.f(" (genius audit --workflow-id %s)\n", s.WorkflowID)
 			return
 		}
+		if s.Name == workflows.TransferName {
+			p.f(": ")
+			if p.transferLine(s.Result) {
+				p.f(" (genius audit --workflow-id %s)\n", s.WorkflowID)
+				return
+			}
+		}
 		p.f(" → %s\n", compact(s.Result))
 		return
 	}
@@ -277,6 +284,10 @@ func (p *printer) failed(s Step) {
 func (p *printer) result(t *Trail) {
 	if t.WorkflowType == workflows.ExperimentName {
 		p.experiment(t)
+		return
+	}
+	if t.WorkflowType == workflows.TransferName {
+		p.transferResult(t)
 		return
 	}
 	if t.WorkflowType != workflows.SearchName {

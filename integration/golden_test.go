@@ -52,6 +52,7 @@ var goldenScenarios = []string{
 	"search-imagenet-300m",
 	"retrain-cpu-demo",
 	"search-retrain-handoff",
+	"retrain-transfer",
 }
 
 var updateOnly = flag.String("update-only", "", "with -update: re-record only the golden scenarios whose names match this regexp (others keep their files)")
@@ -217,6 +218,9 @@ func recordGolden(t *testing.T) {
 		exportRuns(t, c, "search-llm-stop-signal", id)
 	}
 
+	if record("retrain-transfer") {
+		recordTransferGoldens(t, c)
+	}
 	if record("search-llm-principles") || record("search-llm-cost-cap") {
 		recordCostGoldens(t, c, func(name string, s *llmtest.Server, edit func(m map[string]any)) string {
 			return search(name, llmCfg(s), "nas-bench-macro.json", macro(edit))

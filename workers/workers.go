@@ -110,6 +110,7 @@ func RegisterWorkflows(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.GeniusSearch, workflow.RegisterOptions{Name: workflows.SearchName})
 	r.RegisterWorkflowWithOptions(workflows.GeniusExperiment, workflow.RegisterOptions{Name: workflows.ExperimentName})
 	r.RegisterWorkflowWithOptions(workflows.GeniusRetrain, workflow.RegisterOptions{Name: workflows.RetrainName})
+	r.RegisterWorkflowWithOptions(workflows.GeniusTransfer, workflow.RegisterOptions{Name: workflows.TransferName})
 }
 
 // NewCPUWorker returns a worker (not yet started) on cfg.TaskQueue,

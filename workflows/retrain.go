@@ -69,7 +69,7 @@ type RetrainState struct {
 // RetrainProgress is what the progress query returns.
 type RetrainProgress struct {
 	Name string `json:"name,omitempty"`
-	// Phase is "training" or "done".
+	// Phase is "training", "transferring" (chained transfers) or "done".
 	Phase       string `json:"phase"`
 	TotalEpochs int    `json:"total_epochs"`
 	RetrainState
@@ -90,6 +90,8 @@ type RetrainResult struct {
 	Steps           int                        `json:"steps"`
 	Epochs          []activities.RetrainEpoch  `json:"epochs"`
 	Resumes         []activities.RetrainResume `json:"resumes,omitempty"`
+	// Transfers are the fine-tuning runs the spec chains (spec transfer).
+	Transfers []TransferHandoff `json:"transfers,omitempty"`
 }
 
 // checkpointRunName derives the checkpoint folder from the workflow ID when the
@@ -128,13 +130,39 @@ func GeniusRetrain(ctx workflow.Context, in RetrainInput) (*RetrainResult, error
 			st.CheckpointRun = checkpointRunName(workflow.GetInfo(ctx).WorkflowExecution.ID)
 		}
 	}
-	st.WorkflowRuns++
 	phase := "training"
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (RetrainProgress, error) {
 		return RetrainProgress{Name: spec.Name, Phase: phase, TotalEpochs: spec.Epochs, RetrainState: *st}, nil
 	}); err != nil {
 		return nil, fmt.Errorf("register progress query: %w", err)
 	}
+	if err := runRetrainChunks(ctx, spec, st, func() error {
+		next := in
+		next.State = st
+		return workflow.NewContinueAsNewError(ctx, RetrainName, next)
+	}); err != nil {
+		return nil, err
+	}
+	phase = "transferring"
+	best := ""
+	if st.Best != nil {
+		best = st.Best.Checkpoint
+	}
+	transfers := chainTransfers(ctx, spec, best)
+	phase = "done"
+	out := &RetrainResult{Transfers: transfers, CheckpointRun: st.CheckpointRun, FinalCheckpoint: st.Checkpoint, Steps: st.Step, Epochs: st.Epochs,
+		Resumes: st.Resumes}
+	if st.Best != nil {
+		out.BestEMATop1, out.BestEMATop5, out.BestEpoch, out.BestCheckpoint = st.Best.EMATop1, st.Best.EMATop5, st.Best.Epoch, st.Best.Checkpoint
+	}
+	return out, nil
+}
+
+// runRetrainChunks runs the chunk activities of a retraining (or transfer)
+// run until its epochs are done, updating st; after retrainChunksPerRun
+// chunks, or when the server suggests it, it returns continueAsNew().
+func runRetrainChunks(ctx workflow.Context, spec retrain.Spec, st *RetrainState, continueAsNew func() error) error {
+	st.WorkflowRuns++
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           spec.TaskQueue,
 		StartToCloseTimeout: time.Duration(spec.ChunkTimeoutM) * time.Minute,
@@ -152,9 +180,7 @@ func GeniusRetrain(ctx workflow.Context, in RetrainInput) (*RetrainResult, error
 	chunks := 0
 	for st.EpochsDone < spec.Epochs && (st.TotalSteps == 0 || st.Step < st.TotalSteps) {
 		if chunks >= retrainChunksPerRun || (chunks > 0 && workflow.GetInfo(ctx).GetContinueAsNewSuggested()) {
-			next := in
-			next.State = st
-			return nil, workflow.NewContinueAsNewError(ctx, RetrainName, next)
+			return continueAsNew()
 		}
 		until := min(st.EpochsDone+spec.ChunkEpochs, spec.Epochs)
 		var res activities.RetrainChunkResult
@@ -162,7 +188,7 @@ func GeniusRetrain(ctx workflow.Context, in RetrainInput) (*RetrainResult, error
 			Spec: spec, CheckpointRun: st.CheckpointRun, FromEpoch: st.EpochsDone, UntilEpoch: until, Resume: st.Checkpoint, Best: st.Best,
 		}).Get(ctx, &res)
 		if err != nil {
-			return nil, fmt.Errorf("retrain epochs %d..%d: %w", st.EpochsDone+1, until, err)
+			return fmt.Errorf("retrain epochs %d..%d: %w", st.EpochsDone+1, until, err)
 		}
 		chunks++
 		st.Chunks++
@@ -180,11 +206,5 @@ func GeniusRetrain(ctx workflow.Context, in RetrainInput) (*RetrainResult, error
 		}
 		st.PendingUploads = res.PendingUploads
 	}
-	phase = "done"
-	out := &RetrainResult{CheckpointRun: st.CheckpointRun, FinalCheckpoint: st.Checkpoint, Steps: st.Step, Epochs: st.Epochs,
-		Resumes: st.Resumes}
-	if st.Best != nil {
-		out.BestEMATop1, out.BestEMATop5, out.BestEpoch, out.BestCheckpoint = st.Best.EMATop1, st.Best.EMATop5, st.Best.Epoch, st.Best.Checkpoint
-	}
-	return out, nil
+	return nil
 }

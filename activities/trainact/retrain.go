@@ -76,8 +76,8 @@ func retrainConfig(s retrain.Spec) training.Config {
 	if s.Dropout == 0 {
 		cfg.Dropout = -1 // the engine's zero means its default 0.2; the spec's zero means none
 	}
-	if s.Input <= 64 {
-		cfg.CropFraction = 1 // CIFAR-size inputs are used whole
+	if s.Input <= 64 || strings.HasPrefix(s.Data.Format, "cifar") {
+		cfg.CropFraction = 1 // CIFAR-size inputs, and CIFAR images upsampled for transfer, are used whole
 	}
 	return cfg
 }
@@ -167,6 +167,9 @@ func (a *RetrainActivities) RetrainChunk(ctx context.Context, in activities.Retr
 		best: in.Best, beats: beats}
 	res := activities.RetrainChunkResult{TotalSteps: c.total}
 	resumed, err := c.resume(ctx)
+	if err == nil && resumed == nil && spec.FromCheckpoint != "" {
+		err = c.loadBackbone(ctx, spec.FromCheckpoint) // transfer: a fresh run starts from those weights
+	}
 	beats.done() // setup over: from now on silence means a hung loop
 	if err != nil {
 		return res, err

@@ -15,10 +15,10 @@ import (
 func newDataCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "data",
-		Short: "Download and check the benchmark tables",
+		Short: "Download and check the benchmark tables; write synthetic datasets",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newDataFetchCmd(), newDataVerifyCmd(), newDataCocoCmd())
+	cmd.AddCommand(newDataFetchCmd(), newDataVerifyCmd(), newDataCocoCmd(), newDataCIFARCmd())
 	return cmd
 }
 

@@ -56,6 +56,7 @@ func newRootCmd() *cobra.Command {
 		newDataCmd(),
 		newCheckpointsCmd(),
 		newRetrainCmd(),
+		newTransferCmd(),
 		newTrainCmd(),
 		newDevCmd(),
 		newWorkerCmd(),

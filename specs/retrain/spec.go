@@ -53,6 +53,16 @@ type Spec struct {
 	EMADecay       float64 `json:"ema_decay,omitempty"`      // EMA of the weights; the EMA network is reported
 	Seed           uint64  `json:"seed,omitempty"`
 
+	// FromCheckpoint, when set, is a store key of a checkpoint of the same
+	// architecture whose weights (its EMA weights when it has them) start
+	// the run, with a fresh classifier head: transfer learning (workflow
+	// GeniusTransfer).
+	FromCheckpoint string `json:"from_checkpoint,omitempty"`
+	// Transfer lists fine-tuning runs (GeniusTransfer) started from this
+	// run's best checkpoint once it ends; space and arch default to this
+	// run's. See TransferSpecs.
+	Transfer []Spec `json:"transfer,omitempty"`
+
 	// Durability. Defaults in parentheses.
 	// ChunkEpochs is the number of epochs one activity trains (1); epoch
 	// results reach the workflow's progress query when their chunk ends.
@@ -204,6 +214,7 @@ func (s Spec) Validate() error {
 	if s.ChunkEpochs > s.Epochs && s.Epochs > 0 {
 		bad("chunk_epochs %d exceeds epochs %d", s.ChunkEpochs, s.Epochs)
 	}
+	errs = append(errs, s.validateTransfer()...)
 	return errors.Join(errs...)
 }
 

@@ -1,0 +1,31 @@
+package history
+
+import (
+	"encoding/json"
+
+	"github.com/genius-nas/genius/workflows"
+)
+
+// transferLine prints a GeniusTransfer result in a line: what was
+// fine-tuned on what, and its test accuracy.
+func (p *printer) transferLine(raw json.RawMessage) bool {
+	var r workflows.TransferResult
+	if json.Unmarshal(raw, &r) != nil || r.CheckpointRun == "" {
+		return false
+	}
+	p.f("%s fine-tuned from %s at %dpx: top-1 %.2f%%, top-5 %.2f%% (epoch %d of %d, %d steps), best checkpoint %s",
+		r.Dataset, r.FromCheckpoint, r.Input, 100*r.Top1, 100*r.Top5, r.BestEpoch, len(r.Epochs), r.Steps, r.BestCheckpoint)
+	if len(r.Resumes) > 0 {
+		p.f(", resumed %d time(s)", len(r.Resumes))
+	}
+	return true
+}
+
+// transferResult prints a GeniusTransfer's result.
+func (p *printer) transferResult(t *Trail) {
+	p.f("result: ")
+	if !p.transferLine(t.Result) {
+		p.f("%s", compact(t.Result))
+	}
+	p.f("\n")
+}
