@@ -60,6 +60,15 @@ func TestRetinaNetReferenceShapes(t *testing.T) {
 		t.Errorf("pyramid and subnets have %d parameters, want %d", got, want)
 	}
 
+	// Checkpoints key weights by name.
+	seen := map[string]bool{}
+	for _, name := range append(paramNames(d.Params()), bufferNames(d.Buffers())...) {
+		if seen[name] {
+			t.Errorf("two tensors named %s", name)
+		}
+		seen[name] = true
+	}
+
 	before := snapshot(d.Buffers())
 	const n, size = 2, 128
 	x := randomTensor(rand.New(rand.NewPCG(1, 2)), 3, n, size, size)
@@ -394,4 +403,114 @@ func derivative(f func() float64, at func(step float32)) (float64, bool) {
 		prev = d
 	}
 	return prev, false
+}
+
+func TestGatherScatterAnchorOrder(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	const perCell, classes, batch = 2, 3, 2
+	sizes := [][2]int{{3, 4}, {2, 2}}
+	var levels []Level
+	for i, s := range sizes {
+		levels = append(levels, Level{Stride: PyramidStrides[i],
+			Cls: randomTensor(r, perCell*classes, batch, s[0], s[1]),
+			Box: randomTensor(r, perCell*4, batch, s[0], s[1])})
+	}
+	anchors := ImageAnchors(levels)
+	if anchors != (12+4)*perCell {
+		t.Fatalf("%d anchors, want 32", anchors)
+	}
+	cls, box := make([]float32, anchors*classes), make([]float32, anchors*4)
+	if err := Gather(levels, 1, cls, box); err != nil {
+		t.Fatal(err)
+	}
+	// Level 1 (after level 0's 12 cells x 2 anchors), cell (1, 0) = 2,
+	// anchor 1: anchor index 24 + 2*2 + 1 = 29.
+	for k := 0; k < classes; k++ {
+		if got, want := cls[29*classes+k], levels[1].Cls.At(1, 1*classes+k, 1, 0); got != want {
+			t.Errorf("logit of anchor 29 class %d = %v, want the tensor's %v", k, got, want)
+		}
+	}
+	for j := 0; j < 4; j++ {
+		// Level 0, cell (2, 3) = 11, anchor 0: anchor 22.
+		if got, want := box[22*4+j], levels[0].Box.At(1, j, 2, 3); got != want {
+			t.Errorf("delta %d of anchor 22 = %v, want %v", j, got, want)
+		}
+	}
+	// Scatter is Gather's adjoint: <Gather(x), g> = <x, Scatter(g)>.
+	gc, gb := make([]float32, len(cls)), make([]float32, len(box))
+	for i := range gc {
+		gc[i] = float32(r.NormFloat64())
+	}
+	for i := range gb {
+		gb[i] = float32(r.NormFloat64())
+	}
+	var dcls, dbox []*tensor.Tensor
+	for _, l := range levels {
+		dcls = append(dcls, tensor.New(l.Cls.C, l.Cls.N, l.Cls.H, l.Cls.W))
+		dbox = append(dbox, tensor.New(l.Box.C, l.Box.N, l.Box.H, l.Box.W))
+	}
+	if err := Scatter(levels, 1, gc, gb, dcls, dbox); err != nil {
+		t.Fatal(err)
+	}
+	var lhs, rhs float64
+	for i := range gc {
+		lhs += float64(gc[i]) * float64(cls[i])
+	}
+	for i := range gb {
+		lhs += float64(gb[i]) * float64(box[i])
+	}
+	for i, l := range levels {
+		for j := range l.Cls.Data {
+			rhs += float64(l.Cls.Data[j]) * float64(dcls[i].Data[j])
+		}
+		for j := range l.Box.Data {
+			rhs += float64(l.Box.Data[j]) * float64(dbox[i].Data[j])
+		}
+		for j := 0; j < l.Cls.Len(); j += batch { // image 0 untouched
+			if dcls[i].Data[j] != 0 {
+				t.Fatalf("level %d: scatter wrote image 0", i)
+			}
+		}
+	}
+	if math.Abs(lhs-rhs) > 1e-4*math.Abs(lhs) {
+		t.Errorf("<gather(x), g> = %v but <x, scatter(g)> = %v", lhs, rhs)
+	}
+	if err := Gather(levels, 2, cls, box); err == nil {
+		t.Error("image 2 of a batch of 2 accepted")
+	}
+	if err := Gather(levels, 0, cls[1:], box); err == nil {
+		t.Error("short logits accepted")
+	}
+}
+
+// Any input size works: every level is its predecessor halved, rounding
+// up, as the anchors assume (C3 = ceil(H/8)).
+func TestRetinaNetOddInputSize(t *testing.T) {
+	be := tensor.NewCPU(tensor.CPUOptions{})
+	cfg := RetinaNetConfig{Classes: 2, Channels: 8, StackedConvs: 1, Anchors: 9, FrozenStages: 1, PriorProb: 0.01}
+	d := newDetector(t, be, genius329, cfg)
+	h, w := 100, 70
+	h, w = (h+7)/8, (w+7)/8
+	for i, l := range d.Forward(randomTensor(rand.New(rand.NewPCG(1, 1)), 3, 1, 100, 70)) {
+		if l.Cls.H != h || l.Cls.W != w || l.Box.H != h || l.Box.W != w {
+			t.Errorf("P%d: %s, want %dx%d cells", i+3, l.Cls, h, w)
+		}
+		h, w = (h+1)/2, (w+1)/2
+	}
+}
+
+func paramNames(ps []*nn.Param) []string {
+	var s []string
+	for _, p := range ps {
+		s = append(s, p.Name)
+	}
+	return s
+}
+
+func bufferNames(bs []*nn.Buffer) []string {
+	var s []string
+	for _, b := range bs {
+		s = append(s, b.Name)
+	}
+	return s
 }
