@@ -76,6 +76,25 @@ func TestPyramidLayerGradients(t *testing.T) {
 				params: tc.Params(),
 			}
 		}, c: 3, h: 4},
+		{name: "conv-relu-in-place", layer: func(be tensor.Backend, r *rand.Rand) Layer {
+			c := NewConv(be, r, ConvSpec{In: 3, Out: 4, K: 3, Pad: 1, Bias: true})
+			var y *tensor.Tensor
+			g := &tensor.Tensor{}
+			return &graph{
+				fwd: func(x *tensor.Tensor) *tensor.Tensor {
+					y = c.Forward(x, true)
+					ReLUInPlace(be, y)
+					return y
+				},
+				bwd: func(dy *tensor.Tensor) *tensor.Tensor {
+					g = tensor.Ensure(g, dy.C, dy.N, dy.H, dy.W)
+					copy(g.Data, dy.Data) // the test's gradient is not ours to overwrite
+					ReLUGradInPlace(be, y, g)
+					return c.Backward(g)
+				},
+				params: c.Params(),
+			}
+		}, c: 3, h: 4},
 		{name: "tied-depthwise", layer: func(be tensor.Backend, r *rand.Rand) Layer {
 			tc := NewTiedConv(be, r, ConvSpec{In: 3, Out: 3, K: 3, Pad: 1, Groups: 3}, 2)
 			up := NewUpsample(be, 2)
