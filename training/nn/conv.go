@@ -26,6 +26,10 @@ type Conv struct {
 	Weight, Bias *Param
 	// NoInputGrad skips the input gradient (the network's first layer).
 	NoInputGrad bool
+	// Accumulate makes Backward add to the parameter gradients instead of
+	// overwriting them, for parameters used more than once per pass (see
+	// TiedConv).
+	Accumulate bool
 
 	be       tensor.Backend
 	x, y, dx *tensor.Tensor
@@ -110,6 +114,9 @@ func (c *Conv) Backward(dy *tensor.Tensor) *tensor.Tensor {
 				for _, v := range dy.Data[o*m : (o+1)*m] {
 					s += v
 				}
+				if c.Accumulate {
+					s += g[o]
+				}
 				g[o] = s
 			}
 		})
@@ -121,9 +128,17 @@ func (c *Conv) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	}
 	switch {
 	case c.depthwise():
-		c.be.DepthwiseBackward(c.dwArgs(), x.Data, c.Weight.W, dy.Data, dx, c.Weight.G)
+		dw := c.Weight.G
+		if c.Accumulate {
+			dw = c.be.Scratch(len(dw))
+		}
+		c.be.DepthwiseBackward(c.dwArgs(), x.Data, c.Weight.W, dy.Data, dx, dw)
+		if c.Accumulate {
+			c.be.Axpby(c.Weight.G, dw, 1, 1, 0)
+			c.be.Release(dw)
+		}
 	case c.pointwise():
-		c.be.Gemm(false, true, c.Out, c.In, m, dy.Data, m, x.Data, m, c.Weight.G, c.In, false)
+		c.be.Gemm(false, true, c.Out, c.In, m, dy.Data, m, x.Data, m, c.Weight.G, c.In, c.Accumulate)
 		if dx != nil {
 			c.be.Gemm(true, false, c.In, m, c.Out, c.Weight.W, c.In, dy.Data, m, dx, m, false)
 		}
@@ -133,7 +148,7 @@ func (c *Conv) Backward(dy *tensor.Tensor) *tensor.Tensor {
 		col := c.be.Scratch(rows * m)
 		c.im2col(x, col)
 		for g := 0; g < c.Groups; g++ {
-			c.be.Gemm(false, true, og, ig, m, dy.Data[g*og*m:], m, col[g*ig*m:], m, c.Weight.G[g*og*ig:], ig, false)
+			c.be.Gemm(false, true, og, ig, m, dy.Data[g*og*m:], m, col[g*ig*m:], m, c.Weight.G[g*og*ig:], ig, c.Accumulate)
 		}
 		if dx != nil {
 			// Reuse the columns' buffer for their gradient.
