@@ -132,7 +132,10 @@ func testRetrainWorkerKill(t *testing.T, sameNode bool) {
 	q := queue(t)
 	gq := q + "-gpu"
 	spec := killedRetrainSpec(t, gq)
-	const perEpoch = 20
+	// Epochs long enough that the worker is still inside epoch 2 when the
+	// test sees its first mid-epoch checkpoint in S3 and kills it.
+	spec.Data.TrainSamples = 480
+	const perEpoch = 60
 
 	// The uninterrupted run, in this process, on a local store.
 	refRes, want, _ := referenceRun(t, activities.RetrainChunkInput{Spec: spec, CheckpointRun: "ref", UntilEpoch: 3})
