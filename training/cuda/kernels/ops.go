@@ -12,9 +12,23 @@ const Block = 256
 // maxGrid caps grid-stride launches: enough blocks to fill a large GPU.
 const maxGrid = 4096
 
-func grid(n int) int { return min(max((n+Block-1)/Block, 1), maxGrid) }
+// GridLimiter is implemented by a Device that wants fewer blocks per
+// launch (the host emulator, where each block costs real barriers). Every
+// kernel is correct for any grid.
+type GridLimiter interface {
+	MaxGrid() int
+}
 
-func rows(n int) int { return min(max(n, 1), 65535) }
+func limit(d Device, g int) int {
+	if l, ok := d.(GridLimiter); ok {
+		return max(min(g, l.MaxGrid()), 1)
+	}
+	return g
+}
+
+func grid(d Device, n int) int { return limit(d, min(max((n+Block-1)/Block, 1), maxGrid)) }
+
+func rows(d Device, n int) int { return limit(d, min(max(n, 1), 65535)) }
 
 func checkLen(op string, n int) error {
 	if n < 0 || n > math.MaxInt32 {
@@ -41,7 +55,7 @@ func ActForward(d Device, dt DType, act Act, n int, x, y Ptr, a, b float32) erro
 	if err := checkLen("activation", n); err != nil {
 		return err
 	}
-	return d.Launch(dt.suffix("act_fwd"), grid(n), Block, int(act), n, x, y, a, b)
+	return d.Launch(dt.suffix("act_fwd"), grid(d, n), Block, int(act), n, x, y, a, b)
 }
 
 // ActBackward writes dy * act'(a*x + b) into dx.
@@ -49,7 +63,7 @@ func ActBackward(d Device, dt DType, act Act, n int, x, dy, dx Ptr, a, b float32
 	if err := checkLen("activation gradient", n); err != nil {
 		return err
 	}
-	return d.Launch(dt.suffix("act_bwd"), grid(n), Block, int(act), n, x, dy, dx, a, b)
+	return d.Launch(dt.suffix("act_bwd"), grid(d, n), Block, int(act), n, x, dy, dx, a, b)
 }
 
 // Add writes x + y into out (residual connections).
@@ -57,7 +71,7 @@ func Add(d Device, dt DType, n int, x, y, out Ptr) error {
 	if err := checkLen("add", n); err != nil {
 		return err
 	}
-	return d.Launch(dt.suffix("add"), grid(n), Block, n, x, y, out)
+	return d.Launch(dt.suffix("add"), grid(d, n), Block, n, x, y, out)
 }
 
 // BiasAdd adds bias[c] (float32) to each of c rows of m values of y.
@@ -65,7 +79,7 @@ func BiasAdd(d Device, dt DType, c, m int, y, bias Ptr) error {
 	if err := checkLen("bias", c*m); err != nil {
 		return err
 	}
-	return d.Launch(dt.suffix("bias_add"), grid(c*m), Block, c, m, y, bias)
+	return d.Launch(dt.suffix("bias_add"), grid(d, c*m), Block, c, m, y, bias)
 }
 
 // BiasGrad writes the row sums of dy (c rows of m) into db (float32).
@@ -73,7 +87,7 @@ func BiasGrad(d Device, dt DType, c, m int, dy, db Ptr) error {
 	if err := checkLen("bias gradient", c*m); err != nil {
 		return err
 	}
-	return d.Launch(dt.suffix("bias_grad"), rows(c), Block, c, m, dy, db)
+	return d.Launch(dt.suffix("bias_grad"), rows(d, c), Block, c, m, dy, db)
 }
 
 // Convert copies n values from src stored as from to dst stored as to.
@@ -83,9 +97,9 @@ func Convert(d Device, from, to DType, n int, src, dst Ptr) error {
 	}
 	switch {
 	case from == F32 && to == BF16:
-		return d.Launch("f32_to_bf16", grid(n), Block, n, src, dst)
+		return d.Launch("f32_to_bf16", grid(d, n), Block, n, src, dst)
 	case from == BF16 && to == F32:
-		return d.Launch("bf16_to_f32", grid(n), Block, n, src, dst)
+		return d.Launch("bf16_to_f32", grid(d, n), Block, n, src, dst)
 	}
 	return fmt.Errorf("kernels: no conversion from %s to %s", from, to)
 }
@@ -95,7 +109,7 @@ func FromNCHW(d Device, dt DType, n, c, hw int, src, dst Ptr) error {
 	if err := checkLen("layout change", n*c*hw); err != nil {
 		return err
 	}
-	return d.Launch(dt.suffix("nchw_to_chwn"), grid(n*c*hw), Block, n, c, hw, src, dst)
+	return d.Launch(dt.suffix("nchw_to_chwn"), grid(d, n*c*hw), Block, n, c, hw, src, dst)
 }
 
 // ToNCHW lays out float32 CHWN values as (n, c, hw).
@@ -103,7 +117,7 @@ func ToNCHW(d Device, n, c, hw int, src, dst Ptr) error {
 	if err := checkLen("layout change", n*c*hw); err != nil {
 		return err
 	}
-	return d.Launch("chwn_to_nchw_f32", grid(n*c*hw), Block, n, c, hw, src, dst)
+	return d.Launch("chwn_to_nchw_f32", grid(d, n*c*hw), Block, n, c, hw, src, dst)
 }
 
 // BatchNorm is the state of one batch-norm layer in device memory, all
@@ -125,21 +139,21 @@ func (b *BatchNorm) Forward(d Device, dt DType, train, update bool, m int, x, y 
 		return err
 	}
 	if train {
-		if err := d.Launch(dt.suffix("bn_stats"), rows(b.C), Block, b.C, m, x, b.Mean, b.Stats); err != nil {
+		if err := d.Launch(dt.suffix("bn_stats"), rows(d, b.C), Block, b.C, m, x, b.Mean, b.Stats); err != nil {
 			return err
 		}
 		up := 0
 		if update {
 			up = 1
 		}
-		if err := d.Launch("bn_finalize", grid(b.C), Block, b.C, float32(m), b.Momentum, b.Eps, up, b.Stats,
+		if err := d.Launch("bn_finalize", grid(d, b.C), Block, b.C, float32(m), b.Momentum, b.Eps, up, b.Stats,
 			b.Mean, b.Var, b.Mu, b.Inv); err != nil {
 			return err
 		}
-	} else if err := d.Launch("bn_eval_prep", grid(b.C), Block, b.C, b.Eps, b.Mean, b.Var, b.Mu, b.Inv); err != nil {
+	} else if err := d.Launch("bn_eval_prep", grid(d, b.C), Block, b.C, b.Eps, b.Mean, b.Var, b.Mu, b.Inv); err != nil {
 		return err
 	}
-	return d.Launch(dt.suffix("bn_apply"), grid(b.C*m), Block, int(b.Act), b.C, m, x, y, b.Gamma, b.Beta, b.Mu, b.Inv)
+	return d.Launch(dt.suffix("bn_apply"), grid(d, b.C*m), Block, int(b.Act), b.C, m, x, y, b.Gamma, b.Beta, b.Mu, b.Inv)
 }
 
 // Backward writes dx and the parameter gradients DGamma, DBeta from dy,
@@ -148,7 +162,7 @@ func (b *BatchNorm) Backward(d Device, dt DType, train bool, m int, x, dy, dx Pt
 	if err := checkLen("batch norm gradient", b.C*m); err != nil {
 		return err
 	}
-	if err := d.Launch(dt.suffix("bn_bwd_reduce"), rows(b.C), Block, int(b.Act), b.C, m, x, dy, b.Gamma, b.Beta,
+	if err := d.Launch(dt.suffix("bn_bwd_reduce"), rows(d, b.C), Block, int(b.Act), b.C, m, x, dy, b.Gamma, b.Beta,
 		b.Mu, b.Inv, b.DGamma, b.DBeta); err != nil {
 		return err
 	}
@@ -156,7 +170,7 @@ func (b *BatchNorm) Backward(d Device, dt DType, train bool, m int, x, dy, dx Pt
 	if train {
 		tr = 1
 	}
-	return d.Launch(dt.suffix("bn_bwd_apply"), grid(b.C*m), Block, int(b.Act), tr, b.C, m, float32(m), x, dy, dx,
+	return d.Launch(dt.suffix("bn_bwd_apply"), grid(d, b.C*m), Block, int(b.Act), tr, b.C, m, float32(m), x, dy, dx,
 		b.Gamma, b.Beta, b.Mu, b.Inv, b.DGamma, b.DBeta)
 }
 
@@ -196,32 +210,32 @@ func (g Conv) launch(d Device, name string, n, grid int, ptrs ...Ptr) error {
 // C x K x K) into y.
 func (g Conv) DepthwiseForward(d Device, dt DType, x, w, y Ptr) error {
 	n := g.C * g.OH * g.OW * g.N
-	return g.launch(d, dt.suffix("dw_fwd"), n, grid(n), x, w, y)
+	return g.launch(d, dt.suffix("dw_fwd"), n, grid(d, n), x, w, y)
 }
 
 // DepthwiseBackwardData writes the input gradient dx from dy.
 func (g Conv) DepthwiseBackwardData(d Device, dt DType, dy, w, dx Ptr) error {
 	n := g.C * g.H * g.W * g.N
-	return g.launch(d, dt.suffix("dw_bwd_data"), n, grid(n), dy, w, dx)
+	return g.launch(d, dt.suffix("dw_bwd_data"), n, grid(d, n), dy, w, dx)
 }
 
 // DepthwiseBackwardFilter writes the filter gradient dw (float32,
 // overwritten) from x and dy.
 func (g Conv) DepthwiseBackwardFilter(d Device, dt DType, x, dy, dw Ptr) error {
-	return g.launch(d, dt.suffix("dw_bwd_filter"), 0, rows(g.C*g.K*g.K), x, dy, dw)
+	return g.launch(d, dt.suffix("dw_bwd_filter"), 0, rows(d, g.C*g.K*g.K), x, dy, dw)
 }
 
 // Im2col lays x out as C*K*K rows of OH*OW*N columns, the right-hand side
 // of the convolution's matrix product.
 func (g Conv) Im2col(d Device, dt DType, x, col Ptr) error {
 	n := g.C * g.K * g.K * g.OH * g.OW * g.N
-	return g.launch(d, dt.suffix("im2col"), n, grid(n), x, col)
+	return g.launch(d, dt.suffix("im2col"), n, grid(d, n), x, col)
 }
 
 // Col2im sums column gradients back into dx (overwritten).
 func (g Conv) Col2im(d Device, dt DType, col, dx Ptr) error {
 	n := g.C * g.H * g.W * g.N
-	return g.launch(d, dt.suffix("col2im"), n, grid(n), col, dx)
+	return g.launch(d, dt.suffix("col2im"), n, grid(d, n), col, dx)
 }
 
 // PoolForward averages each of C x N feature maps of hw values into y (C x N).
@@ -229,7 +243,7 @@ func PoolForward(d Device, dt DType, c, hw, n int, x, y Ptr) error {
 	if err := checkLen("pooling", c*hw*n); err != nil {
 		return err
 	}
-	return d.Launch(dt.suffix("gap_fwd"), grid(c*n), Block, c, hw, n, x, y)
+	return d.Launch(dt.suffix("gap_fwd"), grid(d, c*n), Block, c, hw, n, x, y)
 }
 
 // PoolBackward spreads dy (C x N) evenly over dx.
@@ -237,7 +251,7 @@ func PoolBackward(d Device, dt DType, c, hw, n int, dy, dx Ptr) error {
 	if err := checkLen("pooling gradient", c*hw*n); err != nil {
 		return err
 	}
-	return d.Launch(dt.suffix("gap_bwd"), grid(c*hw*n), Block, c, hw, n, dy, dx)
+	return d.Launch(dt.suffix("gap_bwd"), grid(d, c*hw*n), Block, c, hw, n, dy, dx)
 }
 
 // ScaleForward writes x scaled by the gate g (C x N) into y, the output of
@@ -246,7 +260,7 @@ func ScaleForward(d Device, dt DType, c, hw, n int, x, g, y Ptr) error {
 	if err := checkLen("channel scale", c*hw*n); err != nil {
 		return err
 	}
-	return d.Launch(dt.suffix("se_scale_fwd"), grid(c*hw*n), Block, c, hw, n, x, g, y)
+	return d.Launch(dt.suffix("se_scale_fwd"), grid(d, c*hw*n), Block, c, hw, n, x, g, y)
 }
 
 // ScaleBackward writes the gradient at the gate, dg = sum over positions
@@ -256,7 +270,7 @@ func ScaleBackwardGate(d Device, dt DType, c, hw, n int, x, dy, dg Ptr) error {
 	if err := checkLen("channel scale gradient", c*hw*n); err != nil {
 		return err
 	}
-	return d.Launch(dt.suffix("se_gate_grad"), grid(c*n), Block, c, hw, n, x, dy, dg)
+	return d.Launch(dt.suffix("se_gate_grad"), grid(d, c*n), Block, c, hw, n, x, dy, dg)
 }
 
 // ScaleBackwardData writes dx = dy*g + dpool/hw.
@@ -264,7 +278,7 @@ func ScaleBackwardData(d Device, dt DType, c, hw, n int, dy, g, dpool, dx Ptr) e
 	if err := checkLen("channel scale gradient", c*hw*n); err != nil {
 		return err
 	}
-	return d.Launch(dt.suffix("se_scale_bwd"), grid(c*hw*n), Block, c, hw, n, dy, g, dpool, dx)
+	return d.Launch(dt.suffix("se_scale_bwd"), grid(d, c*hw*n), Block, c, hw, n, dy, g, dpool, dx)
 }
 
 // SoftmaxCrossEntropy writes per-sample losses (n floats) and the gradient
@@ -274,7 +288,7 @@ func SoftmaxCrossEntropy(d Device, k, n int, logits, labels Ptr, eps float32, lo
 	if err := checkLen("cross-entropy", k*n); err != nil {
 		return err
 	}
-	return d.Launch("softmax_xent", rows(n), Block, k, n, logits, labels, eps, loss, grad)
+	return d.Launch("softmax_xent", rows(d, n), Block, k, n, logits, labels, eps, loss, grad)
 }
 
 // TopK adds to hits[0] and hits[1] (C ints) the samples whose label is
@@ -283,7 +297,7 @@ func TopK(d Device, k, n int, logits, labels Ptr, k1, k2 int, hits Ptr) error {
 	if err := checkLen("top-k", k*n); err != nil {
 		return err
 	}
-	return d.Launch("topk_hits", grid(n), Block, k, n, logits, labels, k1, k2, hits)
+	return d.Launch("topk_hits", grid(d, n), Block, k, n, logits, labels, k1, k2, hits)
 }
 
 // PartialBlocks is the size (in floats) of the scratch SumSquares needs.
@@ -296,10 +310,11 @@ func SumSquares(d Device, n int, g, partial, out Ptr) error {
 	if err := checkLen("sum of squares", n); err != nil {
 		return err
 	}
-	if err := d.Launch("sumsq_partial", PartialBlocks, Block, n, g, partial); err != nil {
+	blocks := limit(d, PartialBlocks)
+	if err := d.Launch("sumsq_partial", blocks, Block, n, g, partial); err != nil {
 		return err
 	}
-	return Sum(d, PartialBlocks, partial, out)
+	return Sum(d, blocks, partial, out)
 }
 
 // Sum writes the sum of n floats at v to out[0].
@@ -328,7 +343,7 @@ func (s SGD) Step(d Device, n int, w, g, v, decay, sumsq Ptr) error {
 	if s.Nesterov {
 		nest = 1
 	}
-	return d.Launch("sgd_step", grid(n), Block, n, w, g, v, decay, s.LR, s.Momentum, s.WeightDecay, s.ClipNorm,
+	return d.Launch("sgd_step", grid(d, n), Block, n, w, g, v, decay, s.LR, s.Momentum, s.WeightDecay, s.ClipNorm,
 		sumsq, nest)
 }
 
@@ -337,5 +352,5 @@ func EMAUpdate(d Device, n int, shadow, live Ptr, decay float32) error {
 	if err := checkLen("EMA", n); err != nil {
 		return err
 	}
-	return d.Launch("ema_update", grid(n), Block, n, shadow, live, decay)
+	return d.Launch("ema_update", grid(d, n), Block, n, shadow, live, decay)
 }
