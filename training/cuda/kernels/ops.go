@@ -354,3 +354,11 @@ func EMAUpdate(d Device, n int, shadow, live Ptr, decay float32) error {
 	}
 	return d.Launch("ema_update", grid(d, n), Block, n, shadow, live, decay)
 }
+
+// Gemmer is a Device with a matrix product (cuBLAS on the GPU): row-major
+// C = op(A) x op(B) (+ C when accumulate), op(A) m x k, op(B) k x n, as
+// tensor.Backend.Gemm, with A and B stored as in, C as out, accumulating
+// in float32.
+type Gemmer interface {
+	Gemm(transA, transB bool, m, n, k int, a Ptr, lda int, b Ptr, ldb int, c Ptr, ldc int, accumulate bool, in, out DType) error
+}
