@@ -6,15 +6,23 @@
 #include "kernels.h"
 #include "activation.h"
 
-// stats[2c], stats[2c+1] = sum(x - shift), sum((x - shift)^2) with the
-// running mean as shift (keeps the one-pass variance accurate in float32).
-// One block per channel.
-template <typename T> DEV void bn_stats(int c, int m, const T *x, const float *rmean, float *stats) {
+// The per-channel reductions split each row into chunks, a block per
+// (channel, chunk), so that a few channels with long rows still fill the
+// GPU; the partial sums are then added per channel in a fixed order, so
+// results do not vary from run to run.
+
+// partial[2q], partial[2q+1] = sum(x - shift), sum((x - shift)^2) over chunk
+// q = ch*chunks + j, with the running mean as shift (keeps the one-pass
+// variance accurate in float32).
+template <typename T>
+DEV void bn_stats(int c, int m, int chunks, const T *x, const float *rmean, float *partial) {
 	SHARED float buf[GK_BLOCK];
-	for (int ch = bid_x(); ch < c; ch += gdim_x()) {
+	for (int q = bid_x(); q < c * chunks; q += gdim_x()) {
+		int ch = q / chunks, j = q % chunks;
+		int lo = chunk_lo(m, chunks, j), hi = chunk_lo(m, chunks, j + 1);
 		const T *row = x + (long long)ch * m;
 		float shift = rmean[ch], s = 0.f, ss = 0.f;
-		for (int i = tid_x(); i < m; i += GK_BLOCK) {
+		for (int i = lo + tid_x(); i < hi; i += GK_BLOCK) {
 			float d = ld(row + i) - shift;
 			s += d;
 			ss += d * d;
@@ -22,22 +30,31 @@ template <typename T> DEV void bn_stats(int c, int m, const T *x, const float *r
 		s = block_sum(buf, s);
 		ss = block_sum(buf, ss);
 		if (tid_x() == 0) {
-			stats[2 * ch] = s;
-			stats[2 * ch + 1] = ss;
+			partial[2 * q] = s;
+			partial[2 * q + 1] = ss;
 		}
 	}
 }
-KERNEL bn_stats_f32(int c, int m, const float *x, const float *rmean, float *stats) { bn_stats(c, m, x, rmean, stats); }
-KERNEL bn_stats_bf16(int c, int m, const bf16 *x, const float *rmean, float *stats) { bn_stats(c, m, x, rmean, stats); }
+KERNEL bn_stats_f32(int c, int m, int chunks, const float *x, const float *rmean, float *partial) {
+	bn_stats(c, m, chunks, x, rmean, partial);
+}
+KERNEL bn_stats_bf16(int c, int m, int chunks, const bf16 *x, const float *rmean, float *partial) {
+	bn_stats(c, m, chunks, x, rmean, partial);
+}
 
-// From the sums over total values: the batch mean and 1/sqrt(var+eps) into
+// From the partial sums over total values: the batch mean and 1/sqrt(var+eps) into
 // mu and inv, and (when update is set) the running statistics.
-KERNEL bn_finalize(int c, float total, float momentum, float eps, int update, const float *stats, float *rmean,
-                   float *rvar, float *mu, float *inv) {
+KERNEL bn_finalize(int c, int chunks, float total, float momentum, float eps, int update, const float *partial,
+                   float *rmean, float *rvar, float *mu, float *inv) {
 	FOR_N(ch, c) {
-		float ms = stats[2 * ch] / total;
+		float s = 0.f, ss = 0.f;
+		for (int j = 0; j < chunks; j++) {
+			s += partial[2 * (ch * chunks + j)];
+			ss += partial[2 * (ch * chunks + j) + 1];
+		}
+		float ms = s / total;
 		float mean = rmean[ch] + ms;
-		float var = gk_max(stats[2 * ch + 1] / total - ms * ms, 0.f);
+		float var = gk_max(ss / total - ms * ms, 0.f);
 		if (update) {
 			float unbiased = total > 1.f ? var * total / (total - 1.f) : var;
 			rmean[ch] = (1.f - momentum) * rmean[ch] + momentum * mean;
@@ -75,16 +92,18 @@ KERNEL bn_apply_bf16(int act, int c, int m, const bf16 *x, bf16 *y, const float 
 	bn_apply(act, c, m, x, y, gamma, beta, mu, inv);
 }
 
-// Backward, first pass (one block per channel): with d = dy*act'(pre),
-// dbeta = sum(d) and dgamma = sum(d*(x-mu))*inv.
+// Backward, first pass (a block per channel and chunk): with
+// d = dy*act'(pre), partial[2q] = sum(d) and partial[2q+1] = sum(d*(x-mu)).
 template <typename T>
-DEV void bn_bwd_reduce(int act, int c, int m, const T *x, const T *dy, const float *gamma, const float *beta,
-                       const float *mu, const float *inv, float *dgamma, float *dbeta) {
+DEV void bn_bwd_reduce(int act, int c, int m, int chunks, const T *x, const T *dy, const float *gamma,
+                       const float *beta, const float *mu, const float *inv, float *partial) {
 	SHARED float buf[GK_BLOCK];
-	for (int ch = bid_x(); ch < c; ch += gdim_x()) {
+	for (int q = bid_x(); q < c * chunks; q += gdim_x()) {
+		int ch = q / chunks, j = q % chunks;
+		int lo = chunk_lo(m, chunks, j), hi = chunk_lo(m, chunks, j + 1);
 		const T *xr = x + (long long)ch * m, *gr = dy + (long long)ch * m;
 		float a = gamma[ch] * inv[ch], b = beta[ch] - mu[ch] * a, sg = 0.f, sgx = 0.f;
-		for (int i = tid_x(); i < m; i += GK_BLOCK) {
+		for (int i = lo + tid_x(); i < hi; i += GK_BLOCK) {
 			float xv = ld(xr + i);
 			float d = ld(gr + i) * act_deriv(act, a * xv + b);
 			sg += d;
@@ -93,18 +112,31 @@ DEV void bn_bwd_reduce(int act, int c, int m, const T *x, const T *dy, const flo
 		sg = block_sum(buf, sg);
 		sgx = block_sum(buf, sgx);
 		if (tid_x() == 0) {
-			dbeta[ch] = sg;
-			dgamma[ch] = sgx * inv[ch];
+			partial[2 * q] = sg;
+			partial[2 * q + 1] = sgx;
 		}
 	}
 }
-KERNEL bn_bwd_reduce_f32(int act, int c, int m, const float *x, const float *dy, const float *gamma,
-                         const float *beta, const float *mu, const float *inv, float *dgamma, float *dbeta) {
-	bn_bwd_reduce(act, c, m, x, dy, gamma, beta, mu, inv, dgamma, dbeta);
+KERNEL bn_bwd_reduce_f32(int act, int c, int m, int chunks, const float *x, const float *dy, const float *gamma,
+                         const float *beta, const float *mu, const float *inv, float *partial) {
+	bn_bwd_reduce(act, c, m, chunks, x, dy, gamma, beta, mu, inv, partial);
 }
-KERNEL bn_bwd_reduce_bf16(int act, int c, int m, const bf16 *x, const bf16 *dy, const float *gamma,
-                          const float *beta, const float *mu, const float *inv, float *dgamma, float *dbeta) {
-	bn_bwd_reduce(act, c, m, x, dy, gamma, beta, mu, inv, dgamma, dbeta);
+KERNEL bn_bwd_reduce_bf16(int act, int c, int m, int chunks, const bf16 *x, const bf16 *dy, const float *gamma,
+                          const float *beta, const float *mu, const float *inv, float *partial) {
+	bn_bwd_reduce(act, c, m, chunks, x, dy, gamma, beta, mu, inv, partial);
+}
+
+// dbeta = sum(d), dgamma = sum(d*(x-mu))*inv from the chunks' sums.
+KERNEL bn_bwd_finalize(int c, int chunks, const float *partial, const float *inv, float *dgamma, float *dbeta) {
+	FOR_N(ch, c) {
+		float sg = 0.f, sgx = 0.f;
+		for (int j = 0; j < chunks; j++) {
+			sg += partial[2 * (ch * chunks + j)];
+			sgx += partial[2 * (ch * chunks + j) + 1];
+		}
+		dbeta[ch] = sg;
+		dgamma[ch] = sgx * inv[ch];
+	}
 }
 
 // Backward, second pass: dx = a*(d - mean(d) - h*mean(d*h)) with h the

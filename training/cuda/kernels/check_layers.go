@@ -18,7 +18,7 @@ func (k *checker) bnDevice(b *nn.BatchNorm, act Act) (*BatchNorm, error) {
 		p *Ptr
 		v []float32
 	}{{&d.Gamma, b.Gamma.W}, {&d.Beta, b.Beta.W}, {&d.Mean, b.Mean.Data}, {&d.Var, b.Var.Data},
-		{&d.Mu, make([]float32, b.C)}, {&d.Inv, make([]float32, b.C)}, {&d.Stats, make([]float32, 2*b.C)},
+		{&d.Mu, make([]float32, b.C)}, {&d.Inv, make([]float32, b.C)}, {&d.Stats, make([]float32, StatsLen(b.C))},
 		{&d.DGamma, make([]float32, b.C)}, {&d.DBeta, make([]float32, b.C)}} {
 		p, err := k.up(F32, f.v)
 		if err != nil {
@@ -33,17 +33,25 @@ func (k *checker) batchNorm() error {
 	for _, dt := range dtypes {
 		for act := ActNone; act <= ActHardSigmoid; act++ {
 			for _, train := range []bool{true, false} {
-				if err := k.batchNormOne(dt, act, train); err != nil {
+				c, n, h, w := k.dim(1, 6), k.dim(1, 8), k.dim(1, 7), k.dim(1, 7)
+				if err := k.batchNormOne(dt, act, train, c, n, h, w); err != nil {
 					return err
 				}
 			}
+		}
+		// Few channels with long rows: the sums split into chunks.
+		c, n, h, w := k.dim(2, 3), 32, k.dim(12, 16), 16
+		if chunks(c, n*h*w) < 2 {
+			panic("kernels: batch-norm check shape does not split into chunks")
+		}
+		if err := k.batchNormOne(dt, ActHardSwish, true, c, n, h, w); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-func (k *checker) batchNormOne(dt DType, act Act, train bool) error {
-	c, n, h, w := k.dim(1, 6), k.dim(1, 8), k.dim(1, 7), k.dim(1, 7)
+func (k *checker) batchNormOne(dt DType, act Act, train bool, c, n, h, w int) error {
 	var b *nn.BatchNorm
 	if act == ActNone {
 		b = nn.NewBatchNorm(k.cpu, c)

@@ -36,21 +36,38 @@ template <typename T> DEV void bias_add(int c, int m, T *y, const float *bias) {
 KERNEL bias_add_f32(int c, int m, float *y, const float *bias) { bias_add(c, m, y, bias); }
 KERNEL bias_add_bf16(int c, int m, bf16 *y, const float *bias) { bias_add(c, m, y, bias); }
 
-// db[c] = sum of row c of dy; one block per channel.
-template <typename T> DEV void bias_grad(int c, int m, const T *dy, float *db) {
+// partial[ch*chunks + j] = sum of chunk j of row ch of dy (c rows of m); a
+// block per (row, chunk). chunk_sum adds the chunks up.
+template <typename T> DEV void bias_grad(int c, int m, int chunks, const T *dy, float *partial) {
 	SHARED float buf[GK_BLOCK];
-	for (int ch = bid_x(); ch < c; ch += gdim_x()) {
+	for (int q = bid_x(); q < c * chunks; q += gdim_x()) {
+		int ch = q / chunks, j = q % chunks;
+		int lo = chunk_lo(m, chunks, j), hi = chunk_lo(m, chunks, j + 1);
 		const T *row = dy + (long long)ch * m;
 		float s = 0.f;
-		for (int i = tid_x(); i < m; i += GK_BLOCK)
+		for (int i = lo + tid_x(); i < hi; i += GK_BLOCK)
 			s += ld(row + i);
 		s = block_sum(buf, s);
 		if (tid_x() == 0)
-			db[ch] = s;
+			partial[q] = s;
 	}
 }
-KERNEL bias_grad_f32(int c, int m, const float *dy, float *db) { bias_grad(c, m, dy, db); }
-KERNEL bias_grad_bf16(int c, int m, const bf16 *dy, float *db) { bias_grad(c, m, dy, db); }
+KERNEL bias_grad_f32(int c, int m, int chunks, const float *dy, float *partial) {
+	bias_grad(c, m, chunks, dy, partial);
+}
+KERNEL bias_grad_bf16(int c, int m, int chunks, const bf16 *dy, float *partial) {
+	bias_grad(c, m, chunks, dy, partial);
+}
+
+// out[ch] = sum over j of partial[ch*chunks + j], in order.
+KERNEL chunk_sum(int c, int chunks, const float *partial, float *out) {
+	FOR_N(ch, c) {
+		float s = 0.f;
+		for (int j = 0; j < chunks; j++)
+			s += partial[ch * chunks + j];
+		out[ch] = s;
+	}
+}
 
 KERNEL f32_to_bf16(int n, const float *src, bf16 *dst) {
 	FOR_N(i, n) { st(dst + i, src[i]); }

@@ -93,6 +93,9 @@ DEV float gk_max(float a, float b) { return a > b ? a : b; }
 // Grid-stride loop over [0, n).
 #define FOR_N(i, n) for (int i = bid_x() * bdim_x() + tid_x(); i < (n); i += bdim_x() * gdim_x())
 
+// chunk_lo is where chunk j of chunks starts in a row of m values.
+DEV int chunk_lo(int m, int chunks, int j) { return (int)((long long)m * j / chunks); }
+
 // block_sum returns the sum of v over the block (GK_BLOCK threads) to
 // every thread; buf is the caller's shared array of GK_BLOCK floats.
 DEV float block_sum(float *buf, float v) {

@@ -82,12 +82,30 @@ func BiasAdd(d Device, dt DType, c, m int, y, bias Ptr) error {
 	return d.Launch(dt.suffix("bias_add"), grid(d, c*m), Block, c, m, y, bias)
 }
 
-// BiasGrad writes the row sums of dy (c rows of m) into db (float32).
-func BiasGrad(d Device, dt DType, c, m int, dy, db Ptr) error {
+// MaxChunks bounds the slices a row is split into for per-channel sums.
+const MaxChunks = 64
+
+// chunkLen is the fewest values per slice worth a block of its own.
+const chunkLen = 2048
+
+// chunks is how many slices the per-channel reductions split each of c
+// rows of m values into: enough blocks to fill a GPU when the channels are
+// few and long, one per row otherwise.
+func chunks(c, m int) int {
+	return max(1, min(MaxChunks, (m+chunkLen-1)/chunkLen, 2048/max(c, 1)))
+}
+
+// BiasGrad writes the row sums of dy (c rows of m) into db (float32);
+// partial is scratch of c*MaxChunks floats.
+func BiasGrad(d Device, dt DType, c, m int, dy, partial, db Ptr) error {
 	if err := checkLen("bias gradient", c*m); err != nil {
 		return err
 	}
-	return d.Launch(dt.suffix("bias_grad"), rows(d, c), Block, c, m, dy, db)
+	k := chunks(c, m)
+	if err := d.Launch(dt.suffix("bias_grad"), rows(d, c*k), Block, c, m, k, dy, partial); err != nil {
+		return err
+	}
+	return d.Launch("chunk_sum", grid(d, c), Block, c, k, partial, db)
 }
 
 // Convert copies n values from src stored as from to dst stored as to.
@@ -121,8 +139,9 @@ func ToNCHW(d Device, n, c, hw int, src, dst Ptr) error {
 }
 
 // BatchNorm is the state of one batch-norm layer in device memory, all
-// float32: Gamma, Beta, running Mean and Var (C each), and the buffers the
-// backward pass needs (Mu, Inv: C each; Stats: 2C).
+// float32: Gamma, Beta, running Mean and Var (C each), the buffers the
+// backward pass needs (Mu, Inv: C each), the parameter gradients (DGamma,
+// DBeta: C each) and scratch for partial sums (Stats: StatsLen(C)).
 type BatchNorm struct {
 	C                             int
 	Momentum, Eps                 float32
@@ -130,6 +149,9 @@ type BatchNorm struct {
 	Gamma, Beta, Mean, Var        Ptr
 	Mu, Inv, Stats, DGamma, DBeta Ptr
 }
+
+// StatsLen is the floats of scratch a batch norm over c channels needs.
+func StatsLen(c int) int { return 2 * c * MaxChunks }
 
 // Forward normalises x (C rows of m values) into y. In training it uses
 // the batch statistics and updates the running ones (update false leaves
@@ -139,14 +161,15 @@ func (b *BatchNorm) Forward(d Device, dt DType, train, update bool, m int, x, y 
 		return err
 	}
 	if train {
-		if err := d.Launch(dt.suffix("bn_stats"), rows(d, b.C), Block, b.C, m, x, b.Mean, b.Stats); err != nil {
+		k := chunks(b.C, m)
+		if err := d.Launch(dt.suffix("bn_stats"), rows(d, b.C*k), Block, b.C, m, k, x, b.Mean, b.Stats); err != nil {
 			return err
 		}
 		up := 0
 		if update {
 			up = 1
 		}
-		if err := d.Launch("bn_finalize", grid(d, b.C), Block, b.C, float32(m), b.Momentum, b.Eps, up, b.Stats,
+		if err := d.Launch("bn_finalize", grid(d, b.C), Block, b.C, k, float32(m), b.Momentum, b.Eps, up, b.Stats,
 			b.Mean, b.Var, b.Mu, b.Inv); err != nil {
 			return err
 		}
@@ -162,8 +185,12 @@ func (b *BatchNorm) Backward(d Device, dt DType, train bool, m int, x, dy, dx Pt
 	if err := checkLen("batch norm gradient", b.C*m); err != nil {
 		return err
 	}
-	if err := d.Launch(dt.suffix("bn_bwd_reduce"), rows(d, b.C), Block, int(b.Act), b.C, m, x, dy, b.Gamma, b.Beta,
-		b.Mu, b.Inv, b.DGamma, b.DBeta); err != nil {
+	k := chunks(b.C, m)
+	if err := d.Launch(dt.suffix("bn_bwd_reduce"), rows(d, b.C*k), Block, int(b.Act), b.C, m, k, x, dy, b.Gamma,
+		b.Beta, b.Mu, b.Inv, b.Stats); err != nil {
+		return err
+	}
+	if err := d.Launch("bn_bwd_finalize", grid(d, b.C), Block, b.C, k, b.Stats, b.Inv, b.DGamma, b.DBeta); err != nil {
 		return err
 	}
 	tr := 0
