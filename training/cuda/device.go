@@ -183,8 +183,12 @@ func (d *Device) Alloc(n int) (kernels.Ptr, error) {
 			}
 			return fmt.Errorf("cuda: allocating %d bytes: %w", n, err)
 		}
+		if err := cu.MemsetD8(ptr, 0, int64(n)); err != nil {
+			cu.MemFree(ptr)
+			return d.failed("clearing new memory", err)
+		}
 		p = kernels.Ptr(ptr)
-		return cu.MemsetD8(ptr, 0, int64(n))
+		return nil
 	})
 	return p, err
 }

@@ -12,6 +12,11 @@
 // contiguous row of H*W*N values. Activations are stored as float32 or
 // bf16 (DType); parameters, gradients, optimiser state and batch-norm
 // statistics are float32, and every kernel accumulates in float32.
+//
+// A new kernel needs: its source here (an extern "C" KERNEL, using only
+// kernels.h), a line in hostemu's table (glue.cc), a launch function in
+// ops.go, a comparison in Check, and `make ptx`. The host tests fail when
+// a kernel of the PTX is missing from the emulator or never checked.
 package kernels
 
 import "embed"

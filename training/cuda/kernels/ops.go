@@ -290,9 +290,8 @@ func ScaleForward(d Device, dt DType, c, hw, n int, x, g, y Ptr) error {
 	return d.Launch(dt.suffix("se_scale_fwd"), grid(d, c*hw*n), Block, c, hw, n, x, g, y)
 }
 
-// ScaleBackward writes the gradient at the gate, dg = sum over positions
-// of x*dy, and the input gradient dx = dy*g + dpool/hw, where dpool is the
-// gradient the gate's branch returns at the pooled values.
+// ScaleBackwardGate writes the gradient at the gate, dg (C x N) = sum over
+// positions of x*dy.
 func ScaleBackwardGate(d Device, dt DType, c, hw, n int, x, dy, dg Ptr) error {
 	if err := checkLen("channel scale gradient", c*hw*n); err != nil {
 		return err
@@ -300,7 +299,9 @@ func ScaleBackwardGate(d Device, dt DType, c, hw, n int, x, dy, dg Ptr) error {
 	return d.Launch(dt.suffix("se_gate_grad"), grid(d, c*n), Block, c, hw, n, x, dy, dg)
 }
 
-// ScaleBackwardData writes dx = dy*g + dpool/hw.
+// ScaleBackwardData writes the input gradient dx = dy*g + dpool/hw, where
+// dpool (C x N) is the gradient the gate's branch returns at the pooled
+// values: the scale's and the pooling's gradients in one pass.
 func ScaleBackwardData(d Device, dt DType, c, hw, n int, dy, g, dpool, dx Ptr) error {
 	if err := checkLen("channel scale gradient", c*hw*n); err != nil {
 		return err
