@@ -21,6 +21,8 @@ import (
 	"github.com/genius-nas/genius/training/cuda/kernels"
 )
 
+var launchMu sync.Mutex
+
 // Device is the host emulator. Memory comes from C's allocator and every
 // copy is checked against its allocation; launches run one at a time.
 type Device struct {
@@ -174,9 +176,13 @@ func (d *Device) Launch(name string, grid, block int, args ...any) error {
 		}
 		ptrs[i] = unsafe.Pointer(&vals[i])
 	}
+	// The emulator's block state (indices, barrier) is global in C: one
+	// launch at a time in the process, whichever Device asks.
+	launchMu.Lock()
+	defer launchMu.Unlock()
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	d.Launched[name]++
+	d.mu.Unlock()
 	if C.gk_launch(C.int(k.index), C.int(grid), C.int(block), &ptrs[0]) != 0 {
 		return fmt.Errorf("hostemu: launch of %s failed", name)
 	}
