@@ -8,6 +8,7 @@
 #include "../kernels/optim.cu"
 #include "../kernels/pool.cu"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <utility>
 
@@ -95,50 +96,79 @@ int gk_kernel_count(void) { return sizeof gk_entries / sizeof gk_entries[0]; }
 const char *gk_kernel_name(int i) { return gk_entries[i].name; }
 const char *gk_kernel_sig(int i) { return gk_entries[i].sig; }
 
-struct gk_thread_arg {
-	const gk_entry *e;
-	void **args;
-	int tid, grid;
-};
+// The threads of a block are a pool kept from one launch to the next (of
+// the same block size): creating hundreds of threads per launch would cost
+// more than the kernels. The launcher and the pool meet at gk_start and
+// gk_end; the pool's threads meet at gk_barrier within a launch.
+static int gk_pool_size, gk_quit;
+static pthread_t *gk_pool;
+static pthread_barrier_t gk_start, gk_end;
+static const gk_entry *gk_job;
+static void **gk_job_args;
 
-static void *gk_thread(void *p) {
-	gk_thread_arg *a = (gk_thread_arg *)p;
-	gk_tid = a->tid;
-	for (int b = 0; b < a->grid; b++) {
-		gk_bid = b;
-		a->e->call(a->args);
-		// No thread starts the next block while another still uses the
-		// block's shared memory.
-		pthread_barrier_wait(&gk_barrier);
+static void *gk_worker(void *p) {
+	gk_tid = (int)(intptr_t)p;
+	for (;;) {
+		pthread_barrier_wait(&gk_start);
+		if (gk_quit)
+			return 0;
+		for (int b = 0; b < gk_gdim; b++) {
+			gk_bid = b;
+			gk_job->call(gk_job_args);
+			// No thread starts the next block while another still uses
+			// the block's shared memory.
+			pthread_barrier_wait(&gk_barrier);
+		}
+		pthread_barrier_wait(&gk_end);
 	}
-	return 0;
 }
 
-int gk_launch(int kernel, int grid, int block, void **args) {
-	gk_gdim = grid;
-	gk_bdim = block;
-	if (pthread_barrier_init(&gk_barrier, 0, block) != 0)
+static void gk_pool_stop(void) {
+	if (gk_pool_size == 0)
+		return;
+	gk_quit = 1;
+	pthread_barrier_wait(&gk_start);
+	for (int t = 0; t < gk_pool_size; t++)
+		pthread_join(gk_pool[t], 0);
+	pthread_barrier_destroy(&gk_start);
+	pthread_barrier_destroy(&gk_end);
+	pthread_barrier_destroy(&gk_barrier);
+	free(gk_pool);
+	gk_pool_size = 0;
+	gk_quit = 0;
+}
+
+static int gk_pool_start(int block) {
+	if (pthread_barrier_init(&gk_barrier, 0, block) != 0 || pthread_barrier_init(&gk_start, 0, block + 1) != 0 ||
+	    pthread_barrier_init(&gk_end, 0, block + 1) != 0)
 		return -1;
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 << 10);
-	pthread_t *th = (pthread_t *)calloc(block, sizeof(pthread_t));
-	gk_thread_arg *ta = (gk_thread_arg *)calloc(block, sizeof(gk_thread_arg));
-	int started = 0;
+	gk_pool = (pthread_t *)calloc(block, sizeof(pthread_t));
 	for (int t = 0; t < block; t++) {
-		ta[t] = gk_thread_arg{&gk_entries[kernel], args, t, grid};
-		if (pthread_create(&th[t], &attr, gk_thread, &ta[t]) != 0) {
+		if (pthread_create(&gk_pool[t], &attr, gk_worker, (void *)(intptr_t)t) != 0) {
 			// The started threads wait on a barrier that can never fill:
 			// nothing to recover, so fail loudly.
 			abort();
 		}
-		started++;
 	}
-	for (int t = 0; t < started; t++)
-		pthread_join(th[t], 0);
 	pthread_attr_destroy(&attr);
-	pthread_barrier_destroy(&gk_barrier);
-	free(th);
-	free(ta);
+	gk_pool_size = block;
+	return 0;
+}
+
+int gk_launch(int kernel, int grid, int block, void **args) {
+	if (block != gk_pool_size) {
+		gk_pool_stop();
+		if (gk_pool_start(block) != 0)
+			return -1;
+	}
+	gk_gdim = grid;
+	gk_bdim = block;
+	gk_job = &gk_entries[kernel];
+	gk_job_args = args;
+	pthread_barrier_wait(&gk_start);
+	pthread_barrier_wait(&gk_end);
 	return 0;
 }
