@@ -23,15 +23,26 @@ import (
 	"fmt"
 	"unsafe"
 
+	"gorgonia.org/cu"
+
 	"github.com/genius-nas/genius/training/cuda/kernels"
 )
 
 type blasHandle struct{ h C.cublasHandle_t }
 
-func newBlas() (blasHandle, error) {
+// newBlas starts cuBLAS with its work on stream s, after the kernels
+// launched before it.
+func newBlas(s cu.Stream) (blasHandle, error) {
 	var b blasHandle
 	if st := C.cublasCreate(&b.h); st != C.CUBLAS_STATUS_SUCCESS {
 		return b, fmt.Errorf("cuda: starting cuBLAS: %s", blasStatus(st))
+	}
+	// The driver's CUstream and the runtime's cudaStream_t are one type,
+	// seen through two cgo packages.
+	cs := s.C()
+	if st := C.cublasSetStream(b.h, *(*C.cudaStream_t)(unsafe.Pointer(&cs))); st != C.CUBLAS_STATUS_SUCCESS {
+		b.destroy()
+		return b, fmt.Errorf("cuda: cuBLAS stream: %s", blasStatus(st))
 	}
 	return b, nil
 }

@@ -29,6 +29,7 @@ type Device struct {
 
 	// Set by the owner goroutine only.
 	ctx        cu.CUContext
+	stream     cu.Stream // kernels and cuBLAS; copies go through the null stream, which orders with it
 	funcs      map[string]cu.Function
 	blas       blasHandle
 	info       Info
@@ -76,6 +77,7 @@ func (d *Device) own(ordinal int, errc chan<- error) {
 		f()
 	}
 	d.blas.destroy()
+	d.stream.Destroy()
 	d.ctx.Destroy()
 	close(d.done)
 }
@@ -134,7 +136,11 @@ func (d *Device) open(ordinal int) error {
 			d.funcs[name] = fn
 		}
 	}
-	if d.blas, err = newBlas(); err != nil {
+	if d.stream, err = cu.MakeStream(cu.DefaultStream); err != nil {
+		return fail(fmt.Errorf("cuda: making a stream: %w", err))
+	}
+	if d.blas, err = newBlas(d.stream); err != nil {
+		d.stream.Destroy()
 		return fail(err)
 	}
 	return nil
@@ -270,7 +276,7 @@ func (d *Device) Launch(name string, grid, block int, args ...any) error {
 			return fmt.Errorf("cuda: no kernel %q in the embedded PTX", name)
 		}
 		d.lastLaunch = name
-		if err := fn.Launch(grid, 1, 1, block, 1, 1, 0, cu.Stream{}, params); err != nil {
+		if err := fn.Launch(grid, 1, 1, block, 1, 1, 0, d.stream, params); err != nil {
 			return fmt.Errorf("cuda: launching %s (grid %d, block %d): %w", name, grid, block, err)
 		}
 		return nil
