@@ -301,3 +301,8 @@ func (d *Device) MemInfo() (free, total int64, err error) {
 	})
 	return free, total, err
 }
+
+var (
+	_ kernels.Device = (*Device)(nil)
+	_ kernels.Gemmer = (*Device)(nil)
+)

@@ -205,3 +205,8 @@ func (d *Device) Close() {
 // MaxGrid implements kernels.GridLimiter: two blocks exercise the
 // kernels' grid-stride loops without paying for thousands of barriers.
 func (d *Device) MaxGrid() int { return 2 }
+
+var (
+	_ kernels.Device      = (*Device)(nil)
+	_ kernels.GridLimiter = (*Device)(nil)
+)
