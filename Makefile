@@ -13,7 +13,7 @@ export GENIUS_TEMPORAL_BIN := $(BIN)/temporal
 export GENIUS_VERSITYGW_BIN := $(BIN)/versitygw
 export GENIUS_HELM_BIN := $(BIN)/helm
 
-.PHONY: all build tools test vet bench golden clean demo
+.PHONY: all build tools test vet bench golden clean demo ptx ptx-check clang-cuda build-cuda
 
 all: build
 
@@ -58,3 +58,26 @@ bench:
 
 clean:
 	rm -rf $(BIN)
+
+# CUDA kernels: PTX from training/cuda/kernels/*.cu with Debian's clang-19
+# (no NVIDIA toolkit); sm_80 PTX runs on A100 and newer (the driver JITs it).
+CLANG_CUDA   ?= clang-19
+PTX_FLAGS    := --cuda-gpu-arch=sm_80 --cuda-device-only -nocudalib -nocudainc -O3 -S
+CUDA_SOURCES := $(wildcard training/cuda/kernels/*.cu)
+
+ptx: clang-cuda
+	for f in $(CUDA_SOURCES); do $(CLANG_CUDA) $(PTX_FLAGS) $$f -o training/cuda/ptx/$$(basename $$f .cu).ptx || exit 1; done
+
+# Fails when the committed PTX does not match its sources.
+ptx-check: clang-cuda
+	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
+	for f in $(CUDA_SOURCES); do $(CLANG_CUDA) $(PTX_FLAGS) $$f -o $$tmp/$$(basename $$f .cu).ptx || exit 1; done && \
+	diff -ru training/cuda/ptx $$tmp || { echo 'PTX is stale: run make ptx and commit training/cuda/ptx'; exit 1; }
+
+clang-cuda:
+	@command -v $(CLANG_CUDA) >/dev/null || { echo "$(CLANG_CUDA) not found: apt-get install -y clang-19"; exit 1; }
+
+# The cuda-tagged build against the CUDA headers and link stubs in
+# GENIUS_CUDA_DIR (default ../shared/cuda); see training/cuda/build.sh.
+build-cuda:
+	training/cuda/build.sh

@@ -1,0 +1,154 @@
+//go:build cuda
+
+// Command devicecheck runs every training kernel and cuBLAS product on an
+// NVIDIA GPU against the CPU engine and prints the differences, then times
+// a bf16 matrix product and an elementwise kernel. It exits non-zero when
+// anything differs beyond tolerance. Build it with training/cuda/build.sh;
+// run it through training/cuda/devicecheck.sh on the GPU machine.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/genius-nas/genius/training/cuda"
+	"github.com/genius-nas/genius/training/cuda/kernels"
+)
+
+type options struct {
+	GPU   int
+	Seeds int
+	Bench bool
+}
+
+func (o *options) AddFlags(f *flag.FlagSet) {
+	f.IntVar(&o.GPU, "gpu", 0, "GPU ordinal")
+	f.IntVar(&o.Seeds, "seeds", 3, "random shape sets to check")
+	f.BoolVar(&o.Bench, "bench", true, "time a bf16 GEMM and an elementwise kernel")
+}
+
+func main() {
+	var o options
+	f := flag.NewFlagSet("devicecheck", flag.ExitOnError)
+	o.AddFlags(f)
+	f.Parse(os.Args[1:])
+	if err := runCheck(o, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "devicecheck:", err)
+		os.Exit(1)
+	}
+}
+
+func runCheck(o options, out io.Writer) error {
+	d, err := cuda.Open(o.GPU)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	fmt.Fprintln(out, d.Info())
+	failed, total := 0, 0
+	for seed := 1; seed <= o.Seeds; seed++ {
+		results, err := kernels.Check(d, uint64(seed))
+		if err != nil {
+			return fmt.Errorf("seed %d: %w", seed, err)
+		}
+		for _, r := range results {
+			total++
+			if !r.OK() {
+				failed++
+			}
+			fmt.Fprintf(out, "seed %d  %s\n", seed, r)
+		}
+	}
+	fmt.Fprintf(out, "ops: %d of %d comparisons within tolerance\n", total-failed, total)
+	if err := checkOutOfMemory(d, out); err != nil {
+		return err
+	}
+	if o.Bench {
+		if err := bench(d, out); err != nil {
+			return err
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d comparisons out of tolerance", failed)
+	}
+	return nil
+}
+
+// checkOutOfMemory asks for more memory than the GPU has and expects the
+// error that names the sizes.
+func checkOutOfMemory(d *cuda.Device, out io.Writer) error {
+	_, total, err := d.MemInfo()
+	if err != nil {
+		return err
+	}
+	p, err := d.Alloc(int(2 * total))
+	var oom *cuda.OutOfMemoryError
+	if !errors.As(err, &oom) {
+		if err == nil {
+			d.Free(p)
+		}
+		return fmt.Errorf("allocating twice the GPU's memory: want an out-of-memory error, got %v", err)
+	}
+	fmt.Fprintf(out, "out of memory: ok (%v)\n", err)
+	return nil
+}
+
+func bench(d *cuda.Device, out io.Writer) error {
+	const m, n, k = 4096, 4096, 4096
+	a, err := d.Alloc(m * k * 2)
+	if err != nil {
+		return err
+	}
+	defer d.Free(a)
+	b, err := d.Alloc(k * n * 2)
+	if err != nil {
+		return err
+	}
+	defer d.Free(b)
+	c, err := d.Alloc(m * n * 4)
+	if err != nil {
+		return err
+	}
+	defer d.Free(c)
+	run := func(reps int) (time.Duration, error) {
+		start := time.Now()
+		for range reps {
+			if err := d.Gemm(false, false, m, n, k, a, k, b, n, c, n, false, kernels.BF16, kernels.F32); err != nil {
+				return 0, err
+			}
+		}
+		err := d.Sync()
+		return time.Since(start), err
+	}
+	if _, err := run(3); err != nil { // warm-up
+		return err
+	}
+	el, err := run(20)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "gemm bf16 %dx%dx%d: %.1f TFLOP/s\n", m, n, k, 20*2*float64(m*n*k)/el.Seconds()/1e12)
+
+	const elems = 64 << 20
+	x, err := d.Alloc(elems * 2)
+	if err != nil {
+		return err
+	}
+	defer d.Free(x)
+	start := time.Now()
+	for range 20 {
+		if err := kernels.ActForward(d, kernels.BF16, kernels.ActHardSwish, elems, x, x, 1, 0); err != nil {
+			return err
+		}
+	}
+	if err := d.Sync(); err != nil {
+		return err
+	}
+	el = time.Since(start)
+	fmt.Fprintf(out, "hardswish bf16 in place, %d elements: %.0f GB/s\n", elems, 20*4*float64(elems)/el.Seconds()/1e9)
+	return nil
+}
