@@ -1,0 +1,152 @@
+package training
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"runtime/debug"
+	"runtime/metrics"
+
+	"github.com/genius-nas/genius/training/networks"
+	"github.com/genius-nas/genius/training/nn"
+	"github.com/genius-nas/genius/training/tensor"
+)
+
+// MemoryEstimate is what training a network is expected to hold: a fixed
+// part for the parameters and their optimiser state, and a part per sample
+// of a micro-batch for the activations kept for the backward pass and the
+// images being loaded.
+type MemoryEstimate struct {
+	FixedB     int64 // weights, gradients (per replica), momentum, EMA
+	AccumB     int64 // the accumulated gradients, with micro-batches only
+	PerSampleB int64
+}
+
+// For is the estimate for a micro-batch of micro samples out of a batch of
+// batch.
+func (e MemoryEstimate) For(micro, batch int) int64 {
+	b := e.FixedB + int64(micro)*e.PerSampleB
+	if micro < batch {
+		b += e.AccumB
+	}
+	return b
+}
+
+// MemoryError is a batch whose training would not fit in the memory limit.
+// Fits is the largest micro-batch (a divisor of Batch) that would, 0 when
+// none does.
+type MemoryError struct {
+	Batch, Micro, Fits   int
+	NeedB, FitsB, LimitB int64
+}
+
+func (e *MemoryError) Error() string {
+	what := fmt.Sprintf("a batch of %d at once", e.Batch)
+	if e.Micro < e.Batch {
+		what = fmt.Sprintf("a batch of %d in micro-batches of %d", e.Batch, e.Micro)
+	}
+	msg := fmt.Sprintf("%s needs about %s, over the memory limit of %s", what, gib(e.NeedB), gib(e.LimitB))
+	if e.Fits == 0 {
+		return msg + ": not even a micro-batch of 1 fits; raise the limit (GOMEMLIMIT) or lower the input size"
+	}
+	return msg + fmt.Sprintf(": a micro-batch of %d would fit (about %s)", e.Fits, gib(e.FitsB))
+}
+
+func gib(b int64) string { return fmt.Sprintf("%.2f GiB", float64(b)/(1<<30)) }
+
+// probeSamples is the size of the batch whose first step measures the
+// memory per sample.
+const probeSamples = 4
+
+// loaderCopies is the number of micro-batches of images alive at once: the
+// loader's batches in flight (data.Loader: 2 prefetched + 2 spare) and the
+// network's input copy.
+const loaderCopies = 5
+
+// EstimateMemory measures what training cfg on the CPU needs: it builds a
+// spare copy of the network and counts the bytes allocated by its first
+// training step on probeSamples random images (the layers allocate their
+// buffers on first use and keep them). Other goroutines allocating at the
+// same time inflate the figure, erring on the safe side.
+func EstimateMemory(cpu *tensor.CPU, cfg Config, classes int) (MemoryEstimate, error) {
+	cfg = cfg.withDefaults()
+	if cfg.Classes <= 0 {
+		cfg.Classes = classes
+	}
+	net, err := buildNetwork(cpu.Serial(), cfg)
+	if err != nil {
+		return MemoryEstimate{}, err
+	}
+	return estimateWith(net, cfg, replicaCount(cfg, cpu)), nil
+}
+
+func estimateWith(net *networks.Network, cfg Config, replicas int) MemoryEstimate {
+	x := tensor.New(3, probeSamples, cfg.Input, cfg.Input)
+	for i := range x.Data {
+		x.Data[i] = float32(i%17) / 17
+	}
+	labels := make([]int, probeSamples)
+	before := heapAllocated()
+	logits := net.Forward(x, true)
+	d := tensor.New(logits.C, logits.N, 1, 1)
+	_, _ = nn.SoftmaxCrossEntropy(logits, labels, 0, d)
+	net.Backward(d)
+	perSample := int64(heapAllocated()-before) / probeSamples
+	perSample += loaderCopies * 3 * int64(cfg.Input*cfg.Input) * 4
+	params := net.NumParams() * 4
+	copies := int64(2 + replicas) // weights, momentum, a gradient per replica
+	if cfg.EMADecay > 0 {
+		copies++
+	}
+	return MemoryEstimate{FixedB: copies * params, AccumB: params, PerSampleB: perSample}
+}
+
+// heapAllocated is the total of bytes ever allocated on the heap.
+func heapAllocated() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
+}
+
+// memoryLimit is limit when > 0, else the process's (GOMEMLIMIT); 0 when
+// there is none.
+func memoryLimit(limit int64) int64 {
+	if limit > 0 {
+		return limit
+	}
+	if l := debug.SetMemoryLimit(-1); l < math.MaxInt64 {
+		return l
+	}
+	return 0
+}
+
+// checkMemory fails with a MemoryError (as a SettingError of MicroBatch)
+// when training cfg would not fit in limit.
+func checkMemory(net *networks.Network, cfg Config, replicas int, limit int64) error {
+	e := estimateWith(net, cfg, replicas)
+	micro := cfg.Micro()
+	need := e.For(micro, cfg.Batch)
+	if need <= limit {
+		return nil
+	}
+	me := &MemoryError{Batch: cfg.Batch, Micro: micro, NeedB: need, LimitB: limit}
+	for d := micro - 1; d >= 1; d-- {
+		if cfg.Batch%d == 0 && e.For(d, cfg.Batch) <= limit {
+			me.Fits, me.FitsB = d, e.For(d, cfg.Batch)
+			break
+		}
+	}
+	return &SettingError{Setting: "MicroBatch", Err: me}
+}
+
+// ResetPeakRSS starts a new peak for PeakRSS at the current resident
+// memory, after returning freed memory to the system. It acts on the
+// whole process (every reader's peak restarts): for measurements.
+func ResetPeakRSS() error {
+	debug.FreeOSMemory()
+	// Writing 5 to clear_refs resets VmHWM (Linux 4.0 and later).
+	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+}
