@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
 
 	"github.com/genius-nas/genius/training/networks"
 	"github.com/genius-nas/genius/training/nn"
@@ -56,7 +56,7 @@ func gib(b int64) string { return fmt.Sprintf("%.2f GiB", float64(b)/(1<<30)) }
 
 // probeSamples is the size of the batch whose first step measures the
 // memory per sample.
-const probeSamples = 4
+const probeSamples = 8
 
 // loaderCopies is the number of micro-batches of images alive at once: the
 // loader's batches in flight (data.Loader: 2 prefetched + 2 spare) and the
@@ -64,9 +64,9 @@ const probeSamples = 4
 const loaderCopies = 5
 
 // EstimateMemory measures what training cfg on the CPU needs: it builds a
-// spare copy of the network and counts the bytes allocated by its first
-// training step on probeSamples random images (the layers allocate their
-// buffers on first use and keep them). Other goroutines allocating at the
+// spare copy of the network and counts the bytes allocated by a training
+// step on probeSamples images (the layers allocate their buffers on first
+// use, or when the batch grows, and keep them). Other goroutines allocating at the
 // same time inflate the figure, erring on the safe side.
 func EstimateMemory(cpu *tensor.CPU, cfg Config, classes int) (MemoryEstimate, error) {
 	cfg = cfg.withDefaults()
@@ -81,16 +81,22 @@ func EstimateMemory(cpu *tensor.CPU, cfg Config, classes int) (MemoryEstimate, e
 }
 
 func estimateWith(net *networks.Network, cfg Config, replicas int) MemoryEstimate {
-	x := tensor.New(3, probeSamples, cfg.Input, cfg.Input)
-	for i := range x.Data {
-		x.Data[i] = float32(i%17) / 17
+	// A first step on one image allocates what does not grow with the
+	// batch (and anything allocated once per process); the buffers that
+	// do are allocated anew, larger, by the measured step.
+	step := func(n int) {
+		x := tensor.New(3, n, cfg.Input, cfg.Input)
+		for i := range x.Data {
+			x.Data[i] = float32(i%17) / 17
+		}
+		logits := net.Forward(x, true)
+		d := tensor.New(logits.C, logits.N, 1, 1)
+		_, _ = nn.SoftmaxCrossEntropy(logits, make([]int, n), 0, d)
+		net.Backward(d)
 	}
-	labels := make([]int, probeSamples)
+	step(1)
 	before := heapAllocated()
-	logits := net.Forward(x, true)
-	d := tensor.New(logits.C, logits.N, 1, 1)
-	_, _ = nn.SoftmaxCrossEntropy(logits, labels, 0, d)
-	net.Backward(d)
+	step(probeSamples)
 	perSample := int64(heapAllocated()-before) / probeSamples
 	perSample += loaderCopies * 3 * int64(cfg.Input*cfg.Input) * 4
 	params := net.NumParams() * 4
@@ -101,14 +107,12 @@ func estimateWith(net *networks.Network, cfg Config, replicas int) MemoryEstimat
 	return MemoryEstimate{FixedB: copies * params, AccumB: params, PerSampleB: perSample}
 }
 
-// heapAllocated is the total of bytes ever allocated on the heap.
+// heapAllocated is the total of bytes ever allocated on the heap
+// (ReadMemStats counts exactly, runtime/metrics only per cached span).
 func heapAllocated() uint64 {
-	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 0
-	}
-	return s[0].Value.Uint64()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.TotalAlloc
 }
 
 // memoryLimit is limit when > 0, else the process's (GOMEMLIMIT); 0 when
