@@ -61,7 +61,9 @@ type TrainingHeartbeat struct {
 	Epoch      int     `json:"epoch"`
 	Loss       float64 `json:"loss"`
 	ImagesPerS float64 `json:"images_per_s"`
-	Checkpoint string  `json:"checkpoint,omitempty"`
+	// PeakMemoryB is the worker process's peak resident memory so far.
+	PeakMemoryB int64  `json:"peak_memory_bytes,omitempty"`
+	Checkpoint  string `json:"checkpoint,omitempty"`
 	// CheckpointStep is the step the checkpoint holds.
 	CheckpointStep int `json:"checkpoint_step,omitempty"`
 }
@@ -295,7 +297,7 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 		return activities.TrainResult{}, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrBadInput, err)
 	}
 	cfg := training.Config{Space: in.Space, Arch: in.Arch, Classes: in.Classes, Input: in.Input, Epochs: in.Epochs, Steps: in.Steps,
-		Batch: min(in.Batch, train.Len()), LR: in.LR, Momentum: in.Momentum, WeightDecay: in.WeightDecay, Seed: seed}
+		Batch: min(in.Batch, train.Len()), MicroBatch: in.MicroBatch, LR: in.LR, Momentum: in.Momentum, WeightDecay: in.WeightDecay, Seed: seed}
 	if in.Input <= 64 {
 		cfg.CropFraction = 1 // CIFAR-size inputs are used whole
 	}
@@ -371,6 +373,7 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 	}
 	opts.Progress = func(p training.Progress) {
 		last.Step, last.TotalSteps, last.Epoch, last.Loss, last.ImagesPerS = p.Step, p.TotalSteps, p.Epoch, p.Loss, p.ImagesPerS
+		last.PeakMemoryB = p.PeakMemoryB
 		beats.publish(last)
 		if a.afterStep != nil {
 			a.afterStep(p.Step)
