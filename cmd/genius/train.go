@@ -196,7 +196,8 @@ func progressPrinter(w io.Writer, cfg training.Config, train data.Dataset) func(
 		if p.Step > 0 {
 			eta = time.Duration(float64(p.Elapsed) / float64(p.Step) * float64(p.TotalSteps-p.Step)).Round(time.Second)
 		}
-		fmt.Fprintf(w, "step %d/%d  epoch %d  loss %.4f  %.1f images/s  eta %s\n", p.Step, p.TotalSteps, p.Epoch+1, p.Loss, p.ImagesPerS, eta)
+		fmt.Fprintf(w, "step %d/%d  epoch %d  loss %.4f  %.1f images/s  peak memory %.0f MiB  eta %s\n", p.Step, p.TotalSteps, p.Epoch+1, p.Loss,
+			p.ImagesPerS, float64(p.PeakMemoryB)/(1<<20), eta)
 	}
 }
 
