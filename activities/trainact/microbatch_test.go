@@ -3,7 +3,10 @@ package trainact
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
+
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/genius-nas/genius/activities"
 	"github.com/genius-nas/genius/storage"
@@ -61,5 +64,29 @@ func TestRetrainChunkMicroBatches(t *testing.T) {
 	}
 	if !sameTensors(finalTensors(t, a, r3.Checkpoint), want) {
 		t.Fatal("final weights after a kill differ from the uninterrupted micro-batched run's")
+	}
+}
+
+// Proxy training in micro-batches trains the same steps and reports the
+// peak memory in its result; a micro-batch that does not
+// divide the batch fails at once, naming the spec field.
+func TestProxyTrainMicroBatches(t *testing.T) {
+	dataDir := t.TempDir()
+	writeCIFAR(t, dataDir, 24)
+	acts := &TrainingActivities{Store: dirStore(t), CheckpointEvery: 2}
+	in := proxyInput(dataDir)
+	in.MicroBatch = 4
+	_, res, err := proxyRun(t, acts, in, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Steps != 4 || res.PeakMemoryB <= 0 {
+		t.Fatalf("result %+v", res)
+	}
+	in.MicroBatch = 5
+	_, _, err = proxyRun(t, acts, in, false)
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || !ae.NonRetryable() || !strings.Contains(err.Error(), "change evaluator.train.micro_batch") {
+		t.Errorf("micro-batch 5 of 16: %v", err)
 	}
 }

@@ -68,6 +68,10 @@ type TrainingHeartbeat struct {
 	CheckpointStep int `json:"checkpoint_step,omitempty"`
 }
 
+// proxyFields name the search spec field of each training setting.
+var proxyFields = map[string]string{"Arch": "the candidate's arch", "Batch": "evaluator.train.batch",
+	"MicroBatch": "evaluator.train.micro_batch", "Classes": "evaluator.train.classes"}
+
 // errStopping ends training early when the worker stops (or the activity
 // is cancelled) right after a checkpoint was written.
 var errStopping = errors.New("worker stopping")
@@ -394,6 +398,12 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 			msg += " (on this worker: its upload did not finish: " + ferr.Error() + ")"
 		}
 		return activities.TrainResult{}, temporal.NewApplicationError(msg, activities.ErrWorkerStopping)
+	}
+	if se := (*training.SettingError)(nil); errors.As(err, &se) {
+		// A setting that does not fit (a memory limit too) fails every retry.
+		err = training.NameSetting(err, proxyFields)
+		return activities.TrainResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("proxy training %s %v: %v", in.Space, in.Arch, err), activities.ErrBadInput, err)
 	}
 	if err != nil {
 		return activities.TrainResult{}, fmt.Errorf("proxy training %s %v: %w", in.Space, in.Arch, err)
