@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"runtime"
+	"reflect"
 	"runtime/debug"
 
 	"github.com/genius-nas/genius/training/networks"
@@ -54,8 +54,8 @@ func (e *MemoryError) Error() string {
 
 func gib(b int64) string { return fmt.Sprintf("%.2f GiB", float64(b)/(1<<30)) }
 
-// probeSamples is the size of the batch whose first step measures the
-// memory per sample.
+// probeSamples is the size of the batch whose step measures the memory per
+// sample.
 const probeSamples = 8
 
 // loaderCopies is the number of micro-batches of images alive at once: the
@@ -64,10 +64,11 @@ const probeSamples = 8
 const loaderCopies = 5
 
 // EstimateMemory measures what training cfg on the CPU needs: it builds a
-// spare copy of the network and counts the bytes allocated by a training
-// step on probeSamples images (the layers allocate their buffers on first
-// use, or when the batch grows, and keep them). Other goroutines allocating at the
-// same time inflate the figure, erring on the safe side.
+// spare copy of the network, takes training steps on 1 and on
+// probeSamples images, and counts the bytes its layers hold after each
+// (they allocate their buffers on first use, or when the batch grows, and
+// keep them). Counting what the network holds, rather than what the
+// process allocated meanwhile, keeps other goroutines' allocations out.
 func EstimateMemory(cpu *tensor.CPU, cfg Config, classes int) (MemoryEstimate, error) {
 	cfg = cfg.withDefaults()
 	if cfg.Classes <= 0 {
@@ -81,10 +82,7 @@ func EstimateMemory(cpu *tensor.CPU, cfg Config, classes int) (MemoryEstimate, e
 }
 
 func estimateWith(net *networks.Network, cfg Config, replicas int) MemoryEstimate {
-	// A first step on one image allocates what does not grow with the
-	// batch (and anything allocated once per process); the buffers that
-	// do are allocated anew, larger, by the measured step.
-	step := func(n int) {
+	step := func(n int) int64 {
 		x := tensor.New(3, n, cfg.Input, cfg.Input)
 		for i := range x.Data {
 			x.Data[i] = float32(i%17) / 17
@@ -93,11 +91,10 @@ func estimateWith(net *networks.Network, cfg Config, replicas int) MemoryEstimat
 		d := tensor.New(logits.C, logits.N, 1, 1)
 		_, _ = nn.SoftmaxCrossEntropy(logits, make([]int, n), 0, d)
 		net.Backward(d)
+		return heldBytes(reflect.ValueOf(net.Body), map[uintptr]bool{})
 	}
-	step(1)
-	before := heapAllocated()
-	step(probeSamples)
-	perSample := int64(heapAllocated()-before) / probeSamples
+	one := step(1)
+	perSample := (step(probeSamples) - one) / (probeSamples - 1)
 	perSample += loaderCopies * 3 * int64(cfg.Input*cfg.Input) * 4
 	params := net.NumParams() * 4
 	copies := int64(2 + replicas) // weights, momentum, a gradient per replica
@@ -107,12 +104,52 @@ func estimateWith(net *networks.Network, cfg Config, replicas int) MemoryEstimat
 	return MemoryEstimate{FixedB: copies * params, AccumB: params, PerSampleB: perSample}
 }
 
-// heapAllocated is the total of bytes ever allocated on the heap
-// (ReadMemStats counts exactly, runtime/metrics only per cached span).
-func heapAllocated() uint64 {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.TotalAlloc
+// heldBytes is the size of the numeric slices reachable from v (a layer
+// and what it points to), each backing array counted once.
+func heldBytes(v reflect.Value, seen map[uintptr]bool) int64 {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() || seen[v.Pointer()] {
+			return 0
+		}
+		seen[v.Pointer()] = true
+		return heldBytes(v.Elem(), seen)
+	case reflect.Interface:
+		if v.IsNil() {
+			return 0
+		}
+		return heldBytes(v.Elem(), seen)
+	case reflect.Struct:
+		var n int64
+		for i := 0; i < v.NumField(); i++ {
+			n += heldBytes(v.Field(i), seen)
+		}
+		return n
+	case reflect.Array:
+		var n int64
+		for i := 0; i < v.Len(); i++ {
+			n += heldBytes(v.Index(i), seen)
+		}
+		return n
+	case reflect.Slice:
+		if v.IsNil() {
+			return 0
+		}
+		switch v.Type().Elem().Kind() {
+		case reflect.Float32, reflect.Float64, reflect.Int, reflect.Int32, reflect.Int64, reflect.Uint8, reflect.Uint32, reflect.Uint64:
+			if seen[v.Pointer()] {
+				return 0
+			}
+			seen[v.Pointer()] = true
+			return int64(v.Cap()) * int64(v.Type().Elem().Size())
+		}
+		var n int64
+		for i := 0; i < v.Len(); i++ {
+			n += heldBytes(v.Index(i), seen)
+		}
+		return n
+	}
+	return 0
 }
 
 // memoryLimit is limit when > 0, else the process's (GOMEMLIMIT); 0 when

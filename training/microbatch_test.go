@@ -269,9 +269,10 @@ func TestMemoryLimit(t *testing.T) {
 	if est.PerSampleB <= 0 || est.FixedB <= 0 {
 		t.Fatalf("estimate %+v", est)
 	}
-	// 256 fits and 512 does not, with room for the estimate's noise
-	// (allocations of pooled scratch buffers vary with GC timing).
-	limit := est.For(256, 2048) + 128*est.PerSampleB
+	limit := est.For(256, 2048) + 128*est.PerSampleB // 256 fits, 512 does not
+	if again, _ := EstimateMemory(be, cfg, 4); again != est {
+		t.Errorf("estimates differ: %+v then %+v", est, again)
+	}
 	_, err = newRun(be, cfg, 4, 1, limit)
 	var me *MemoryError
 	var se *SettingError
