@@ -52,6 +52,9 @@ type RetrainEpoch struct {
 	// Checkpoint is the key of the state at the epoch's end.
 	Checkpoint string  `json:"checkpoint"`
 	ImagesPerS float64 `json:"images_per_s,omitempty"`
+	// PeakMemoryB is the worker process's peak resident memory when the
+	// epoch ended.
+	PeakMemoryB int64 `json:"peak_memory_bytes,omitempty"`
 }
 
 // RetrainBest is the epoch with the best EMA top-1 so far.
@@ -116,4 +119,6 @@ type RetrainHeartbeat struct {
 	// Checkpoint is the newest checkpoint written, at CheckpointStep.
 	Checkpoint     string `json:"checkpoint,omitempty"`
 	CheckpointStep int    `json:"checkpoint_step,omitempty"`
+	// PeakMemoryB is the worker process's peak resident memory so far.
+	PeakMemoryB int64 `json:"peak_memory_bytes,omitempty"`
 }

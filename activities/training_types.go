@@ -46,6 +46,7 @@ type ProxyTrainInput struct {
 	// Steps, when > 0, caps the optimisation steps (demo and tests).
 	Steps       int     `json:"steps,omitempty"`
 	Batch       int     `json:"batch,omitempty"`        // default 1024
+	MicroBatch  int     `json:"micro_batch,omitempty"`  // > 0: gradient accumulation over micro-batches of this size
 	LR          float64 `json:"lr,omitempty"`           // default 0.5
 	Momentum    float64 `json:"momentum,omitempty"`     // default 0.9
 	WeightDecay float64 `json:"weight_decay,omitempty"` // default 1e-4

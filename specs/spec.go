@@ -291,6 +291,7 @@ type Train struct {
 	Epochs      int     `json:"epochs,omitempty"`
 	Steps       int     `json:"steps,omitempty"`
 	Batch       int     `json:"batch,omitempty"`
+	MicroBatch  int     `json:"micro_batch,omitempty"` // > 0: gradient accumulation over micro-batches of this size (a divisor of batch)
 	LR          float64 `json:"lr,omitempty"`
 	Momentum    float64 `json:"momentum,omitempty"`
 	WeightDecay float64 `json:"weight_decay,omitempty"`
@@ -546,6 +547,14 @@ func (s Spec) Validate() error {
 		if t := s.Evaluator.Train; t != nil {
 			if t.Steps < 0 || t.Epochs < 0 || t.Batch < 0 || t.Input < 0 || t.Classes < 0 {
 				bad("evaluator.train", "has a negative count", "use 0 for the paper's default or a positive value")
+			}
+			switch {
+			case t.MicroBatch < 0:
+				bad("evaluator.train.micro_batch", fmt.Sprintf("is %d", t.MicroBatch), "use 0 for the whole batch at once or a divisor of batch")
+			case t.MicroBatch > 0 && t.Batch == 0:
+				bad("evaluator.train.micro_batch", "is set without batch", "set batch too (the paper's proxy batch is 1024)")
+			case t.MicroBatch > 0 && t.Batch%t.MicroBatch != 0:
+				bad("evaluator.train.micro_batch", fmt.Sprintf("%d does not divide batch %d", t.MicroBatch, t.Batch), "use a divisor of batch, or 0 for the whole batch at once")
 			}
 			if t.ValFraction < 0 || t.ValFraction >= 1 {
 				bad("evaluator.train.val_fraction", fmt.Sprintf("is %g", t.ValFraction), "use a share in [0, 1), 0 for the paper's 0.01")

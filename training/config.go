@@ -19,8 +19,16 @@ type Config struct {
 	// Steps, when > 0, caps the optimiser steps (and sets the schedule's
 	// length).
 	Steps int `json:"steps,omitempty"`
-	// Batch size. Default 64.
+	// Batch size: the samples of one optimiser step. Default 64.
 	Batch int `json:"batch,omitempty"`
+	// MicroBatch, when > 0 and below Batch, splits each batch into
+	// micro-batches of this size whose gradients accumulate before the one
+	// optimiser step (gradient accumulation): memory for activations and
+	// loaded images scales with MicroBatch, the step is that of the whole
+	// batch. Batch norm normalises each micro-batch with its own statistics,
+	// as PyTorch does when accumulating. It must divide Batch. Default 0:
+	// the whole batch at once.
+	MicroBatch int `json:"micro_batch,omitempty"`
 	// LR is the peak learning rate. Default 0.05.
 	LR float64 `json:"lr,omitempty"`
 	// Momentum. Default 0.9; negative means none.
@@ -63,8 +71,9 @@ type Config struct {
 	// Seed fixes initialisation, data order, augmentation and dropout.
 	Seed uint64 `json:"seed,omitempty"`
 	// Replicas is the number of data-parallel replicas on CPU: each
-	// trains on its share of the batch on its own core, with synchronised
-	// batch norm. Default: one per CPU worker when the batch splits into
+	// trains on its share of the (micro-)batch on its own core, with
+	// synchronised batch norm. Default: one per CPU worker when the
+	// (micro-)batch splits into
 	// shares that are multiples of 16; 1 splits each operation instead.
 	Replicas int `json:"replicas,omitempty"`
 	// NB201Cells and NB201Channels size the NAS-Bench-201 network
@@ -108,10 +117,34 @@ func (c Config) validate() error {
 	if c.EMADecay < 0 || c.EMADecay >= 1 {
 		return fmt.Errorf("training: EMA decay %v must be in [0, 1)", c.EMADecay)
 	}
+	if c.MicroBatch < 0 || (c.MicroBatch > 0 && c.Batch%c.MicroBatch != 0) {
+		return settingError("MicroBatch", "micro-batch %d does not divide the batch of %d: use a divisor such as %d, or 0 for the whole batch",
+			c.MicroBatch, c.Batch, divisorAtMost(c.Batch, c.MicroBatch))
+	}
 	if err := c.TrainTransform().Validate(); err != nil {
 		return fmt.Errorf("training: %w", err)
 	}
 	return nil
+}
+
+// Micro is the number of samples that go through the network at once: the
+// micro-batch, or the whole batch without one.
+func (c Config) Micro() int {
+	c = c.withDefaults()
+	if c.MicroBatch > 0 && c.MicroBatch < c.Batch {
+		return c.MicroBatch
+	}
+	return c.Batch
+}
+
+// divisorAtMost is the largest divisor of n that is at most m (1 when m < 1).
+func divisorAtMost(n, m int) int {
+	for d := min(m, n); d > 1; d-- {
+		if n%d == 0 {
+			return d
+		}
+	}
+	return 1
 }
 
 // TrainTransform is the training data transform the config asks for:

@@ -7,5 +7,9 @@
 //
 // Run is one network with its optimiser state, stepped by hand (benchmarks)
 // or by Train, which runs whole epochs with progress reports, periodic
-// checkpoints and resumption.
+// checkpoints and resumption. With Config.MicroBatch a batch goes through
+// the network in micro-batches whose gradients accumulate into one step
+// (Loader hands them out, Run.TrainMicro takes them), so memory follows
+// the micro-batch; a memory limit (GOMEMLIMIT) is checked against an
+// estimate before training starts.
 package training

@@ -198,9 +198,10 @@ func (rs *replicas) split(x *tensor.Tensor, r int) *tensor.Tensor {
 }
 
 // step runs forward and backward on every replica's share of the batch
-// and leaves the summed gradients in the leader's parameters. Labels must
-// already be checked.
-func (rs *replicas) step(x *tensor.Tensor, labels []int, smoothing float64) float64 {
+// and leaves the summed gradients, scaled by scale, in the leader's
+// parameters; it returns the batch's mean loss. Labels must already be
+// checked.
+func (rs *replicas) step(x *tensor.Tensor, labels []int, smoothing float64, scale float32) float64 {
 	R := len(rs.nets)
 	// Followers' dropout draws from a generator seeded by the leader's, so
 	// the leader's state (saved in checkpoints) determines them all.
@@ -217,11 +218,12 @@ func (rs *replicas) step(x *tensor.Tensor, labels []int, smoothing float64) floa
 		loss, _ := nn.SoftmaxCrossEntropy(logits, labels[lo:hi], smoothing, rs.dlog[r])
 		// Each replica's loss is a mean over its share; the batch mean
 		// weights them by their sizes.
-		w := float32(hi-lo) / float32(x.N)
+		w := float64(hi-lo) / float64(x.N)
+		gw := float32(w) * scale
 		for i := range rs.dlog[r].Data {
-			rs.dlog[r].Data[i] *= w
+			rs.dlog[r].Data[i] *= gw
 		}
-		rs.losses[r] = loss * float64(w)
+		rs.losses[r] = loss * w
 		net.Backward(rs.dlog[r])
 	}
 	for r := 1; r < R; r++ {

@@ -34,6 +34,13 @@ type Run struct {
 	be      tensor.Backend
 	dlogits *tensor.Tensor
 	reps    *replicas // nil without data parallelism
+	xs      *tensor.Tensor
+	// acc is the batch in progress when it goes through in micro-batches.
+	acc struct {
+		grads   [][]float32 // sum of the earlier micro-batches' gradients
+		samples int
+		loss    float64 // sum of the micro-batches' weighted losses
+	}
 }
 
 // EpochSums are running sums over an epoch's training steps. They cover
@@ -54,8 +61,23 @@ func (s EpochSums) MeanLoss() float64 {
 }
 
 // NewRun builds the network of cfg (defaults applied) for a dataset of
-// `classes` classes with stepsPerEpoch batches per epoch.
+// `classes` classes with stepsPerEpoch batches per epoch. On the CPU with
+// a process memory limit (GOMEMLIMIT) it first checks that training fits
+// (see Options.MemoryLimit).
 func NewRun(be tensor.Backend, cfg Config, classes, stepsPerEpoch int) (*Run, error) {
+	return newRun(be, cfg, classes, stepsPerEpoch, 0)
+}
+
+func buildNetwork(be tensor.Backend, cfg Config) (*networks.Network, error) {
+	net, err := networks.Build(be, cfg.Space, cfg.Arch, networks.Options{Classes: cfg.Classes, Dropout: cfg.Dropout, Seed: cfg.Seed,
+		NB201Cells: cfg.NB201Cells, NB201Channels: cfg.NB201Channels})
+	if ae := (*networks.ArchError)(nil); errors.As(err, &ae) {
+		return nil, &SettingError{Setting: "Arch", Err: err}
+	}
+	return net, err
+}
+
+func newRun(be tensor.Backend, cfg Config, classes, stepsPerEpoch int, limit int64) (*Run, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -66,25 +88,31 @@ func NewRun(be tensor.Backend, cfg Config, classes, stepsPerEpoch int) (*Run, er
 	if classes > 0 && cfg.Classes != classes {
 		return nil, settingError("Classes", "config says %d classes but the data has %d", cfg.Classes, classes)
 	}
-	build := func(be tensor.Backend) (*networks.Network, error) {
-		return networks.Build(be, cfg.Space, cfg.Arch, networks.Options{Classes: cfg.Classes, Dropout: cfg.Dropout, Seed: cfg.Seed,
-			NB201Cells: cfg.NB201Cells, NB201Channels: cfg.NB201Channels})
-	}
+	build := func(be tensor.Backend) (*networks.Network, error) { return buildNetwork(be, cfg) }
 	var (
 		net  *networks.Network
 		reps *replicas
 		err  error
 	)
-	if cpu, ok := be.(*tensor.CPU); ok && replicaCount(cfg, cpu) > 1 {
+	cpu, onCPU := be.(*tensor.CPU)
+	if limit = memoryLimit(limit); onCPU && limit > 0 {
+		// A spare network takes the measuring step, so the run's own
+		// statistics and random state stay untouched.
+		probe, err := build(cpu.Serial())
+		if err != nil {
+			return nil, err
+		}
+		if err := checkMemory(probe, cfg, replicaCount(cfg, cpu), limit); err != nil {
+			return nil, err
+		}
+	}
+	if onCPU && replicaCount(cfg, cpu) > 1 {
 		reps, err = newReplicas(cpu, replicaCount(cfg, cpu), build)
 		if reps != nil {
 			net = reps.nets[0]
 		}
 	} else {
 		net, err = build(be)
-	}
-	if ae := (*networks.ArchError)(nil); errors.As(err, &ae) {
-		return nil, &SettingError{Setting: "Arch", Err: err}
 	}
 	if err != nil {
 		return nil, err
@@ -109,26 +137,95 @@ func replicaCount(cfg Config, cpu *tensor.CPU) int {
 		return cfg.Replicas
 	}
 	w := cpu.Workers()
-	if w > 1 && cfg.Batch%(16*w) == 0 {
+	if w > 1 && cfg.Micro()%(16*w) == 0 {
 		return w
 	}
 	return 1
 }
 
 // TrainStep runs forward, loss, backward and one optimiser step on a batch
-// and returns the batch's mean loss.
+// and returns the batch's mean loss. With Config.MicroBatch the batch goes
+// through the network in micro-batches of that size (copied out of x)
+// whose gradients accumulate before the step.
 func (r *Run) TrainStep(x *tensor.Tensor, labels []int) (float64, error) {
+	if err := r.checkBatch(x, labels); err != nil {
+		return 0, err
+	}
+	if r.acc.samples > 0 {
+		return 0, fmt.Errorf("training: TrainStep with %d samples of a batch accumulated by TrainMicro", r.acc.samples)
+	}
+	m := r.Config.Micro()
+	if m >= x.N {
+		loss, err := r.accumulate(x, labels, 1, true, true)
+		if err != nil {
+			return loss, err
+		}
+		return r.update(loss, len(labels))
+	}
+	var loss float64
+	for lo := 0; lo < x.N; lo += m {
+		hi := min(lo+m, x.N)
+		r.xs = sliceBatch(r.xs, x, lo, hi)
+		l, err := r.accumulate(r.xs, labels[lo:hi], float64(hi-lo)/float64(x.N), lo == 0, hi == x.N)
+		if err != nil {
+			return l, err
+		}
+		loss += l
+	}
+	return r.update(loss, len(labels))
+}
+
+// TrainMicro adds one micro-batch to the batch in progress: forward, loss
+// and backward, its gradient weighted by its share of Config.Batch. When
+// the micro-batches add up to Config.Batch samples it takes the optimiser
+// step and returns stepped with the batch's mean loss.
+func (r *Run) TrainMicro(x *tensor.Tensor, labels []int) (stepped bool, loss float64, err error) {
+	if err := r.checkBatch(x, labels); err != nil {
+		return false, 0, err
+	}
+	total := r.Config.Batch
+	if r.acc.samples+x.N > total {
+		return false, 0, fmt.Errorf("training: a micro-batch of %d after %d samples overfills the batch of %d", x.N, r.acc.samples, total)
+	}
+	first, last := r.acc.samples == 0, r.acc.samples+x.N == total
+	l, err := r.accumulate(x, labels, float64(x.N)/float64(total), first, last)
+	if err != nil {
+		r.acc.samples, r.acc.loss = 0, 0
+		return false, l, err
+	}
+	r.acc.samples += x.N
+	r.acc.loss += l
+	if !last {
+		return false, 0, nil
+	}
+	loss = r.acc.loss
+	r.acc.samples, r.acc.loss = 0, 0
+	loss, err = r.update(loss, total)
+	return true, loss, err
+}
+
+func (r *Run) checkBatch(x *tensor.Tensor, labels []int) error {
 	for _, l := range labels {
 		if l < 0 || l >= r.Net.Classes {
-			return 0, fmt.Errorf("training: label %d outside the network's %d classes", l, r.Net.Classes)
+			return fmt.Errorf("training: label %d outside the network's %d classes", l, r.Net.Classes)
 		}
 	}
 	if len(labels) != x.N {
-		return 0, fmt.Errorf("training: %d labels for a batch of %d", len(labels), x.N)
+		return fmt.Errorf("training: %d labels for a batch of %d", len(labels), x.N)
 	}
+	return nil
+}
+
+// accumulate runs forward and backward on a micro-batch, its loss
+// gradient scaled by weight (its share of the batch), and folds its
+// parameter gradients into the batch's: first and last say where it is in
+// the batch. The layers overwrite Param.G, so the sum of the earlier
+// micro-batches waits in r.acc.grads and is added back after the last.
+// It returns the micro-batch's mean loss times weight.
+func (r *Run) accumulate(x *tensor.Tensor, labels []int, weight float64, first, last bool) (float64, error) {
 	var loss float64
 	if r.reps != nil && x.N >= len(r.reps.nets) {
-		loss = r.reps.step(x, labels, r.Config.LabelSmoothing)
+		loss = r.reps.step(x, labels, r.Config.LabelSmoothing, float32(weight))
 	} else {
 		if r.reps != nil {
 			r.reps.group.solo = true
@@ -141,24 +238,82 @@ func (r *Run) TrainStep(x *tensor.Tensor, labels []int) (float64, error) {
 		if err != nil {
 			return 0, err
 		}
+		if weight != 1 {
+			w := float32(weight)
+			for i := range r.dlogits.Data {
+				r.dlogits.Data[i] *= w
+			}
+		}
 		r.Net.Backward(r.dlogits)
 	}
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return loss, fmt.Errorf("training: loss is %v at step %d: lower the learning rate (%v) or enable gradient clipping", loss, r.Step, r.Config.LR)
 	}
+	if !(first && last) {
+		r.foldGrads(first, last)
+	}
+	return loss * weight, nil
+}
+
+// foldGrads keeps the running sum of a batch's gradients: the first
+// micro-batch's are copied out, middle ones added to the sum, and the sum
+// added into the last one's, which the optimiser then reads.
+func (r *Run) foldGrads(first, last bool) {
+	params := r.Net.Params()
+	if r.acc.grads == nil {
+		r.acc.grads = make([][]float32, len(params))
+		for i, p := range params {
+			r.acc.grads[i] = make([]float32, len(p.G))
+		}
+	}
+	for i, p := range params {
+		acc := r.acc.grads[i]
+		r.be.For(len(p.G), 1<<16, func(lo, hi int) {
+			g, a := p.G[lo:hi], acc[lo:hi]
+			switch {
+			case first:
+				copy(a, g)
+			case last:
+				for j := range g {
+					g[j] += a[j]
+				}
+			default:
+				for j := range g {
+					a[j] += g[j]
+				}
+			}
+		})
+	}
+}
+
+// update takes the optimiser step on the gradients in the parameters
+// after a batch of n samples whose mean loss is loss.
+func (r *Run) update(loss float64, n int) (float64, error) {
 	r.Opt.Step(r.Sched.LR(r.Step))
 	if r.StepInEpoch == 0 {
 		r.Sums = EpochSums{} // a new epoch's first step
 	}
 	r.Sums.Loss += loss
 	r.Sums.Steps++
-	r.Sums.Samples += len(labels)
+	r.Sums.Samples += n
 	r.Step++
 	r.StepInEpoch++
 	if r.EMA != nil {
 		r.EMA.Update(r.Step, r.Net.Params(), r.Net.Buffers())
 	}
 	return loss, nil
+}
+
+// sliceBatch copies samples [lo, hi) of x into buf (samples are innermost
+// in the layout, so this is a strided copy) and returns it.
+func sliceBatch(buf, x *tensor.Tensor, lo, hi int) *tensor.Tensor {
+	buf = tensor.Ensure(buf, x.C, hi-lo, x.H, x.W)
+	rows := x.C * x.H * x.W
+	n := hi - lo
+	for i := 0; i < rows; i++ {
+		copy(buf.Data[i*n:(i+1)*n], x.Data[i*x.N+lo:i*x.N+hi])
+	}
+	return buf
 }
 
 // Metrics are evaluation results.
@@ -197,24 +352,34 @@ func (r *Run) Evaluate(ctx context.Context, l *data.Loader) (Metrics, error) {
 		if b == nil {
 			break
 		}
-		var parts []*tensor.Tensor
-		if r.reps != nil && b.X.N >= len(r.reps.nets) {
-			parts = r.reps.forward(b.X)
-		} else {
-			parts = []*tensor.Tensor{r.Net.Forward(b.X, false)}
-		}
-		lo := 0
-		for _, logits := range parts {
-			labels := b.Labels[lo : lo+logits.N]
-			lo += logits.N
-			loss, err := nn.SoftmaxCrossEntropy(logits, labels, 0, nil)
-			if err != nil {
-				return m, err
+		// Batches above the micro-batch go through in pieces of it, so
+		// evaluation needs no more memory than training.
+		micro := r.Config.Micro()
+		for from := 0; from < b.X.N; from += micro {
+			x := b.X
+			if micro < b.X.N {
+				r.xs = sliceBatch(r.xs, b.X, from, min(from+micro, b.X.N))
+				x = r.xs
 			}
-			m.Loss += loss * float64(len(labels))
-			h1 += nn.TopK(logits, labels, 1)
-			h5 += nn.TopK(logits, labels, 5)
-			m.Samples += len(labels)
+			var parts []*tensor.Tensor
+			if r.reps != nil && x.N >= len(r.reps.nets) {
+				parts = r.reps.forward(x)
+			} else {
+				parts = []*tensor.Tensor{r.Net.Forward(x, false)}
+			}
+			lo := from
+			for _, logits := range parts {
+				labels := b.Labels[lo : lo+logits.N]
+				lo += logits.N
+				loss, err := nn.SoftmaxCrossEntropy(logits, labels, 0, nil)
+				if err != nil {
+					return m, err
+				}
+				m.Loss += loss * float64(len(labels))
+				h1 += nn.TopK(logits, labels, 1)
+				h5 += nn.TopK(logits, labels, 5)
+				m.Samples += len(labels)
+			}
 		}
 	}
 	if m.Samples == 0 {
@@ -228,6 +393,9 @@ func (r *Run) Evaluate(ctx context.Context, l *data.Loader) (Metrics, error) {
 // Checkpoint captures the run's full state. Tensors share memory with the
 // run: write it before the next step.
 func (r *Run) Checkpoint() (*checkpoint.Checkpoint, error) {
+	if r.acc.samples > 0 {
+		return nil, fmt.Errorf("training: checkpoint asked for in the middle of a batch (%d of %d samples accumulated): take it after a step", r.acc.samples, r.Config.Batch)
+	}
 	rng, err := r.Net.Source.MarshalBinary()
 	if err != nil {
 		return nil, err

@@ -29,6 +29,11 @@ type Options struct {
 	Resume *checkpoint.Checkpoint
 	// LoaderWorkers decode images in parallel. Default 2.
 	LoaderWorkers int
+	// MemoryLimit, when > 0, is the memory in bytes training may use;
+	// default the process's limit (GOMEMLIMIT). A batch whose estimated
+	// need exceeds it fails before training with a *MemoryError naming a
+	// micro-batch that fits.
+	MemoryLimit int64
 }
 
 // Progress is reported after each step.
@@ -37,6 +42,8 @@ type Progress struct {
 	Loss                    float64 // this step's training loss
 	ImagesPerS              float64 // training throughput so far
 	Elapsed                 time.Duration
+	// PeakMemoryB is the process's peak resident memory so far (PeakRSS).
+	PeakMemoryB int64
 }
 
 // Result is what a training run measured.
@@ -63,9 +70,9 @@ func Train(ctx context.Context, cfg Config, train, val data.Dataset, o Options) 
 	if train.Len() < cfg.Batch {
 		return Result{}, settingError("Batch", "%d training images are fewer than one batch of %d", train.Len(), cfg.Batch)
 	}
-	loader := &data.Loader{Data: train, Batch: cfg.Batch, Transform: cfg.TrainTransform(), Shuffle: true, DropLast: true, Seed: cfg.Seed, Workers: o.LoaderWorkers}
+	loader := NewLoader(cfg, train, o.LoaderWorkers)
 	perEpoch := loader.Batches()
-	run, err := NewRun(be, cfg, train.Classes(), perEpoch)
+	run, err := newRun(be, cfg, train.Classes(), perEpoch, o.MemoryLimit)
 	if err != nil {
 		return Result{}, err
 	}
@@ -103,16 +110,19 @@ func Train(ctx context.Context, cfg Config, train, val data.Dataset, o Options) 
 			if b == nil {
 				break
 			}
-			loss, err := run.TrainStep(b.X, b.Labels)
+			stepped, loss, err := run.TrainMicro(b.X, b.Labels)
 			if err != nil {
 				ep.Close()
 				return res, err
 			}
 			images += len(b.Labels)
+			if !stepped {
+				continue
+			}
 			el := time.Since(start)
 			if o.Progress != nil {
 				o.Progress(Progress{Epoch: run.Epoch, Step: run.Step, TotalSteps: total, Loss: loss,
-					ImagesPerS: float64(images) / el.Seconds(), Elapsed: el})
+					ImagesPerS: float64(images) / el.Seconds(), Elapsed: el, PeakMemoryB: PeakRSS()})
 			}
 			if o.CheckpointEvery > 0 && run.Step%o.CheckpointEvery == 0 && run.Step < total {
 				if err := save(); err != nil {
@@ -134,7 +144,7 @@ func Train(ctx context.Context, cfg Config, train, val data.Dataset, o Options) 
 		return res, fmt.Errorf("training: saving the final checkpoint: %w", err)
 	}
 	if val != nil && val.Len() > 0 {
-		vl := &data.Loader{Data: val, Batch: cfg.Batch, Transform: data.Transform{Size: cfg.Input, CropFraction: cfg.CropFraction}, Seed: cfg.Seed, Workers: o.LoaderWorkers}
+		vl := &data.Loader{Data: val, Batch: cfg.Micro(), Transform: data.Transform{Size: cfg.Input, CropFraction: cfg.CropFraction}, Seed: cfg.Seed, Workers: o.LoaderWorkers}
 		m, err := run.Evaluate(ctx, vl)
 		if err != nil {
 			return res, err

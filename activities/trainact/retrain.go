@@ -70,7 +70,7 @@ func checkpointStep(key string) int {
 // retrainConfig maps a spec onto the training engine's configuration.
 func retrainConfig(s retrain.Spec) training.Config {
 	cfg := training.Config{Space: s.Space, Arch: s.Arch, Classes: s.Classes, Input: s.Input, Epochs: s.Epochs, Steps: s.Steps,
-		Batch: s.Batch, LR: s.LR, Momentum: s.Momentum, Nesterov: s.Nesterov, WeightDecay: s.WeightDecay,
+		Batch: s.Batch, MicroBatch: s.MicroBatch, LR: s.LR, Momentum: s.Momentum, Nesterov: s.Nesterov, WeightDecay: s.WeightDecay,
 		LabelSmoothing: s.LabelSmoothing, WarmupEpochs: s.WarmupEpochs, EMADecay: s.EMADecay, Seed: s.Seed, Dropout: s.Dropout,
 		RandAugmentN: s.RandAugmentN, RandAugmentM: s.RandAugmentM, RandomErasing: s.RandomErasing}
 	if s.Dropout == 0 {
@@ -83,7 +83,7 @@ func retrainConfig(s retrain.Spec) training.Config {
 }
 
 // specFields name the retrain spec field of each training setting.
-var specFields = map[string]string{"Arch": "arch", "Batch": "batch", "Classes": "classes"}
+var specFields = map[string]string{"Arch": "arch", "Batch": "batch", "MicroBatch": "micro_batch", "Classes": "classes"}
 
 func badSpec(err error) error {
 	return temporal.NewNonRetryableApplicationError("retrain spec: "+err.Error(), activities.ErrRetrainBadSpec, nil)
@@ -151,8 +151,7 @@ func (a *RetrainActivities) RetrainChunk(ctx context.Context, in activities.Retr
 	if train.Len() < cfg.Batch {
 		return activities.RetrainChunkResult{}, badSpec(fmt.Errorf("%d training images are fewer than one batch of %d: lower batch", train.Len(), cfg.Batch))
 	}
-	loader := &data.Loader{Data: train, Batch: cfg.Batch, Shuffle: true, DropLast: true, Seed: cfg.Seed, Workers: a.LoaderWorkers,
-		Transform: cfg.TrainTransform()}
+	loader := training.NewLoader(cfg, train, a.LoaderWorkers) // micro-batches
 	be := a.Backend
 	if be == nil {
 		be = tensor.NewCPU(tensor.CPUOptions{})
@@ -326,7 +325,7 @@ func (c *chunkRun) resume(ctx context.Context) (*activities.RetrainResume, error
 }
 
 // trainUntil runs steps until untilStep, checkpointing and evaluating.
-func (c *chunkRun) trainUntil(ctx context.Context, loader *data.Loader, untilStep int) error {
+func (c *chunkRun) trainUntil(ctx context.Context, loader *training.Loader, untilStep int) error {
 	run := c.run
 	every := c.spec.CheckpointEverySteps
 	interval := time.Duration(c.spec.CheckpointEveryMinutes * float64(time.Minute))
@@ -349,13 +348,16 @@ func (c *chunkRun) trainUntil(ctx context.Context, loader *data.Loader, untilSte
 			if b == nil {
 				break
 			}
-			loss, err := run.TrainStep(b.X, b.Labels)
+			stepped, loss, err := run.TrainMicro(b.X, b.Labels)
 			if err != nil {
 				ep.Close()
 				return temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrRetrainDiverged, err)
 			}
 			images += len(b.Labels)
-			c.hb.Step, c.hb.Epoch, c.hb.Loss = run.Step, run.Epoch, loss
+			if !stepped {
+				continue
+			}
+			c.hb.Step, c.hb.Epoch, c.hb.Loss, c.hb.PeakMemoryB = run.Step, run.Epoch, loss, training.PeakRSS()
 			if c.a.afterStep != nil {
 				c.a.afterStep(run.Step)
 			}
@@ -492,7 +494,7 @@ func (c *chunkRun) publish() { c.beats.publish(c.hb) }
 // evaluate measures the live and the EMA network on the validation data and
 // stores the epoch's result.
 func (c *chunkRun) evaluate(ctx context.Context, epoch int, partial bool, trainLoss, ips float64) error {
-	vl := &data.Loader{Data: c.val, Batch: c.run.Config.Batch, Workers: c.a.LoaderWorkers,
+	vl := &data.Loader{Data: c.val, Batch: c.run.Config.Micro(), Workers: c.a.LoaderWorkers,
 		Transform: data.Transform{Size: c.run.Config.Input, CropFraction: c.run.Config.CropFraction}}
 	ema := c.run.EMA
 	c.run.EMA = nil // Evaluate uses the EMA weights when there are some
@@ -509,7 +511,7 @@ func (c *chunkRun) evaluate(ctx context.Context, epoch int, partial bool, trainL
 	}
 	ep := activities.RetrainEpoch{Epoch: epoch, Step: c.run.Step, Partial: partial, TrainLoss: trainLoss,
 		Top1: live.Top1, Top5: live.Top5, Loss: live.Loss, EMATop1: avg.Top1, EMATop5: avg.Top5, EMALoss: avg.Loss,
-		Checkpoint: CheckpointKey(c.in.CheckpointRun, c.run.Step), ImagesPerS: ips}
+		Checkpoint: CheckpointKey(c.in.CheckpointRun, c.run.Step), ImagesPerS: ips, PeakMemoryB: training.PeakRSS()}
 	b, _ := json.Marshal(ep)
 	stop := c.keepAlive()
 	err = c.a.Store.Put(ctx, epochKey(c.in.CheckpointRun, epoch), bytes.NewReader(b), int64(len(b)))

@@ -61,10 +61,16 @@ type TrainingHeartbeat struct {
 	Epoch      int     `json:"epoch"`
 	Loss       float64 `json:"loss"`
 	ImagesPerS float64 `json:"images_per_s"`
-	Checkpoint string  `json:"checkpoint,omitempty"`
+	// PeakMemoryB is the worker process's peak resident memory so far.
+	PeakMemoryB int64  `json:"peak_memory_bytes,omitempty"`
+	Checkpoint  string `json:"checkpoint,omitempty"`
 	// CheckpointStep is the step the checkpoint holds.
 	CheckpointStep int `json:"checkpoint_step,omitempty"`
 }
+
+// proxyFields name the search spec field of each training setting.
+var proxyFields = map[string]string{"Arch": "the candidate's arch", "Batch": "evaluator.train.batch",
+	"MicroBatch": "evaluator.train.micro_batch", "Classes": "evaluator.train.classes"}
 
 // errStopping ends training early when the worker stops (or the activity
 // is cancelled) right after a checkpoint was written.
@@ -295,7 +301,7 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 		return activities.TrainResult{}, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrBadInput, err)
 	}
 	cfg := training.Config{Space: in.Space, Arch: in.Arch, Classes: in.Classes, Input: in.Input, Epochs: in.Epochs, Steps: in.Steps,
-		Batch: min(in.Batch, train.Len()), LR: in.LR, Momentum: in.Momentum, WeightDecay: in.WeightDecay, Seed: seed}
+		Batch: min(in.Batch, train.Len()), MicroBatch: in.MicroBatch, LR: in.LR, Momentum: in.Momentum, WeightDecay: in.WeightDecay, Seed: seed}
 	if in.Input <= 64 {
 		cfg.CropFraction = 1 // CIFAR-size inputs are used whole
 	}
@@ -371,6 +377,7 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 	}
 	opts.Progress = func(p training.Progress) {
 		last.Step, last.TotalSteps, last.Epoch, last.Loss, last.ImagesPerS = p.Step, p.TotalSteps, p.Epoch, p.Loss, p.ImagesPerS
+		last.PeakMemoryB = p.PeakMemoryB
 		beats.publish(last)
 		if a.afterStep != nil {
 			a.afterStep(p.Step)
@@ -391,6 +398,12 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 			msg += " (on this worker: its upload did not finish: " + ferr.Error() + ")"
 		}
 		return activities.TrainResult{}, temporal.NewApplicationError(msg, activities.ErrWorkerStopping)
+	}
+	if se := (*training.SettingError)(nil); errors.As(err, &se) {
+		// A setting that does not fit (a memory limit too) fails every retry.
+		err = training.NameSetting(err, proxyFields)
+		return activities.TrainResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("proxy training %s %v: %v", in.Space, in.Arch, err), activities.ErrBadInput, err)
 	}
 	if err != nil {
 		return activities.TrainResult{}, fmt.Errorf("proxy training %s %v: %w", in.Space, in.Arch, err)

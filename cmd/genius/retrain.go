@@ -150,7 +150,11 @@ func (v *retrainView) close()                             {}
 func (v *retrainView) printEpochs(eps []activities.RetrainEpoch) {
 	for ; v.printed < len(eps); v.printed++ {
 		e := eps[v.printed]
-		fmt.Fprintf(v.w, "epoch %d/%d  step %d  train loss %.4f  top-1 %.2f%%  top-5 %.2f%%  EMA top-1 %.2f%%  EMA top-5 %.2f%%\n",
+		fmt.Fprintf(v.w, "epoch %d/%d  step %d  train loss %.4f  top-1 %.2f%%  top-5 %.2f%%  EMA top-1 %.2f%%  EMA top-5 %.2f%%",
 			e.Epoch, v.epochs, e.Step, e.TrainLoss, 100*e.Top1, 100*e.Top5, 100*e.EMATop1, 100*e.EMATop5)
+		if e.PeakMemoryB > 0 {
+			fmt.Fprintf(v.w, "  peak memory %.0f MiB", float64(e.PeakMemoryB)/(1<<20))
+		}
+		fmt.Fprintln(v.w)
 	}
 }

@@ -74,6 +74,7 @@ func (f *trainOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&cfg.Epochs, "epochs", 1, "epochs to train")
 	fs.IntVar(&cfg.Steps, "steps", 0, "cap on optimiser steps (0: epochs decide)")
 	fs.IntVar(&cfg.Batch, "batch", 64, "batch size")
+	fs.IntVar(&cfg.MicroBatch, "micro-batch", 0, "train each batch in micro-batches of this size (a divisor of --batch), accumulating gradients: less memory, same step (0: whole batch)")
 	fs.IntVar(&cfg.Input, "input", 32, "input resolution in pixels")
 	fs.IntVar(&cfg.Classes, "classes", 0, "classifier outputs (0: the dataset's classes; 10 for random data)")
 	fs.Float64Var(&cfg.LR, "lr", 0.05, "peak learning rate (warm-up then cosine)")
@@ -121,7 +122,7 @@ func runTrain(ctx context.Context, f trainOptions, stdout, stderr io.Writer) err
 }
 
 // trainFlags name the flag of each training setting.
-var trainFlags = map[string]string{"Arch": "--arch", "Batch": "--batch", "Classes": "--classes"}
+var trainFlags = map[string]string{"Arch": "--arch", "Batch": "--batch", "MicroBatch": "--micro-batch", "Classes": "--classes"}
 
 // trainData opens the training data and the data to evaluate on.
 func trainData(dir, format string, cfg training.Config, valFraction float64) (train, val data.Dataset, err error) {
@@ -195,7 +196,8 @@ func progressPrinter(w io.Writer, cfg training.Config, train data.Dataset) func(
 		if p.Step > 0 {
 			eta = time.Duration(float64(p.Elapsed) / float64(p.Step) * float64(p.TotalSteps-p.Step)).Round(time.Second)
 		}
-		fmt.Fprintf(w, "step %d/%d  epoch %d  loss %.4f  %.1f images/s  eta %s\n", p.Step, p.TotalSteps, p.Epoch+1, p.Loss, p.ImagesPerS, eta)
+		fmt.Fprintf(w, "step %d/%d  epoch %d  loss %.4f  %.1f images/s  peak memory %.0f MiB  eta %s\n", p.Step, p.TotalSteps, p.Epoch+1, p.Loss,
+			p.ImagesPerS, float64(p.PeakMemoryB)/(1<<20), eta)
 	}
 }
 

@@ -16,7 +16,7 @@ func TestTrainCommandJSON(t *testing.T) {
 	cmd.SetOut(&out)
 	cmd.SetErr(&errOut)
 	cmd.SetArgs([]string{"train", "--space", "nas-bench-201", "--arch", "3,1,2,0,1,4", "--input", "16", "--batch", "8",
-		"--steps", "3", "--json", "--checkpoint", ck})
+		"--micro-batch", "4", "--steps", "3", "--json", "--checkpoint", ck})
 	if err := cmd.Execute(); err != nil {
 		t.Fatalf("%v\n%s", err, errOut.String())
 	}
@@ -45,5 +45,15 @@ func TestTrainCommandJSON(t *testing.T) {
 	cmd.SetArgs([]string{"train", "--space", "nas-bench-201", "--arch", "3,1,2,0,1,4"})
 	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "--steps") {
 		t.Errorf("random data without --steps: %v", err)
+	}
+
+	// A micro-batch that does not divide the batch names the flag.
+	cmd = newRootCmd()
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	cmd.SetArgs([]string{"train", "--space", "nas-bench-201", "--arch", "3,1,2,0,1,4", "--input", "16", "--batch", "8",
+		"--micro-batch", "3", "--steps", "1"})
+	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "change --micro-batch") {
+		t.Errorf("--micro-batch 3 of 8: %v", err)
 	}
 }

@@ -40,6 +40,7 @@ type Spec struct {
 	// length): demos and tests.
 	Steps          int     `json:"steps,omitempty"`
 	Batch          int     `json:"batch"`
+	MicroBatch     int     `json:"micro_batch,omitempty"` // > 0: batches in micro-batches of this size (a divisor of batch), gradients accumulated
 	LR             float64 `json:"lr"`
 	Momentum       float64 `json:"momentum,omitempty"` // default 0.9
 	Nesterov       bool    `json:"nesterov,omitempty"`
@@ -172,6 +173,9 @@ func (s Spec) Validate() error {
 	}
 	if s.Batch <= 0 {
 		bad("batch %d: set a positive batch size (the paper uses 2048)", s.Batch)
+	}
+	if s.MicroBatch < 0 || (s.MicroBatch > 0 && s.Batch > 0 && s.Batch%s.MicroBatch != 0) {
+		bad("micro_batch %d: use a divisor of batch %d (for example 256 of 2048), or 0 for the whole batch at once", s.MicroBatch, s.Batch)
 	}
 	if s.LR <= 0 {
 		bad("lr %v: set a positive peak learning rate (the paper uses 0.8 for batch 2048)", s.LR)

@@ -6,6 +6,11 @@
 //	go test -run '^$' -bench Genius329 -benchtime 20x ./training/bench/
 //	training/bench/run.sh   # side by side with PyTorch (python3-torch)
 //
+// BenchmarkMicroBatch compares batch 256 at once with 4 micro-batches of
+// 64 (images/s and their ratio, alternating in one run);
+// BenchmarkMicroBatchMemory the peak memory of a batch of 2048 in
+// micro-batches of 64 and of 256, measured and estimated.
+//
 // GENIUS_BENCH_WORKERS=1 runs the engine on one core (no data-parallel
 // replicas) for comparison.
 //
