@@ -39,7 +39,7 @@ func randomBatch(n, classes int, seed uint64) (*tensor.Tensor, []int) {
 //	go test -run '^$' -bench MicroBatch$ -benchtime 3x ./training/bench/
 func BenchmarkMicroBatch(b *testing.B) {
 	const batch, micro = 256, 64
-	be := tensor.NewCPU(tensor.CPUOptions{Workers: benchWorkers()})
+	be := tensor.NewCPU(tensor.CPUOptions{Workers: benchWorkers(b)})
 	x, labels := randomBatch(batch, 10, 1)
 	var runs [2]*training.Run
 	for i, m := range []int{0, micro} {
@@ -84,7 +84,7 @@ func BenchmarkMicroBatch(b *testing.B) {
 //	go test -run '^$' -bench MicroBatchMemory -benchtime 1x ./training/bench/
 func BenchmarkMicroBatchMemory(b *testing.B) {
 	const batch = 2048
-	be := tensor.NewCPU(tensor.CPUOptions{Workers: benchWorkers()})
+	be := tensor.NewCPU(tensor.CPUOptions{Workers: benchWorkers(b)})
 	if err := training.ResetPeakRSS(); err != nil {
 		b.Skipf("peak RSS cannot be reset here: %v", err)
 	}
