@@ -2,6 +2,7 @@ package data
 
 import (
 	"fmt"
+	"image"
 	"math"
 	"math/rand/v2"
 
@@ -78,14 +79,21 @@ func (t Transform) withDefaults() Transform {
 	return t
 }
 
-// crop picks the source rectangle (x, y, w, h, in pixels, fractional).
-func (t Transform) crop(img Image, r *rand.Rand) (x, y, w, h float64, flip bool) {
-	iw, ih := float64(img.W), float64(img.H)
+// cropBox is the part of a source image a sample is made from: a
+// rectangle in full-size pixels (fractional) and whether it is mirrored.
+type cropBox struct {
+	x, y, w, h float64
+	flip       bool
+}
+
+// crop picks the source rectangle of an iw x ih image.
+func (t Transform) crop(iw0, ih0 int, r *rand.Rand) cropBox {
+	iw, ih := float64(iw0), float64(ih0)
 	if !t.Train {
 		s := math.Min(iw, ih) * t.CropFraction
-		return (iw - s) / 2, (ih - s) / 2, s, s, false
+		return cropBox{(iw - s) / 2, (ih - s) / 2, s, s, false}
 	}
-	flip = r.IntN(2) == 1
+	flip := r.IntN(2) == 1
 	area := iw * ih
 	for try := 0; try < 10; try++ {
 		a := area * (t.MinScale + r.Float64()*(1-t.MinScale))
@@ -93,11 +101,20 @@ func (t Transform) crop(img Image, r *rand.Rand) (x, y, w, h float64, flip bool)
 		ar := math.Exp(logR)
 		w, h := math.Round(math.Sqrt(a*ar)), math.Round(math.Sqrt(a/ar))
 		if w >= 1 && h >= 1 && w <= iw && h <= ih {
-			return math.Floor(r.Float64() * (iw - w + 1)), math.Floor(r.Float64() * (ih - h + 1)), w, h, flip
+			return cropBox{math.Floor(r.Float64() * (iw - w + 1)), math.Floor(r.Float64() * (ih - h + 1)), w, h, flip}
 		}
 	}
 	s := math.Min(iw, ih) // fall back to a centre crop, as torchvision does
-	return (iw - s) / 2, (ih - s) / 2, s, s, flip
+	return cropBox{(iw - s) / 2, (ih - s) / 2, s, s, flip}
+}
+
+// region is what a decoder must deliver for crop c of an iw x ih image:
+// the pixels the bilinear taps read (one pixel of margin) at a scale that
+// keeps the crop at least Size pixels on each side.
+func (t Transform) region(c cropBox, iw, ih int) Region {
+	x0, y0 := max(int(math.Floor(c.x))-1, 0), max(int(math.Floor(c.y))-1, 0)
+	x1, y1 := min(int(math.Ceil(c.x+c.w))+1, iw), min(int(math.Ceil(c.y+c.h))+1, ih)
+	return Region{Rect: image.Rect(x0, y0, x1, y1), Scale: float64(t.Size) / math.Min(c.w, c.h)}
 }
 
 // Apply writes the transformed image as sample n of out (3 channels of
@@ -105,13 +122,19 @@ func (t Transform) crop(img Image, r *rand.Rand) (x, y, w, h float64, flip bool)
 // Train is not set).
 func (t Transform) Apply(img Image, r *rand.Rand, out *tensor.Tensor, n int) {
 	t = t.withDefaults()
-	cx, cy, cw, ch, flip := t.crop(img, r)
+	t.render(img, View{Scale: 1}, t.crop(img.W, img.H, r), r, out, n)
+}
+
+// render is Apply after the crop is drawn, from an image decoded as v
+// says (t has its defaults).
+func (t Transform) render(img Image, v View, c cropBox, r *rand.Rand, out *tensor.Tensor, n int) {
+	cx, cy, cw, ch := c.x*v.Scale-float64(v.X), c.y*v.Scale-float64(v.Y), c.w*v.Scale, c.h*v.Scale
 	if t.Train && t.RandAugmentN > 0 {
-		a := t.resample(img, cx, cy, cw, ch, flip)
+		a := t.resample(img, cx, cy, cw, ch, c.flip)
 		a.randAugment(r, t.RandAugmentN, min(float64(t.RandAugmentM)/float64(t.RandAugmentMaxM), 1))
 		t.normalise(a, out, n)
 	} else {
-		t.resampleNormalise(img, cx, cy, cw, ch, flip, out, n)
+		t.resampleNormalise(img, cx, cy, cw, ch, c.flip, out, n)
 	}
 	if t.Train && t.RandomErasing > 0 {
 		erase(r, t.RandomErasing, out, n)
