@@ -17,8 +17,8 @@ type ImageFolder struct {
 	Names []string // class names
 	// Decoder decodes the JPEGs. Default: DefaultJPEGDecoder().
 	Decoder JPEGDecoder
-	paths  []string
-	labels []int
+	paths   []string
+	labels  []int
 }
 
 // OpenImageFolder lists dir's class folders and their images.
