@@ -142,21 +142,32 @@ func (t Transform) render(img Image, v View, c cropBox, r *rand.Rand, out *tenso
 }
 
 // resampleNormalise crops, scales (bilinear), flips and normalises in one
-// pass: the path without RandAugment.
+// pass: the path without RandAugment. The column taps are worked out once
+// per image, and each row pair is read once per channel.
 func (t Transform) resampleNormalise(img Image, cx, cy, cw, ch float64, flip bool, out *tensor.Tensor, n int) {
 	s := t.Size
 	sx, sy := cw/float64(s), ch/float64(s)
+	xt := make([]tap, s)
+	for ox := range xt {
+		src := ox
+		if flip {
+			src = s - 1 - ox // output column ox mirrors source column s-1-ox
+		}
+		xt[ox] = newTap(cx, sx, src, img.W, 3)
+	}
+	N := out.N
 	for oy := 0; oy < s; oy++ {
 		ty := newTap(cy, sy, oy, img.H, img.W*3)
-		for ox := 0; ox < s; ox++ {
-			tx := newTap(cx, sx, ox, img.W, 3)
-			dx := ox
-			if flip {
-				dx = s - 1 - ox
-			}
-			for c := 0; c < 3; c++ {
-				v := bilinear(img.Pix, ty, tx, c)
-				out.Data[((c*s+oy)*s+dx)*out.N+n] = (v/255 - t.Mean[c]) / t.Std[c]
+		r0, r1 := img.Pix[ty.o0:], img.Pix[ty.o1:]
+		wy := ty.w
+		for c := 0; c < 3; c++ {
+			mean, std := t.Mean[c], t.Std[c]
+			base := (c*s+oy)*s*N + n
+			for ox, tx := range xt {
+				a0, a1 := tx.o0+c, tx.o1+c
+				// bilinear's arithmetic, in its order, so results are unchanged.
+				v := (float32(r0[a0])*(1-tx.w)+float32(r0[a1])*tx.w)*(1-wy) + (float32(r1[a0])*(1-tx.w)+float32(r1[a1])*tx.w)*wy
+				out.Data[base+ox*N] = (v/255 - mean) / std
 			}
 		}
 	}
@@ -172,17 +183,21 @@ func (t Transform) resample(img Image, cx, cy, cw, ch float64, flip bool) *augIm
 	}
 	a := newAugImage(s, s, fill)
 	sx, sy := cw/float64(s), ch/float64(s)
+	xt := make([]tap, s)
+	for ox := range xt {
+		src := ox
+		if flip {
+			src = s - 1 - ox
+		}
+		xt[ox] = newTap(cx, sx, src, img.W, 3)
+	}
 	for oy := 0; oy < s; oy++ {
 		ty := newTap(cy, sy, oy, img.H, img.W*3)
-		for ox := 0; ox < s; ox++ {
-			tx := newTap(cx, sx, ox, img.W, 3)
-			dx := ox
-			if flip {
-				dx = s - 1 - ox
-			}
+		row := a.Pix[oy*s*3 : (oy+1)*s*3]
+		for ox, tx := range xt {
 			for c := 0; c < 3; c++ {
 				v := bilinear(img.Pix, ty, tx, c)
-				a.Pix[(oy*s+dx)*3+c] = uint8(min(max(v+0.5, 0), 255))
+				row[ox*3+c] = uint8(min(max(v+0.5, 0), 255))
 			}
 		}
 	}
