@@ -161,13 +161,13 @@ func (t Transform) resampleNormalise(img Image, cx, cy, cw, ch float64, flip boo
 		r0, r1 := img.Pix[ty.o0:], img.Pix[ty.o1:]
 		wy := ty.w
 		for c := 0; c < 3; c++ {
-			mean, std := t.Mean[c], t.Std[c]
+			// (v/255 - mean)/std as one multiply-add.
+			scale, shift := 1/(255*t.Std[c]), -t.Mean[c]/t.Std[c]
 			base := (c*s+oy)*s*N + n
 			for ox, tx := range xt {
 				a0, a1 := tx.o0+c, tx.o1+c
-				// bilinear's arithmetic, in its order, so results are unchanged.
 				v := (float32(r0[a0])*(1-tx.w)+float32(r0[a1])*tx.w)*(1-wy) + (float32(r1[a0])*(1-tx.w)+float32(r1[a1])*tx.w)*wy
-				out.Data[base+ox*N] = (v/255 - mean) / std
+				out.Data[base+ox*N] = v*scale + shift
 			}
 		}
 	}
