@@ -227,13 +227,19 @@ func (l *Loader) work(ctx context.Context, tr Transform, epoch, chunk int, tasks
 	}
 }
 
-// interleave copies single-sample tensors into out as samples lo, lo+1, ...
+// interleave copies single-sample tensors into out as samples lo, lo+1,
+// ... a tile of positions at a time: each sample's part is read in order
+// while the tile's output lines stay in cache until they are full.
 func interleave(out *tensor.Tensor, stage []*tensor.Tensor, lo int) {
-	n := out.N
-	for p := range stage[0].Data {
-		dst := out.Data[p*n+lo : p*n+lo+len(stage)]
-		for k := range dst {
-			dst[k] = stage[k].Data[p]
+	const tile = 256
+	n, size := out.N, len(stage[0].Data)
+	for p0 := 0; p0 < size; p0 += tile {
+		p1 := min(p0+tile, size)
+		for k, st := range stage {
+			dst := out.Data[p0*n+lo+k:]
+			for q, v := range st.Data[p0:p1] {
+				dst[q*n] = v
+			}
 		}
 	}
 }
