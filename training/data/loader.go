@@ -183,6 +183,7 @@ func (l *Loader) work(ctx context.Context, tr Transform, epoch, chunk int, tasks
 	src := rand.NewPCG(0, 0)
 	r := rand.New(src)
 	var sc Scratch
+	aug := newAugImage(tr.Size, tr.Size, [3]uint8{})
 	stage := make([]*tensor.Tensor, chunk)
 	for k := range stage {
 		stage[k] = tensor.New(3, 1, tr.Size, tr.Size)
@@ -215,7 +216,7 @@ func (l *Loader) work(ctx context.Context, tr Transform, epoch, chunk int, tasks
 				failed = true
 				break
 			}
-			tr.render(img, v, c, r, stage[k-t.lo], 0)
+			tr.render(img, v, c, r, stage[k-t.lo], 0, aug)
 			j.b.Labels[k] = l.Data.Label(i)
 		}
 		if !failed {

@@ -226,7 +226,7 @@ func TestDecodersAgreeOnRegions(t *testing.T) {
 		for s := uint64(0); s < 12; s++ {
 			want, got := tensor.New(3, 1, 64, 64), tensor.New(3, 1, 64, 64)
 			r := rand.New(rand.NewPCG(s, 1))
-			tr.render(full, View{Scale: 1}, tr.crop(full.W, full.H, r), r, want, 0)
+			tr.render(full, View{Scale: 1}, tr.crop(full.W, full.H, r), r, want, 0, nil)
 			r = rand.New(rand.NewPCG(s, 1))
 			var c cropBox
 			img, v, err := dec.DecodeJPEG(buf.Bytes(), func(w, h int) Region {
@@ -240,7 +240,7 @@ func TestDecodersAgreeOnRegions(t *testing.T) {
 			if img.W*img.H >= full.W*full.H && dec.Name() != "stdlib" {
 				t.Errorf("%s: seed %d decoded the whole image for crop %+v", dec.Name(), s, c)
 			}
-			tr.render(img, v, c, r, got, 0)
+			tr.render(img, v, c, r, got, 0, nil)
 			var sum float64
 			for i := range want.Data {
 				sum += math.Abs(float64(want.Data[i] - got.Data[i]))

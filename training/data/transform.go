@@ -122,15 +122,16 @@ func (t Transform) region(c cropBox, iw, ih int) Region {
 // Train is not set).
 func (t Transform) Apply(img Image, r *rand.Rand, out *tensor.Tensor, n int) {
 	t = t.withDefaults()
-	t.render(img, View{Scale: 1}, t.crop(img.W, img.H, r), r, out, n)
+	t.render(img, View{Scale: 1}, t.crop(img.W, img.H, r), r, out, n, nil)
 }
 
 // render is Apply after the crop is drawn, from an image decoded as v
-// says (t has its defaults).
-func (t Transform) render(img Image, v View, c cropBox, r *rand.Rand, out *tensor.Tensor, n int) {
+// says (t has its defaults). aug, when not nil, is RandAugment's working
+// image, reused.
+func (t Transform) render(img Image, v View, c cropBox, r *rand.Rand, out *tensor.Tensor, n int, aug *augImage) {
 	cx, cy, cw, ch := c.x*v.Scale-float64(v.X), c.y*v.Scale-float64(v.Y), c.w*v.Scale, c.h*v.Scale
 	if t.Train && t.RandAugmentN > 0 {
-		a := t.resample(img, cx, cy, cw, ch, c.flip)
+		a := t.resample(img, cx, cy, cw, ch, c.flip, aug)
 		a.randAugment(r, t.RandAugmentN, min(float64(t.RandAugmentM)/float64(t.RandAugmentMaxM), 1))
 		t.normalise(a, out, n)
 	} else {
@@ -174,14 +175,18 @@ func (t Transform) resampleNormalise(img Image, cx, cy, cw, ch float64, flip boo
 }
 
 // resample is resampleNormalise's crop, scale and flip into an 8-bit
-// image (rounded, as PIL's resize), for RandAugment.
-func (t Transform) resample(img Image, cx, cy, cw, ch float64, flip bool) *augImage {
+// image (rounded, as PIL's resize), for RandAugment: into a when it is
+// Size x Size, else a new one.
+func (t Transform) resample(img Image, cx, cy, cw, ch float64, flip bool, a *augImage) *augImage {
 	s := t.Size
 	var fill [3]uint8 // what geometric operations uncover: the mean colour, as timm
 	for c := range fill {
 		fill[c] = uint8(min(max(t.Mean[c]*255+0.5, 0), 255))
 	}
-	a := newAugImage(s, s, fill)
+	if a == nil || a.W != s || a.H != s {
+		a = newAugImage(s, s, fill)
+	}
+	a.fill = fill
 	sx, sy := cw/float64(s), ch/float64(s)
 	xt := make([]tap, s)
 	for ox := range xt {
