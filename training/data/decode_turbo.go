@@ -169,3 +169,17 @@ func (TurboJPEG) DecodeJPEG(src []byte, pick func(w, h int) Region, pix []uint8)
 		return Image{W: cw, H: ch, Pix: pix[:3*cw*ch]}, View{Scale: s, X: int(out[0]), Y: y0}, nil
 	}
 }
+
+// jpegScale is the decode scale num/8 for region g: the smallest that
+// keeps g's scale, among 1/8, 2/8, 4/8 and 8/8, the ones libjpeg-turbo
+// has SIMD inverse DCTs for (the other eighths measured slower than
+// decoding more pixels with them).
+func jpegScale(g Region) int {
+	for _, num := range []int{1, 2, 4} {
+		// A hair of slack so that exact eighths do not round up.
+		if float64(num)/8 >= g.Scale-1e-9 {
+			return num
+		}
+	}
+	return 8
+}
