@@ -21,9 +21,10 @@ import (
 )
 
 // photo is a synthetic photograph-like image: smooth gradients, a few
-// blobs and some grain, so that JPEG files are of realistic size and
-// crops of it differ.
-func photo(w, h int, seed uint64) *image.RGBA {
+// blobs and grain (its standard deviation in grey levels), so that JPEG
+// files are of realistic size (grain 10: about 90 KB at 500x375, quality
+// 90) and crops of it differ.
+func photo(w, h int, seed uint64, grain float64) *image.RGBA {
 	r := rand.New(rand.NewPCG(seed, 77))
 	m := image.NewRGBA(image.Rect(0, 0, w, h))
 	type blob struct{ x, y, rad, c0, c1, c2 float64 }
@@ -48,7 +49,7 @@ func photo(w, h int, seed uint64) *image.RGBA {
 			}
 			var c [3]uint8
 			for k := range c {
-				c[k] = uint8(min(max(v[k]+r.NormFloat64()*6, 0), 255))
+				c[k] = uint8(min(max(v[k]+r.NormFloat64()*grain, 0), 255))
 			}
 			m.SetRGBA(x, y, color.RGBA{c[0], c[1], c[2], 255})
 		}
@@ -71,7 +72,7 @@ func writePhotoFolder(t testing.TB, dir string, classes, perClass, w, h int) str
 			if seed%4 == 1 {
 				iw, ih = ih, iw // portrait
 			}
-			var m image.Image = photo(iw, ih, seed)
+			var m image.Image = photo(iw, ih, seed, 10)
 			if seed == 2 {
 				g := image.NewGray(m.Bounds())
 				for y := 0; y < ih; y++ {
@@ -210,7 +211,9 @@ func TestLoaderRegionDecodeIsExactWithStdlib(t *testing.T) {
 // to the full-size decode's (DCT scaling filters rather than aliasing,
 // so they are close, not equal).
 func TestDecodersAgreeOnRegions(t *testing.T) {
-	src := photo(500, 375, 1)
+	// Little grain: fine noise is where DCT scaling (which averages) and
+	// bilinear sampling (which aliases) rightly differ most.
+	src := photo(500, 375, 1, 3)
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, src, &jpeg.Options{Quality: 90}); err != nil {
 		t.Fatal(err)
@@ -248,8 +251,8 @@ func TestDecodersAgreeOnRegions(t *testing.T) {
 			// Normalised units: 1/255/0.225 is one grey level.
 			worst = max(worst, sum/float64(len(want.Data))*255*0.225)
 		}
-		if worst > 4 {
-			t.Errorf("%s: region decode is off by %.2f grey levels on average, want under 4", dec.Name(), worst)
+		if worst > 3 {
+			t.Errorf("%s: region decode is off by %.2f grey levels on average, want under 3", dec.Name(), worst)
 		}
 		t.Logf("%s: worst mean difference %.2f grey levels", dec.Name(), worst)
 	}
