@@ -49,8 +49,9 @@ func BenchmarkLoader(b *testing.B) {
 		variant{"224-eval", Transform{Size: 224}, 1},
 		variant{"224-par", Transform{Size: 224, Train: true}, runtime.GOMAXPROCS(0)},
 	)
-	for _, dec := range decoders() {
-		for _, v := range variants {
+	// Decoders inner, so each pair runs back to back under the same load.
+	for _, v := range variants {
+		for _, dec := range decoders() {
 			b.Run(dec.Name()+"-"+v.name, func(b *testing.B) {
 				f, err := OpenImageFolder(dir)
 				if err != nil {
