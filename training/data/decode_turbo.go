@@ -120,8 +120,8 @@ import (
 func DefaultJPEGDecoder() JPEGDecoder { return TurboJPEG{} }
 
 // TurboJPEG decodes with libjpeg-turbo (cgo, -tags turbojpeg): only the
-// rows and iMCU columns of the region, at the smallest DCT scale (num/8)
-// that keeps the region's scale. Colour spaces without an RGB conversion
+// rows and iMCU columns of the region, at the smallest DCT scale (see
+// jpegScale) that keeps the region's scale. Colour spaces without an RGB conversion
 // (CMYK) go through the standard library.
 type TurboJPEG struct{}
 
