@@ -1,4 +1,4 @@
-//go:build !(turbojpeg && cgo)
+//go:build !turbojpeg
 
 package data
 
