@@ -20,6 +20,38 @@ type Dataset interface {
 	Image(i int) (Image, error)
 }
 
+// RegionDataset is a Dataset that can decode just the part of an image a
+// transform needs (the loader uses it when there).
+type RegionDataset interface {
+	Dataset
+	// ImageRegion decodes image i: pick is called once with the image's
+	// full size and returns the region needed; the result covers at least
+	// that, mapped as the View says. The Image may live in s's buffers,
+	// valid until s is used again. Safe for concurrent use with distinct
+	// Scratches.
+	ImageRegion(i int, pick func(w, h int) Region, s *Scratch) (Image, View, error)
+}
+
+// Scratch holds buffers one goroutine reuses from image to image.
+type Scratch struct {
+	file []byte
+	pix  []uint8
+}
+
+// imageRegion decodes image i of ds for pick, through RegionDataset when
+// ds has it.
+func imageRegion(ds Dataset, i int, pick func(w, h int) Region, s *Scratch) (Image, View, error) {
+	if rd, ok := ds.(RegionDataset); ok {
+		return rd.ImageRegion(i, pick, s)
+	}
+	img, err := ds.Image(i)
+	if err != nil {
+		return Image{}, View{}, err
+	}
+	pick(img.W, img.H)
+	return img, View{Scale: 1}, nil
+}
+
 // Subset is a view of some of a dataset's samples.
 type Subset struct {
 	Base    Dataset
@@ -37,6 +69,11 @@ func (s *Subset) Label(i int) int { return s.Base.Label(s.Indices[i]) }
 
 // Image implements Dataset.
 func (s *Subset) Image(i int) (Image, error) { return s.Base.Image(s.Indices[i]) }
+
+// ImageRegion implements RegionDataset.
+func (s *Subset) ImageRegion(i int, pick func(w, h int) Region, sc *Scratch) (Image, View, error) {
+	return imageRegion(s.Base, s.Indices[i], pick, sc)
+}
 
 // Split shuffles ds with seed and holds out valFraction of it (rounded, at
 // least one sample when valFraction > 0) for validation.

@@ -9,5 +9,12 @@
 // A training sample goes crop, flip, RandAugment (on 8-bit pixels),
 // normalise, random erasing, all drawing from one random source seeded by
 // the loader's seed, the epoch and the sample's index, so a resumed run
-// sees the same augmented images.
+// sees the same augmented images whatever the number of workers.
+//
+// The loader's workers draw the crop from the image's size first, so a
+// RegionDataset (ImageFolder) decodes only the pixels the crop reads: with
+// libjpeg-turbo (build tag turbojpeg, cgo) only the crop's rows and iMCU
+// columns, at the smallest of 1/8, 1/4, 1/2 or full scale that keeps the
+// crop at least the output size. Batches live in a bounded set of buffers
+// from an Allocator, where a device backend plugs in pinned memory.
 package data

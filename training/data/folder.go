@@ -1,11 +1,11 @@
 package data
 
 import (
+	"bytes"
 	"fmt"
 	"image"
-	_ "image/jpeg" // decoders for ImageFolder
-	_ "image/png"
-	"io"
+	_ "image/jpeg" // headers (DecodeConfig) whichever decoder decodes
+	_ "image/png"  // PNGs in an ImageFolder
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,9 +15,11 @@ import (
 // ImageFolder is an ImageNet-style dataset: one sub-folder per class (in
 // sorted order), JPEG or PNG files inside, decoded on demand.
 type ImageFolder struct {
-	Names  []string // class names
-	paths  []string
-	labels []int
+	Names []string // class names
+	// Decoder decodes the JPEGs. Default: DefaultJPEGDecoder().
+	Decoder JPEGDecoder
+	paths   []string
+	labels  []int
 }
 
 // OpenImageFolder lists dir's class folders and their images.
@@ -68,48 +70,62 @@ const MaxImagePixels = 1 << 26
 
 // Image implements Dataset.
 func (f *ImageFolder) Image(i int) (Image, error) {
-	fh, err := os.Open(f.paths[i])
+	var s Scratch
+	img, v, err := f.ImageRegion(i, func(w, h int) Region {
+		return Region{Rect: image.Rect(0, 0, w, h), Scale: 1}
+	}, &s)
 	if err != nil {
-		return Image{}, fmt.Errorf("data: %w", err)
+		return Image{}, err
 	}
-	defer fh.Close()
-	cfg, _, err := image.DecodeConfig(fh)
-	if err != nil {
-		return Image{}, fmt.Errorf("data: decoding %s: %w", f.paths[i], err)
+	if v.Scale != 1 || v.X != 0 || v.Y != 0 || img.W*img.H == 0 {
+		return Image{}, fmt.Errorf("data: decoding %s: the decoder returned a partial image", f.paths[i])
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > MaxImagePixels {
-		return Image{}, fmt.Errorf("data: %s declares %dx%d pixels: an image needs 1 to %d; replace or downscale the file",
-			f.paths[i], cfg.Width, cfg.Height, MaxImagePixels)
-	}
-	if _, err := fh.Seek(0, io.SeekStart); err != nil {
-		return Image{}, fmt.Errorf("data: %w", err)
-	}
-	m, _, err := image.Decode(fh)
-	if err != nil {
-		return Image{}, fmt.Errorf("data: decoding %s: %w", f.paths[i], err)
-	}
-	return FromImage(m), nil
+	return img, nil
 }
 
-// FromImage converts any image.Image to RGB bytes.
-func FromImage(m image.Image) Image {
-	b := m.Bounds()
-	img := Image{W: b.Dx(), H: b.Dy(), Pix: make([]uint8, 3*b.Dx()*b.Dy())}
-	if rgba, ok := m.(*image.RGBA); ok {
-		for y := 0; y < img.H; y++ {
-			row := rgba.Pix[y*rgba.Stride:]
-			for x := 0; x < img.W; x++ {
-				copy(img.Pix[(y*img.W+x)*3:(y*img.W+x)*3+3], row[x*4:x*4+3])
-			}
-		}
-		return img
+// ImageRegion implements RegionDataset: JPEGs go through the folder's
+// decoder, which may decode only the region, at a reduced scale.
+func (f *ImageFolder) ImageRegion(i int, pick func(w, h int) Region, s *Scratch) (Image, View, error) {
+	var err error
+	path := f.paths[i]
+	if s.file, err = readFile(path, s.file); err != nil {
+		return Image{}, View{}, fmt.Errorf("data: %w", err)
 	}
-	for y := 0; y < img.H; y++ {
-		for x := 0; x < img.W; x++ {
-			r, g, bb, _ := m.At(b.Min.X+x, b.Min.Y+y).RGBA()
-			o := (y*img.W + x) * 3
-			img.Pix[o], img.Pix[o+1], img.Pix[o+2] = uint8(r>>8), uint8(g>>8), uint8(bb>>8)
-		}
+	if err := checkSize(path, s.file); err != nil {
+		return Image{}, View{}, err
 	}
-	return img
+	if isJPEG(s.file) {
+		dec := f.Decoder
+		if dec == nil {
+			dec = DefaultJPEGDecoder()
+		}
+		img, v, err := dec.DecodeJPEG(s.file, pick, s.pix)
+		if err != nil {
+			return Image{}, View{}, fmt.Errorf("data: decoding %s: %w", path, err)
+		}
+		s.pix = img.Pix
+		return img, v, nil
+	}
+	m, _, err := image.Decode(bytes.NewReader(s.file))
+	if err != nil {
+		return Image{}, View{}, fmt.Errorf("data: decoding %s: %w", path, err)
+	}
+	pick(m.Bounds().Dx(), m.Bounds().Dy())
+	img := toRGB(m, m.Bounds(), s.pix)
+	s.pix = img.Pix
+	return img, View{Scale: 1}, nil
+}
+
+// checkSize refuses a file whose header declares no pixels or more than
+// MaxImagePixels, before any decoder allocates what the header claims.
+func checkSize(path string, file []byte) error {
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(file))
+	if err != nil {
+		return fmt.Errorf("data: decoding %s: %w", path, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > MaxImagePixels {
+		return fmt.Errorf("data: %s declares %dx%d pixels: an image needs 1 to %d; replace or downscale the file",
+			path, cfg.Width, cfg.Height, MaxImagePixels)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package data
 
 import (
 	"fmt"
+	"image"
 	"math"
 	"math/rand/v2"
 
@@ -78,14 +79,21 @@ func (t Transform) withDefaults() Transform {
 	return t
 }
 
-// crop picks the source rectangle (x, y, w, h, in pixels, fractional).
-func (t Transform) crop(img Image, r *rand.Rand) (x, y, w, h float64, flip bool) {
-	iw, ih := float64(img.W), float64(img.H)
+// cropBox is the part of a source image a sample is made from: a
+// rectangle in full-size pixels (fractional) and whether it is mirrored.
+type cropBox struct {
+	x, y, w, h float64
+	flip       bool
+}
+
+// crop picks the source rectangle of an iw x ih image.
+func (t Transform) crop(iw0, ih0 int, r *rand.Rand) cropBox {
+	iw, ih := float64(iw0), float64(ih0)
 	if !t.Train {
 		s := math.Min(iw, ih) * t.CropFraction
-		return (iw - s) / 2, (ih - s) / 2, s, s, false
+		return cropBox{(iw - s) / 2, (ih - s) / 2, s, s, false}
 	}
-	flip = r.IntN(2) == 1
+	flip := r.IntN(2) == 1
 	area := iw * ih
 	for try := 0; try < 10; try++ {
 		a := area * (t.MinScale + r.Float64()*(1-t.MinScale))
@@ -93,11 +101,20 @@ func (t Transform) crop(img Image, r *rand.Rand) (x, y, w, h float64, flip bool)
 		ar := math.Exp(logR)
 		w, h := math.Round(math.Sqrt(a*ar)), math.Round(math.Sqrt(a/ar))
 		if w >= 1 && h >= 1 && w <= iw && h <= ih {
-			return math.Floor(r.Float64() * (iw - w + 1)), math.Floor(r.Float64() * (ih - h + 1)), w, h, flip
+			return cropBox{math.Floor(r.Float64() * (iw - w + 1)), math.Floor(r.Float64() * (ih - h + 1)), w, h, flip}
 		}
 	}
 	s := math.Min(iw, ih) // fall back to a centre crop, as torchvision does
-	return (iw - s) / 2, (ih - s) / 2, s, s, flip
+	return cropBox{(iw - s) / 2, (ih - s) / 2, s, s, flip}
+}
+
+// region is what a decoder must deliver for crop c of an iw x ih image:
+// the pixels the bilinear taps read (one pixel of margin) at a scale that
+// keeps the crop at least Size pixels on each side.
+func (t Transform) region(c cropBox, iw, ih int) Region {
+	x0, y0 := max(int(math.Floor(c.x))-1, 0), max(int(math.Floor(c.y))-1, 0)
+	x1, y1 := min(int(math.Ceil(c.x+c.w))+1, iw), min(int(math.Ceil(c.y+c.h))+1, ih)
+	return Region{Rect: image.Rect(x0, y0, x1, y1), Scale: float64(t.Size) / math.Min(c.w, c.h)}
 }
 
 // Apply writes the transformed image as sample n of out (3 channels of
@@ -105,13 +122,20 @@ func (t Transform) crop(img Image, r *rand.Rand) (x, y, w, h float64, flip bool)
 // Train is not set).
 func (t Transform) Apply(img Image, r *rand.Rand, out *tensor.Tensor, n int) {
 	t = t.withDefaults()
-	cx, cy, cw, ch, flip := t.crop(img, r)
+	t.render(img, View{Scale: 1}, t.crop(img.W, img.H, r), r, out, n, nil)
+}
+
+// render is Apply after the crop is drawn, from an image decoded as v
+// says (t has its defaults). aug, when not nil, is RandAugment's working
+// image, reused.
+func (t Transform) render(img Image, v View, c cropBox, r *rand.Rand, out *tensor.Tensor, n int, aug *augImage) {
+	cx, cy, cw, ch := c.x*v.Scale-float64(v.X), c.y*v.Scale-float64(v.Y), c.w*v.Scale, c.h*v.Scale
 	if t.Train && t.RandAugmentN > 0 {
-		a := t.resample(img, cx, cy, cw, ch, flip)
+		a := t.resample(img, cx, cy, cw, ch, c.flip, aug)
 		a.randAugment(r, t.RandAugmentN, min(float64(t.RandAugmentM)/float64(t.RandAugmentMaxM), 1))
 		t.normalise(a, out, n)
 	} else {
-		t.resampleNormalise(img, cx, cy, cw, ch, flip, out, n)
+		t.resampleNormalise(img, cx, cy, cw, ch, c.flip, out, n)
 	}
 	if t.Train && t.RandomErasing > 0 {
 		erase(r, t.RandomErasing, out, n)
@@ -119,47 +143,66 @@ func (t Transform) Apply(img Image, r *rand.Rand, out *tensor.Tensor, n int) {
 }
 
 // resampleNormalise crops, scales (bilinear), flips and normalises in one
-// pass: the path without RandAugment.
+// pass: the path without RandAugment. The column taps are worked out once
+// per image, and each row pair is read once per channel.
 func (t Transform) resampleNormalise(img Image, cx, cy, cw, ch float64, flip bool, out *tensor.Tensor, n int) {
 	s := t.Size
 	sx, sy := cw/float64(s), ch/float64(s)
+	xt := make([]tap, s)
+	for ox := range xt {
+		src := ox
+		if flip {
+			src = s - 1 - ox // output column ox mirrors source column s-1-ox
+		}
+		xt[ox] = newTap(cx, sx, src, img.W, 3)
+	}
+	N := out.N
 	for oy := 0; oy < s; oy++ {
 		ty := newTap(cy, sy, oy, img.H, img.W*3)
-		for ox := 0; ox < s; ox++ {
-			tx := newTap(cx, sx, ox, img.W, 3)
-			dx := ox
-			if flip {
-				dx = s - 1 - ox
-			}
-			for c := 0; c < 3; c++ {
-				v := bilinear(img.Pix, ty, tx, c)
-				out.Data[((c*s+oy)*s+dx)*out.N+n] = (v/255 - t.Mean[c]) / t.Std[c]
+		r0, r1 := img.Pix[ty.o0:], img.Pix[ty.o1:]
+		wy := ty.w
+		for c := 0; c < 3; c++ {
+			// (v/255 - mean)/std as one multiply-add.
+			scale, shift := 1/(255*t.Std[c]), -t.Mean[c]/t.Std[c]
+			base := (c*s+oy)*s*N + n
+			for ox, tx := range xt {
+				a0, a1 := tx.o0+c, tx.o1+c
+				v := (float32(r0[a0])*(1-tx.w)+float32(r0[a1])*tx.w)*(1-wy) + (float32(r1[a0])*(1-tx.w)+float32(r1[a1])*tx.w)*wy
+				out.Data[base+ox*N] = v*scale + shift
 			}
 		}
 	}
 }
 
 // resample is resampleNormalise's crop, scale and flip into an 8-bit
-// image (rounded, as PIL's resize), for RandAugment.
-func (t Transform) resample(img Image, cx, cy, cw, ch float64, flip bool) *augImage {
+// image (rounded, as PIL's resize), for RandAugment: into a when it is
+// Size x Size, else a new one.
+func (t Transform) resample(img Image, cx, cy, cw, ch float64, flip bool, a *augImage) *augImage {
 	s := t.Size
 	var fill [3]uint8 // what geometric operations uncover: the mean colour, as timm
 	for c := range fill {
 		fill[c] = uint8(min(max(t.Mean[c]*255+0.5, 0), 255))
 	}
-	a := newAugImage(s, s, fill)
+	if a == nil || a.W != s || a.H != s {
+		a = newAugImage(s, s, fill)
+	}
+	a.fill = fill
 	sx, sy := cw/float64(s), ch/float64(s)
+	xt := make([]tap, s)
+	for ox := range xt {
+		src := ox
+		if flip {
+			src = s - 1 - ox
+		}
+		xt[ox] = newTap(cx, sx, src, img.W, 3)
+	}
 	for oy := 0; oy < s; oy++ {
 		ty := newTap(cy, sy, oy, img.H, img.W*3)
-		for ox := 0; ox < s; ox++ {
-			tx := newTap(cx, sx, ox, img.W, 3)
-			dx := ox
-			if flip {
-				dx = s - 1 - ox
-			}
+		row := a.Pix[oy*s*3 : (oy+1)*s*3]
+		for ox, tx := range xt {
 			for c := 0; c < 3; c++ {
 				v := bilinear(img.Pix, ty, tx, c)
-				a.Pix[(oy*s+dx)*3+c] = uint8(min(max(v+0.5, 0), 255))
+				row[ox*3+c] = uint8(min(max(v+0.5, 0), 255))
 			}
 		}
 	}
