@@ -13,7 +13,7 @@ export GENIUS_TEMPORAL_BIN := $(BIN)/temporal
 export GENIUS_VERSITYGW_BIN := $(BIN)/versitygw
 export GENIUS_HELM_BIN := $(BIN)/helm
 
-.PHONY: all build tools test vet bench golden clean demo ptx ptx-check clang-cuda build-cuda
+.PHONY: all build tools test test-turbojpeg vet bench golden clean demo ptx ptx-check clang-cuda build-cuda
 
 all: build
 
@@ -47,6 +47,11 @@ demo:
 # The test command the README gives; needs `make tools` first.
 test: tools
 	$(GO) test -count=1 -timeout 40m ./...
+
+# The loader with libjpeg-turbo (cgo; Debian's libjpeg62-turbo-dev), under
+# the race detector: the decoder GPU workers use.
+test-turbojpeg:
+	$(GO) test -count=1 -race -tags turbojpeg ./training/data
 
 # Re-record the golden histories after an intended workflow change (it needs
 # workflow.GetVersion for runs already in flight).
