@@ -21,6 +21,7 @@ import (
 	"github.com/genius-nas/genius/history"
 	"github.com/genius-nas/genius/report"
 	"github.com/genius-nas/genius/report/reporttest"
+	"github.com/genius-nas/genius/stats"
 	"github.com/genius-nas/genius/workflows"
 )
 
@@ -341,7 +342,7 @@ func TestCompareOverlay(t *testing.T) {
 				vals = append(vals, row.Values[i])
 			}
 		}
-		want, _ := report.MeanStd(vals)
+		want, _ := stats.MeanStd(vals)
 		if !near(paper[0].Y[i], want) {
 			t.Errorf("paper mean at iteration %d: %g, want %g over %d trials", i+1, paper[0].Y[i], want, len(vals))
 		}

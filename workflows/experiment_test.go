@@ -9,6 +9,7 @@ import (
 	"github.com/genius-nas/genius/llm/llmtest"
 	"github.com/genius-nas/genius/prompt"
 	"github.com/genius-nas/genius/specs"
+	"github.com/genius-nas/genius/stats"
 	"github.com/genius-nas/genius/workflows"
 )
 
@@ -60,7 +61,7 @@ func TestExperimentAggregatesTrials(t *testing.T) {
 		for _, tr := range res.Trials {
 			acc = append(acc, tr.Iterations[row.Iteration-1].Accuracy)
 		}
-		mean, std := meanStd(acc)
+		mean, std := stats.MeanStd(acc)
 		if row.N != 4 || math.Abs(row.AccuracyMean-mean) > 1e-9 || math.Abs(row.AccuracyStd-std) > 1e-9 {
 			t.Errorf("iteration %d: %+v, want mean %v std %v", row.Iteration, row, mean, std)
 		}
@@ -70,23 +71,10 @@ func TestExperimentAggregatesTrials(t *testing.T) {
 	for _, tr := range res.Trials {
 		bests = append(bests, tr.Best.Accuracy)
 	}
-	bm, bs := meanStd(bests)
+	bm, bs := stats.MeanStd(bests)
 	if math.Abs(res.Best.AccuracyMean-bm) > 1e-9 || math.Abs(res.Best.AccuracyStd-bs) > 1e-9 || math.Abs(last.BestSoFarMean-bm) > 1e-9 {
 		t.Errorf("best %+v, best-so-far at 10 %v, want mean %v std %v", res.Best, last.BestSoFarMean, bm, bs)
 	}
-}
-
-func meanStd(v []float64) (float64, float64) {
-	var s float64
-	for _, x := range v {
-		s += x
-	}
-	m := s / float64(len(v))
-	var ss float64
-	for _, x := range v {
-		ss += (x - m) * (x - m)
-	}
-	return m, math.Sqrt(ss / float64(len(v)))
 }
 
 func TestExperimentStopSignalStopsTrials(t *testing.T) {
