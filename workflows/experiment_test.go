@@ -21,14 +21,7 @@ func TestExperimentAggregatesTrials(t *testing.T) {
 	h.env.SetOnChildWorkflowStartedListener(func(info *workflowInfo, _ ctxType, _ encodedValues) {
 		started = append(started, info.WorkflowExecution.ID)
 	})
-	h.env.ExecuteWorkflow(workflows.ExperimentName, s)
-	if err := h.env.GetWorkflowError(); err != nil {
-		t.Fatal(err)
-	}
-	var res workflows.ExperimentResult
-	if err := h.env.GetWorkflowResult(&res); err != nil {
-		t.Fatal(err)
-	}
+	res := h.mustRunExperiment(s)
 	if len(res.Trials) != 4 || len(started) != 4 {
 		t.Fatalf("%d trials, %d children started", len(res.Trials), len(started))
 	}
@@ -85,14 +78,7 @@ func TestExperimentStopSignalStopsTrials(t *testing.T) {
 	})
 	s := llmSpec("nas-bench-macro", 5)
 	s.Experiment = specs.Experiment{Trials: 3, Parallelism: 1}
-	h.env.ExecuteWorkflow(workflows.ExperimentName, s)
-	if err := h.env.GetWorkflowError(); err != nil {
-		t.Fatal(err)
-	}
-	var res workflows.ExperimentResult
-	if err := h.env.GetWorkflowResult(&res); err != nil {
-		t.Fatal(err)
-	}
+	res := h.mustRunExperiment(s)
 	if res.Stopped != workflows.StoppedSignal || len(res.Trials) != 1 || res.Trials[0].Stopped != workflows.StoppedSignal || len(res.Trials[0].Iterations) != 1 {
 		t.Errorf("stopped %q, trials %+v", res.Stopped, res.Trials)
 	}
@@ -103,14 +89,7 @@ func TestExperimentRecordsFailedTrials(t *testing.T) {
 	h.srv.Handle(func(llmtest.Request) llmtest.Step { return llmtest.Status(401) })
 	s := llmSpec("nas-bench-macro", 3)
 	s.Experiment = specs.Experiment{Trials: 2, Parallelism: 2}
-	h.env.ExecuteWorkflow(workflows.ExperimentName, s)
-	if err := h.env.GetWorkflowError(); err != nil {
-		t.Fatal(err)
-	}
-	var res workflows.ExperimentResult
-	if err := h.env.GetWorkflowResult(&res); err != nil {
-		t.Fatal(err)
-	}
+	res := h.mustRunExperiment(s)
 	if len(res.Trials) != 2 || len(res.PerIteration) != 0 || res.Best.N != 0 {
 		t.Fatalf("%+v", res)
 	}
