@@ -133,8 +133,8 @@ func readEntries[T any](s *scanner, list string, dst *[]T, read func(*scanner) (
 
 // readPlaced reads a member that places an annotation or a detection
 // (image_id, category_id, bbox); placed is false for any other key.
-func readPlaced(s *scanner, key string, has *fields, imageID, categoryID *int64, box *Box) (placed bool, err error) {
-	switch key {
+func readPlaced(s *scanner, key []byte, has *fields, imageID, categoryID *int64, box *Box) (placed bool, err error) {
+	switch string(key) {
 	case "image_id":
 		*has |= hasImage
 		*imageID, err = s.id()
@@ -156,7 +156,7 @@ func readAnnotation(s *scanner) (Annotation, error) {
 	var a Annotation
 	var has fields
 	err := s.object(func(key []byte) error {
-		placed, err := readPlaced(s, string(key), &has, &a.ImageID, &a.CategoryID, &a.BBox)
+		placed, err := readPlaced(s, key, &has, &a.ImageID, &a.CategoryID, &a.BBox)
 		switch {
 		case placed:
 		case string(key) == "id":
@@ -231,7 +231,7 @@ func readDetection(s *scanner) (Detection, error) {
 	var d Detection
 	var has fields
 	err := s.object(func(key []byte) error {
-		placed, err := readPlaced(s, string(key), &has, &d.ImageID, &d.CategoryID, &d.BBox)
+		placed, err := readPlaced(s, key, &has, &d.ImageID, &d.CategoryID, &d.BBox)
 		switch {
 		case placed:
 		case string(key) == "score":
