@@ -29,38 +29,13 @@ func ParseGroundTruth(data []byte) (*GroundTruth, error) {
 		switch string(key) {
 		case "images":
 			seen.images = true
-			return s.array(func(i int) error {
-				im, err := readImage(s)
-				if err != nil {
-					return &EntryError{List: "images", Index: i, Err: err}
-				}
-				gt.Images = append(gt.Images, im)
-				return nil
-			})
+			return readEntries(s, "images", &gt.Images, readImage)
 		case "categories":
 			seen.categories = true
-			return s.array(func(i int) error {
-				c, err := readCategory(s)
-				if err != nil {
-					return &EntryError{List: "categories", Index: i, Err: err}
-				}
-				gt.Categories = append(gt.Categories, c)
-				return nil
-			})
+			return readEntries(s, "categories", &gt.Categories, readCategory)
 		case "annotations":
 			seen.annotations = true
-			return s.array(func(i int) error {
-				a, has, err := readAnnotation(s)
-				if err != nil {
-					e := &EntryError{List: "annotations", Index: i, Err: err}
-					if has&hasID != 0 {
-						e.Label = fmt.Sprintf("id %d", a.ID)
-					}
-					return e
-				}
-				gt.Annotations = append(gt.Annotations, a)
-				return nil
-			})
+			return readEntries(s, "annotations", &gt.Annotations, readAnnotation)
 		default:
 			return s.skip()
 		}
@@ -137,28 +112,60 @@ func readCategory(s *scanner) (Category, error) {
 	return c, err
 }
 
-func readAnnotation(s *scanner) (Annotation, fields, error) {
+// readEntries reads a JSON array of entries with read, appending them to
+// *dst. An entry's error says which list and index; read may label it by
+// returning an *EntryError itself.
+func readEntries[T any](s *scanner, list string, dst *[]T, read func(*scanner) (T, error)) error {
+	return s.array(func(i int) error {
+		v, err := read(s)
+		if err != nil {
+			e, ok := err.(*EntryError)
+			if !ok {
+				e = &EntryError{Err: err}
+			}
+			e.List, e.Index = list, i
+			return e
+		}
+		*dst = append(*dst, v)
+		return nil
+	})
+}
+
+// readPlaced reads a member that places an annotation or a detection
+// (image_id, category_id, bbox); placed is false for any other key.
+func readPlaced(s *scanner, key []byte, has *fields, imageID, categoryID *int64, box *Box) (placed bool, err error) {
+	switch string(key) {
+	case "image_id":
+		*has |= hasImage
+		*imageID, err = s.id()
+	case "category_id":
+		*has |= hasCategory
+		*categoryID, err = s.id()
+	case "bbox":
+		*has |= hasBBox
+		*box, err = s.box()
+	default:
+		return false, nil
+	}
+	return true, err
+}
+
+// readAnnotation reads one annotation; its error carries the annotation's
+// id once that is read.
+func readAnnotation(s *scanner) (Annotation, error) {
 	var a Annotation
 	var has fields
 	err := s.object(func(key []byte) error {
-		var err error
-		switch string(key) {
-		case "id":
+		placed, err := readPlaced(s, key, &has, &a.ImageID, &a.CategoryID, &a.BBox)
+		switch {
+		case placed:
+		case string(key) == "id":
 			has |= hasID
 			a.ID, err = s.id()
-		case "image_id":
-			has |= hasImage
-			a.ImageID, err = s.id()
-		case "category_id":
-			has |= hasCategory
-			a.CategoryID, err = s.id()
-		case "bbox":
-			has |= hasBBox
-			a.BBox, err = s.box()
-		case "area":
+		case string(key) == "area":
 			has |= hasArea
 			a.Area, err = s.float()
-		case "iscrowd":
+		case string(key) == "iscrowd":
 			switch s.peek() {
 			case 't':
 				a.IsCrowd = true
@@ -178,10 +185,13 @@ func readAnnotation(s *scanner) (Annotation, fields, error) {
 		}
 		return nil
 	})
-	if err != nil {
-		return a, has, err
+	if err == nil {
+		err = missing(has, hasID|hasImage|hasCategory|hasBBox|hasArea)
 	}
-	return a, has, missing(has, hasID|hasImage|hasCategory|hasBBox|hasArea)
+	if err != nil && has&hasID != 0 {
+		err = &EntryError{Label: fmt.Sprintf("id %d", a.ID), Err: err}
+	}
+	return a, err
 }
 
 // ReadDetections reads a COCO results file: a JSON array of
@@ -207,14 +217,7 @@ func ParseDetections(data []byte) ([]Detection, error) {
 	}
 	// About 90 bytes a detection in the usual layout.
 	dts := make([]Detection, 0, len(data)/90+1)
-	err := s.array(func(i int) error {
-		d, err := readDetection(s)
-		if err != nil {
-			return &EntryError{List: "detections", Index: i, Err: err}
-		}
-		dts = append(dts, d)
-		return nil
-	})
+	err := readEntries(s, "detections", &dts, readDetection)
 	if err == nil {
 		err = s.end()
 	}
@@ -228,18 +231,10 @@ func readDetection(s *scanner) (Detection, error) {
 	var d Detection
 	var has fields
 	err := s.object(func(key []byte) error {
-		var err error
-		switch string(key) {
-		case "image_id":
-			has |= hasImage
-			d.ImageID, err = s.id()
-		case "category_id":
-			has |= hasCategory
-			d.CategoryID, err = s.id()
-		case "bbox":
-			has |= hasBBox
-			d.BBox, err = s.box()
-		case "score":
+		placed, err := readPlaced(s, key, &has, &d.ImageID, &d.CategoryID, &d.BBox)
+		switch {
+		case placed:
+		case string(key) == "score":
 			has |= hasScore
 			d.Score, err = s.float()
 		default:

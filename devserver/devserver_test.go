@@ -20,6 +20,17 @@ import (
 	"github.com/genius-nas/genius/devserver/devservertest"
 )
 
+// defaultDynamicConfig is the dynamic config Args passes when the options
+// override none of it.
+var defaultDynamicConfig = []string{
+	"--dynamic-config-value", "history.transferProcessorMaxPollRPS=1000",
+	"--dynamic-config-value", "history.timerProcessorMaxPollRPS=1000",
+	"--dynamic-config-value", "history.visibilityProcessorMaxPollRPS=1000",
+	"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
+	"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
+	"--dynamic-config-value", "system.enableActivityEagerExecution=true",
+}
+
 func TestArgs(t *testing.T) {
 	tests := []struct {
 		name string
@@ -29,35 +40,17 @@ func TestArgs(t *testing.T) {
 		{
 			name: "headless in memory",
 			opts: devserver.Options{IP: "127.0.0.1", Port: 7233, LogLevel: "warn"},
-			want: []string{"server", "start-dev", "--ip", "127.0.0.1", "--port", "7233", "--log-level", "warn", "--headless",
-				"--dynamic-config-value", "history.transferProcessorMaxPollRPS=1000",
-				"--dynamic-config-value", "history.timerProcessorMaxPollRPS=1000",
-				"--dynamic-config-value", "history.visibilityProcessorMaxPollRPS=1000",
-				"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
-				"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
-				"--dynamic-config-value", "system.enableActivityEagerExecution=true"},
+			want: append([]string{"server", "start-dev", "--ip", "127.0.0.1", "--port", "7233", "--log-level", "warn", "--headless"}, defaultDynamicConfig...),
 		},
 		{
 			name: "empty log level is warn",
 			opts: devserver.Options{IP: "127.0.0.1", Port: 7233, UI: true},
-			want: []string{"server", "start-dev", "--ip", "127.0.0.1", "--port", "7233", "--log-level", "warn",
-				"--dynamic-config-value", "history.transferProcessorMaxPollRPS=1000",
-				"--dynamic-config-value", "history.timerProcessorMaxPollRPS=1000",
-				"--dynamic-config-value", "history.visibilityProcessorMaxPollRPS=1000",
-				"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
-				"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
-				"--dynamic-config-value", "system.enableActivityEagerExecution=true"},
+			want: append([]string{"server", "start-dev", "--ip", "127.0.0.1", "--port", "7233", "--log-level", "warn"}, defaultDynamicConfig...),
 		},
 		{
 			name: "ui on its own port",
 			opts: devserver.Options{IP: "127.0.0.1", Port: 7233, UI: true, UIPort: 9000},
-			want: []string{"server", "start-dev", "--ip", "127.0.0.1", "--port", "7233", "--log-level", "warn", "--ui-port", "9000",
-				"--dynamic-config-value", "history.transferProcessorMaxPollRPS=1000",
-				"--dynamic-config-value", "history.timerProcessorMaxPollRPS=1000",
-				"--dynamic-config-value", "history.visibilityProcessorMaxPollRPS=1000",
-				"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
-				"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
-				"--dynamic-config-value", "system.enableActivityEagerExecution=true"},
+			want: append([]string{"server", "start-dev", "--ip", "127.0.0.1", "--port", "7233", "--log-level", "warn", "--ui-port", "9000"}, defaultDynamicConfig...),
 		},
 		{
 			name: "ui, db file, sorted search attributes, dynamic config",

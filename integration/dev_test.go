@@ -26,34 +26,15 @@ import (
 
 // startDev runs `genius dev` on addr with its state in dir and waits until
 // it says the workers run.
-func startDev(t *testing.T, addr, dir string, flags ...string) (*exec.Cmd, *bytes.Buffer, chan struct{}) {
+func startDev(t *testing.T, addr, dir string, flags ...string) (*exec.Cmd, *lockedBuffer, chan struct{}) {
 	t.Helper()
 	args := append([]string{"dev", "--address", addr, "--state-dir", dir, "--data-dir", dataDir(t), "--gpu-worker=false"}, flags...)
-	cmd := exec.Command(geniusBinary(t), args...)
-	cmd.Env = append(os.Environ(), "GENIUS_TEMPORAL_BIN="+temporalBinary(t), "OPENAI_API_KEY=", "OPENAI_BASE_URL=")
-	out := &bytes.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
-	})
-	waitFor(t, 90*time.Second, "genius dev to start", func() bool {
-		select {
-		case <-done:
-			t.Fatalf("genius dev exited: %s\n%s", cmd.ProcessState, out.String())
-		default:
-		}
-		return strings.Contains(out.String(), "Press Ctrl-C to stop.")
-	})
-	return cmd, out, done
+	env := []string{"GENIUS_TEMPORAL_BIN=" + temporalBinary(t), "OPENAI_API_KEY=", "OPENAI_BASE_URL="}
+	p := startProcess(t, env, 90*time.Second, func(out string) bool { return strings.Contains(out, "Press Ctrl-C to stop.") }, args...)
+	return p.cmd, p.out, p.done
 }
 
-func stopDev(t *testing.T, cmd *exec.Cmd, out *bytes.Buffer, done chan struct{}) {
+func stopDev(t *testing.T, cmd *exec.Cmd, out *lockedBuffer, done chan struct{}) {
 	t.Helper()
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)

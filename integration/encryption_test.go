@@ -43,32 +43,44 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// process is a long-lived genius command that runs until the test ends.
+type process struct {
+	cmd  *exec.Cmd
+	out  *lockedBuffer
+	done chan struct{} // closed when it has exited
+}
+
+// startProcess runs genius with args (and env added) and waits up to wait
+// until its output satisfies ready; it is killed when the test ends.
+func startProcess(t *testing.T, env []string, wait time.Duration, ready func(out string) bool, args ...string) *process {
+	t.Helper()
+	p := &process{cmd: exec.Command(geniusBinary(t), args...), out: &lockedBuffer{}, done: make(chan struct{})}
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	})
+	waitFor(t, wait, "genius "+args[0]+" to start", func() bool {
+		select {
+		case <-p.done:
+			t.Fatalf("genius %s exited: %s\n%s", args[0], p.cmd.ProcessState, p.out.String())
+		default:
+		}
+		return ready(p.out.String())
+	})
+	return p
+}
+
 // startGenius runs a long-lived genius command (worker, codec-server)
 // until the test ends, and waits until its output matches ready.
 func startGenius(t *testing.T, env []string, ready *regexp.Regexp, args ...string) *lockedBuffer {
 	t.Helper()
-	cmd := exec.Command(geniusBinary(t), args...)
-	cmd.Env = append(os.Environ(), env...)
-	out := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
-	})
-	waitFor(t, time.Minute, "genius "+args[0]+" to start", func() bool {
-		select {
-		case <-done:
-			t.Fatalf("genius %s exited: %s\n%s", args[0], cmd.ProcessState, out.String())
-		default:
-		}
-		return ready.MatchString(out.String())
-	})
-	return out
+	return startProcess(t, env, time.Minute, ready.MatchString, args...).out
 }
 
 // genius runs a genius command to its end and returns its combined output

@@ -13,6 +13,7 @@ import (
 
 	"github.com/genius-nas/genius/bench"
 	"github.com/genius-nas/genius/llm"
+	"github.com/genius-nas/genius/stats"
 	"github.com/genius-nas/genius/workflows"
 )
 
@@ -77,8 +78,8 @@ func TestCLIExperiment(t *testing.T) {
 			acc = append(acc, it.Accuracy)
 			rank = append(rank, float64(it.Rank))
 		}
-		am, as := experimentMeanStd(acc)
-		rm, rs := experimentMeanStd(rank)
+		am, as := stats.MeanStd(acc)
+		rm, rs := stats.MeanStd(rank)
 		if row.Iteration != i+1 || row.N != 3 || !experimentNear(row.AccuracyMean, am) || !experimentNear(row.AccuracyStd, as) || !experimentNear(row.RankMean, rm) || !experimentNear(row.RankStd, rs) {
 			t.Errorf("iteration %d: %+v; want n 3, accuracy %g ± %g, rank %g ± %g", i+1, row, am, as, rm, rs)
 		}
@@ -121,19 +122,6 @@ func runExperimentCLI(t *testing.T, args ...string) []byte {
 		t.Fatalf("genius %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, stdout.String(), stderr.String())
 	}
 	return stdout.Bytes()
-}
-
-func experimentMeanStd(v []float64) (float64, float64) {
-	var s float64
-	for _, x := range v {
-		s += x
-	}
-	m := s / float64(len(v))
-	var ss float64
-	for _, x := range v {
-		ss += (x - m) * (x - m)
-	}
-	return m, math.Sqrt(ss / float64(len(v)))
 }
 
 func experimentNear(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }

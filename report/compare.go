@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/genius-nas/genius/bench"
+	"github.com/genius-nas/genius/stats"
 )
 
 // Metrics of a PaperSeries.
@@ -232,7 +233,7 @@ func paperMean(rows []PaperSeries, setting, metric string, bestSoFar bool) []flo
 		}
 		out[i] = math.NaN()
 		if len(vals) > 0 {
-			out[i], _ = MeanStd(vals)
+			out[i], _ = stats.MeanStd(vals)
 		}
 	}
 	return out

@@ -137,17 +137,24 @@ func (r *Report) summaryTable() table {
 	return t
 }
 
-func (r *Report) perIterationTable() table {
-	withRank, withTest := r.hasRanks(), r.hasTest()
-	head := []string{"iteration", "trials", "accuracy"}
-	if withTest {
-		head[2] = "validation accuracy"
+// accuracyHead is a table's head up to its rank column: lead, then the
+// accuracy (validation and test where the report has test accuracies),
+// then rank where it has ranks.
+func (r *Report) accuracyHead(lead ...string) []string {
+	head := append(lead, "accuracy")
+	if r.hasTest() {
+		head[len(head)-1] = "validation accuracy"
 		head = append(head, "test accuracy")
 	}
-	if withRank {
+	if r.hasRanks() {
 		head = append(head, "rank")
 	}
-	head = append(head, "best so far")
+	return head
+}
+
+func (r *Report) perIterationTable() table {
+	withRank, withTest := r.hasRanks(), r.hasTest()
+	head := append(r.accuracyHead("iteration", "trials"), "best so far")
 	if len(r.Baseline) > 0 {
 		head = append(head, "random baseline (best of t)")
 	}
@@ -269,14 +276,7 @@ func (r *Report) baselineAt(t int) (BaselinePoint, bool) {
 
 func (r *Report) trialTable(tr Trial) table {
 	withRank, withTest, withFLOPs := r.hasRanks(), r.hasTest(), r.FLOPs != nil
-	head := []string{"iteration", "architecture", "accuracy"}
-	if withTest {
-		head[2] = "validation accuracy"
-		head = append(head, "test accuracy")
-	}
-	if withRank {
-		head = append(head, "rank")
-	}
+	head := r.accuracyHead("iteration", "architecture")
 	if withFLOPs {
 		head = append(head, "FLOPs (M)")
 	}

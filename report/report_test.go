@@ -21,6 +21,7 @@ import (
 	"github.com/genius-nas/genius/history"
 	"github.com/genius-nas/genius/report"
 	"github.com/genius-nas/genius/report/reporttest"
+	"github.com/genius-nas/genius/stats"
 	"github.com/genius-nas/genius/workflows"
 )
 
@@ -68,6 +69,15 @@ func figure(t *testing.T, figs []report.Figure, name string) report.Figure {
 	return report.Figure{}
 }
 
+// figureNames lists the figures' names, comma-separated, in order.
+func figureNames(figs []report.Figure) string {
+	var names []string
+	for _, f := range figs {
+		names = append(names, f.Name)
+	}
+	return strings.Join(names, ",")
+}
+
 func series(f report.Figure, role, label string) []report.Series {
 	var out []report.Series
 	for _, s := range f.Series {
@@ -97,11 +107,7 @@ func TestExperimentFigures(t *testing.T) {
 	}
 	r.AddBaseline(tab)
 	figs := report.Figures(r)
-	var names []string
-	for _, f := range figs {
-		names = append(names, f.Name)
-	}
-	if got := strings.Join(names, ","); got != "accuracy,rank,best-so-far" {
+	if got := figureNames(figs); got != "accuracy,rank,best-so-far" {
 		t.Fatalf("figures %s, want accuracy,rank,best-so-far (no FLOPs plot outside the ImageNet space)", got)
 	}
 
@@ -341,7 +347,7 @@ func TestCompareOverlay(t *testing.T) {
 				vals = append(vals, row.Values[i])
 			}
 		}
-		want, _ := report.MeanStd(vals)
+		want, _ := stats.MeanStd(vals)
 		if !near(paper[0].Y[i], want) {
 			t.Errorf("paper mean at iteration %d: %g, want %g over %d trials", i+1, paper[0].Y[i], want, len(vals))
 		}
@@ -492,11 +498,7 @@ func TestFLOPsFigure(t *testing.T) {
 		t.Fatal(err)
 	}
 	figs := report.Figures(r)
-	var names []string
-	for _, f := range figs {
-		names = append(names, f.Name)
-	}
-	if got := strings.Join(names, ","); got != "accuracy,best-so-far,flops-accuracy" {
+	if got := figureNames(figs); got != "accuracy,best-so-far,flops-accuracy" {
 		t.Fatalf("figures %s; want accuracy, best-so-far and flops-accuracy (no ranks without a table)", got)
 	}
 	f := figure(t, figs, report.FigFLOPs)

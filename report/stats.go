@@ -3,6 +3,7 @@ package report
 import (
 	"math"
 
+	"github.com/genius-nas/genius/stats"
 	"github.com/genius-nas/genius/workflows"
 )
 
@@ -71,10 +72,10 @@ func Aggregate(trials []Trial, T int) ([]workflows.IterationStats, *workflows.Su
 			continue
 		}
 		s := workflows.IterationStats{Iteration: it, N: len(acc)}
-		s.AccuracyMean, s.AccuracyStd = MeanStd(acc)
-		s.RankMean, s.RankStd = MeanStd(rank)
-		s.TestAccuracyMean, s.TestAccuracyStd = MeanStd(test)
-		s.BestSoFarMean, s.BestSoFarStd = MeanStd(best)
+		s.AccuracyMean, s.AccuracyStd = stats.MeanStd(acc)
+		s.RankMean, s.RankStd = stats.MeanStd(rank)
+		s.TestAccuracyMean, s.TestAccuracyStd = stats.MeanStd(test)
+		s.BestSoFarMean, s.BestSoFarStd = stats.MeanStd(best)
 		per = append(per, s)
 	}
 	var acc, rank, test []float64
@@ -94,28 +95,10 @@ func Aggregate(trials []Trial, T int) ([]workflows.IterationStats, *workflows.Su
 		return per, nil
 	}
 	sum := &workflows.SummaryStats{N: len(acc)}
-	sum.AccuracyMean, sum.AccuracyStd = MeanStd(acc)
-	sum.RankMean, sum.RankStd = MeanStd(rank)
-	sum.TestAccuracyMean, sum.TestAccuracyStd = MeanStd(test)
+	sum.AccuracyMean, sum.AccuracyStd = stats.MeanStd(acc)
+	sum.RankMean, sum.RankStd = stats.MeanStd(rank)
+	sum.TestAccuracyMean, sum.TestAccuracyStd = stats.MeanStd(test)
 	return per, sum
-}
-
-// MeanStd returns the mean and population standard deviation (0, 0 for no
-// values), as the paper's tables state them.
-func MeanStd(v []float64) (float64, float64) {
-	if len(v) == 0 {
-		return 0, 0
-	}
-	var sum float64
-	for _, x := range v {
-		sum += x
-	}
-	mean := sum / float64(len(v))
-	var ss float64
-	for _, x := range v {
-		ss += (x - mean) * (x - mean)
-	}
-	return mean, math.Sqrt(ss / float64(len(v)))
 }
 
 // AddBaseline fills Baseline with the table's exact expected best of t

@@ -1,10 +1,6 @@
 package specs
 
-import (
-	"errors"
-	"strings"
-	"testing"
-)
+import "testing"
 
 func TestRetrainOptionValidation(t *testing.T) {
 	tests := []struct {
@@ -26,14 +22,7 @@ func TestRetrainOptionValidation(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
-			found := false
-			for _, e := range flatten(err) {
-				var fe *FieldError
-				if errors.As(e, &fe) && fe.Field == tt.field && strings.Contains(e.Error(), tt.fix) {
-					found = true
-				}
-			}
-			if !found {
+			if !namesField(err, tt.field, tt.fix) {
 				t.Errorf("error %q does not name field %q with fix %q", err, tt.field, tt.fix)
 			}
 		})

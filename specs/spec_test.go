@@ -143,6 +143,18 @@ func flatten(err error) []error {
 	return []error{err}
 }
 
+// namesField reports whether one of err's errors is a FieldError for field
+// whose message gives fix.
+func namesField(err error, field, fix string) bool {
+	for _, e := range flatten(err) {
+		var fe *FieldError
+		if errors.As(e, &fe) && fe.Field == field && strings.Contains(e.Error(), fix) {
+			return true
+		}
+	}
+	return false
+}
+
 // TestSchemaCoversSpec keeps schema.json and the Go type in step: every JSON
 // field of Spec (recursively) has a schema property and vice versa.
 func TestSchemaCoversSpec(t *testing.T) {

@@ -6,6 +6,7 @@ package testenv
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 )
@@ -37,4 +38,22 @@ func Missing(t testing.TB, format string, args ...any) {
 		t.Fatalf("%s (%s=true: a test may not skip for a missing requirement)", msg, EnvCI)
 	}
 	t.Skip(msg)
+}
+
+// RepoRoot returns the repository root: the nearest folder above the working
+// directory (a test's package folder) with go.mod. Test data outside the
+// repository is found from there.
+func RepoRoot() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("no go.mod above %s", wd)
+		}
+	}
 }

@@ -2,6 +2,8 @@ package testenv
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -48,5 +50,22 @@ func TestMissing(t *testing.T) {
 					tc.ci, o.skipped, o.failed, o.msg, tc.skipped, tc.failed, tc.msgHas)
 			}
 		})
+	}
+}
+
+func TestRepoRoot(t *testing.T) {
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Dir(wd); root != want {
+		t.Errorf("RepoRoot() = %s, want %s (the folder above testenv)", root, want)
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Error(err)
 	}
 }

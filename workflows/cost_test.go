@@ -228,14 +228,7 @@ func TestExperimentSumsCost(t *testing.T) {
 	h := newHarness(t, macroReplies(6)...)
 	s := llmSpec("nas-bench-macro", 2)
 	s.Experiment = specs.Experiment{Trials: 3, Parallelism: 1}
-	h.env.ExecuteWorkflow(workflows.ExperimentName, s)
-	if err := h.env.GetWorkflowError(); err != nil {
-		t.Fatal(err)
-	}
-	var res workflows.ExperimentResult
-	if err := h.env.GetWorkflowResult(&res); err != nil {
-		t.Fatal(err)
-	}
+	res := h.mustRunExperiment(s)
 	if len(res.Trials) != 3 {
 		t.Fatalf("%d trials", len(res.Trials))
 	}

@@ -9,34 +9,31 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/genius-nas/genius/testenv"
 )
 
 // moduleRoot finds the go.mod above the package directory and returns its
 // directory and module path.
 func moduleRoot(t *testing.T) (dir, module string) {
 	t.Helper()
-	dir, err := filepath.Abs(".")
+	dir, err := testenv.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		f, err := os.Open(filepath.Join(dir, "go.mod"))
-		if err == nil {
-			defer f.Close()
-			sc := bufio.NewScanner(f)
-			for sc.Scan() {
-				if m, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "module "); ok {
-					return dir, strings.Trim(strings.TrimSpace(m), `"`)
-				}
-			}
-			t.Fatalf("%s/go.mod has no module line", dir)
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the package directory")
-		}
-		dir = parent
+	f, err := os.Open(filepath.Join(dir, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if m, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "module "); ok {
+			return dir, strings.Trim(strings.TrimSpace(m), `"`)
+		}
+	}
+	t.Fatalf("%s/go.mod has no module line", dir)
+	return "", ""
 }
 
 // moduleDeps walks the non-test imports of pkg inside the module with

@@ -11,6 +11,7 @@ import (
 
 	"github.com/genius-nas/genius/activities"
 	"github.com/genius-nas/genius/specs"
+	"github.com/genius-nas/genius/stats"
 )
 
 // ExperimentResult aggregates the trials of a GeniusExperiment.
@@ -255,10 +256,10 @@ func aggregate(trials []TrialResult, iterations int) ([]IterationStats, SummaryS
 			continue
 		}
 		s := IterationStats{Iteration: it, N: len(acc)}
-		s.AccuracyMean, s.AccuracyStd = meanStd(acc)
-		s.RankMean, s.RankStd = meanStd(rank)
-		s.TestAccuracyMean, s.TestAccuracyStd = meanStd(test)
-		s.BestSoFarMean, s.BestSoFarStd = meanStd(best)
+		s.AccuracyMean, s.AccuracyStd = stats.MeanStd(acc)
+		s.RankMean, s.RankStd = stats.MeanStd(rank)
+		s.TestAccuracyMean, s.TestAccuracyStd = stats.MeanStd(test)
+		s.BestSoFarMean, s.BestSoFarStd = stats.MeanStd(best)
 		per = append(per, s)
 	}
 	var acc, rank, test []float64
@@ -273,26 +274,8 @@ func aggregate(trials []TrialResult, iterations int) ([]IterationStats, SummaryS
 		}
 	}
 	sum := SummaryStats{N: len(acc)}
-	sum.AccuracyMean, sum.AccuracyStd = meanStd(acc)
-	sum.RankMean, sum.RankStd = meanStd(rank)
-	sum.TestAccuracyMean, sum.TestAccuracyStd = meanStd(test)
+	sum.AccuracyMean, sum.AccuracyStd = stats.MeanStd(acc)
+	sum.RankMean, sum.RankStd = stats.MeanStd(rank)
+	sum.TestAccuracyMean, sum.TestAccuracyStd = stats.MeanStd(test)
 	return per, sum
-}
-
-// meanStd returns the mean and population standard deviation (0, 0 for no
-// values).
-func meanStd(v []float64) (float64, float64) {
-	if len(v) == 0 {
-		return 0, 0
-	}
-	var sum float64
-	for _, x := range v {
-		sum += x
-	}
-	mean := sum / float64(len(v))
-	var ss float64
-	for _, x := range v {
-		ss += (x - mean) * (x - mean)
-	}
-	return mean, math.Sqrt(ss / float64(len(v)))
 }

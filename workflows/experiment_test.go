@@ -9,6 +9,7 @@ import (
 	"github.com/genius-nas/genius/llm/llmtest"
 	"github.com/genius-nas/genius/prompt"
 	"github.com/genius-nas/genius/specs"
+	"github.com/genius-nas/genius/stats"
 	"github.com/genius-nas/genius/workflows"
 )
 
@@ -20,14 +21,7 @@ func TestExperimentAggregatesTrials(t *testing.T) {
 	h.env.SetOnChildWorkflowStartedListener(func(info *workflowInfo, _ ctxType, _ encodedValues) {
 		started = append(started, info.WorkflowExecution.ID)
 	})
-	h.env.ExecuteWorkflow(workflows.ExperimentName, s)
-	if err := h.env.GetWorkflowError(); err != nil {
-		t.Fatal(err)
-	}
-	var res workflows.ExperimentResult
-	if err := h.env.GetWorkflowResult(&res); err != nil {
-		t.Fatal(err)
-	}
+	res := h.mustRunExperiment(s)
 	if len(res.Trials) != 4 || len(started) != 4 {
 		t.Fatalf("%d trials, %d children started", len(res.Trials), len(started))
 	}
@@ -60,7 +54,7 @@ func TestExperimentAggregatesTrials(t *testing.T) {
 		for _, tr := range res.Trials {
 			acc = append(acc, tr.Iterations[row.Iteration-1].Accuracy)
 		}
-		mean, std := meanStd(acc)
+		mean, std := stats.MeanStd(acc)
 		if row.N != 4 || math.Abs(row.AccuracyMean-mean) > 1e-9 || math.Abs(row.AccuracyStd-std) > 1e-9 {
 			t.Errorf("iteration %d: %+v, want mean %v std %v", row.Iteration, row, mean, std)
 		}
@@ -70,23 +64,10 @@ func TestExperimentAggregatesTrials(t *testing.T) {
 	for _, tr := range res.Trials {
 		bests = append(bests, tr.Best.Accuracy)
 	}
-	bm, bs := meanStd(bests)
+	bm, bs := stats.MeanStd(bests)
 	if math.Abs(res.Best.AccuracyMean-bm) > 1e-9 || math.Abs(res.Best.AccuracyStd-bs) > 1e-9 || math.Abs(last.BestSoFarMean-bm) > 1e-9 {
 		t.Errorf("best %+v, best-so-far at 10 %v, want mean %v std %v", res.Best, last.BestSoFarMean, bm, bs)
 	}
-}
-
-func meanStd(v []float64) (float64, float64) {
-	var s float64
-	for _, x := range v {
-		s += x
-	}
-	m := s / float64(len(v))
-	var ss float64
-	for _, x := range v {
-		ss += (x - m) * (x - m)
-	}
-	return m, math.Sqrt(ss / float64(len(v)))
 }
 
 func TestExperimentStopSignalStopsTrials(t *testing.T) {
@@ -97,14 +78,7 @@ func TestExperimentStopSignalStopsTrials(t *testing.T) {
 	})
 	s := llmSpec("nas-bench-macro", 5)
 	s.Experiment = specs.Experiment{Trials: 3, Parallelism: 1}
-	h.env.ExecuteWorkflow(workflows.ExperimentName, s)
-	if err := h.env.GetWorkflowError(); err != nil {
-		t.Fatal(err)
-	}
-	var res workflows.ExperimentResult
-	if err := h.env.GetWorkflowResult(&res); err != nil {
-		t.Fatal(err)
-	}
+	res := h.mustRunExperiment(s)
 	if res.Stopped != workflows.StoppedSignal || len(res.Trials) != 1 || res.Trials[0].Stopped != workflows.StoppedSignal || len(res.Trials[0].Iterations) != 1 {
 		t.Errorf("stopped %q, trials %+v", res.Stopped, res.Trials)
 	}
@@ -115,14 +89,7 @@ func TestExperimentRecordsFailedTrials(t *testing.T) {
 	h.srv.Handle(func(llmtest.Request) llmtest.Step { return llmtest.Status(401) })
 	s := llmSpec("nas-bench-macro", 3)
 	s.Experiment = specs.Experiment{Trials: 2, Parallelism: 2}
-	h.env.ExecuteWorkflow(workflows.ExperimentName, s)
-	if err := h.env.GetWorkflowError(); err != nil {
-		t.Fatal(err)
-	}
-	var res workflows.ExperimentResult
-	if err := h.env.GetWorkflowResult(&res); err != nil {
-		t.Fatal(err)
-	}
+	res := h.mustRunExperiment(s)
 	if len(res.Trials) != 2 || len(res.PerIteration) != 0 || res.Best.N != 0 {
 		t.Fatalf("%+v", res)
 	}

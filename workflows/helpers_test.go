@@ -137,6 +137,21 @@ func (h *harness) mustRun(spec specs.Spec) *workflows.SearchResult {
 	return res
 }
 
+// mustRunExperiment executes GeniusExperiment with spec and returns its
+// result, failing the test if the workflow fails.
+func (h *harness) mustRunExperiment(spec specs.Spec) workflows.ExperimentResult {
+	h.t.Helper()
+	h.env.ExecuteWorkflow(workflows.ExperimentName, spec)
+	if err := h.env.GetWorkflowError(); err != nil {
+		h.t.Fatal(err)
+	}
+	var res workflows.ExperimentResult
+	if err := h.env.GetWorkflowResult(&res); err != nil {
+		h.t.Fatal(err)
+	}
+	return res
+}
+
 // assertNoKey checks that the API key is in no activity payload, nor in the
 // result, nor in the prompts the server received.
 func (h *harness) assertNoKey(res any) {

@@ -58,30 +58,13 @@ func (f *auditOptions) AddFlags(fs *pflag.FlagSet) {
 }
 
 func runAudit(ctx context.Context, f auditOptions, out, _ io.Writer) error {
-	files := f.files
-	var runs []*historypb.History
-	switch {
-	case f.workflowID != "" && len(files) > 0:
-		return errors.New("give history files or --workflow-id, not both")
-	case f.workflowID != "":
-		c, err := f.client.dial(ctx, nil)
-		if err != nil {
-			return err
-		}
+	c, runs, err := readRuns(ctx, f.client, f.workflowID, f.runID, f.files,
+		"give a history file (temporal workflow show --workflow-id ID --output json > FILE) or --workflow-id ID")
+	if err != nil {
+		return err
+	}
+	if c != nil {
 		defer c.Close()
-		if runs, err = fetchRuns(ctx, c, f.workflowID, f.runID); err != nil {
-			return err
-		}
-	case len(files) > 0:
-		for _, file := range files {
-			h, err := history.Load(file)
-			if err != nil {
-				return err
-			}
-			runs = append(runs, h)
-		}
-	default:
-		return errors.New("give a history file (temporal workflow show --workflow-id ID --output json > FILE) or --workflow-id ID")
 	}
 	if err := decryptHistories(ctx, f.client.EncryptionKeyFile, runs...); err != nil {
 		return err
@@ -97,6 +80,37 @@ func runAudit(ctx context.Context, f auditOptions, out, _ io.Writer) error {
 		return writeJSON(out, trail)
 	}
 	return history.Render(out, trail)
+}
+
+// readRuns reads a workflow's runs, oldest first: from the server when
+// workflowID is set, else from the exported history files. With the server,
+// c is the open client for the caller to close. none is the error for
+// neither.
+func readRuns(ctx context.Context, cf clientFlags, workflowID, runID string, files []string, none string) (c client.Client, runs []*historypb.History, err error) {
+	switch {
+	case workflowID != "" && len(files) > 0:
+		return nil, nil, errors.New("give history files or --workflow-id, not both")
+	case workflowID != "":
+		if c, err = cf.dial(ctx, nil); err != nil {
+			return nil, nil, err
+		}
+		if runs, err = fetchRuns(ctx, c, workflowID, runID); err != nil {
+			c.Close()
+			return nil, nil, err
+		}
+		return c, runs, nil
+	case len(files) > 0:
+		for _, file := range files {
+			h, err := history.Load(file)
+			if err != nil {
+				return nil, nil, err
+			}
+			runs = append(runs, h)
+		}
+		return nil, runs, nil
+	default:
+		return nil, nil, errors.New(none)
+	}
 }
 
 // fetchRuns reads the run runID (latest when empty) of a workflow and the

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/genius-nas/genius/bench"
@@ -83,30 +81,13 @@ a transcription of the paper's tables.`,
 }
 
 func runReport(ctx context.Context, o reportOptions, stdout, stderr io.Writer) error {
-	var c client.Client
-	var runs []*historypb.History
-	switch {
-	case o.workflowID != "" && len(o.files) > 0:
-		return errors.New("give history files or --workflow-id, not both")
-	case o.workflowID != "":
-		var err error
-		if c, err = o.client.dial(ctx, nil); err != nil {
-			return err
-		}
+	c, runs, err := readRuns(ctx, o.client, o.workflowID, o.runID, o.files,
+		"give --workflow-id ID, or history files written by `temporal workflow show --workflow-id ID --output json > FILE`")
+	if err != nil {
+		return err
+	}
+	if c != nil {
 		defer c.Close()
-		if runs, err = fetchRuns(ctx, c, o.workflowID, o.runID); err != nil {
-			return err
-		}
-	case len(o.files) > 0:
-		for _, f := range o.files {
-			h, err := history.Load(f)
-			if err != nil {
-				return err
-			}
-			runs = append(runs, h)
-		}
-	default:
-		return errors.New("give --workflow-id ID, or history files written by `temporal workflow show --workflow-id ID --output json > FILE`")
 	}
 	trail, err := history.Build(runs...)
 	if err != nil {

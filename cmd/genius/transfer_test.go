@@ -25,14 +25,8 @@ func TestTransferOptionsLoad(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := tc.o.load()
-			if tc.errPart != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.errPart) {
-					t.Fatalf("err = %v, want containing %q", err, tc.errPart)
-				}
+			if errCase(t, err, tc.errPart) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if s.FromCheckpoint != tc.o.checkpoint || !slices.Equal(s.Arch, []int{0, 1}) || s.Data.Dir != "/d" || s.Data.Format != "cifar100" ||
 				s.Input != 64 || s.Epochs != 2 || s.ChunkEpochs > 2 {

@@ -52,25 +52,9 @@ func dir() (string, error) {
 	if filepath.IsAbs(d) {
 		return d, nil
 	}
-	root, err := repoRoot()
+	root, err := testenv.RepoRoot()
 	if err != nil {
 		return d, err
 	}
 	return filepath.Join(root, d), nil
-}
-
-// repoRoot is the nearest folder above the working directory with go.mod.
-func repoRoot() (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", os.ErrNotExist
-		}
-	}
 }

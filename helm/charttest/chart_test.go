@@ -540,16 +540,23 @@ func TestBadValues(t *testing.T) {
 			if err := yaml.Unmarshal([]byte(tc.values), &v); err != nil {
 				t.Fatal(err)
 			}
-			out, err := h.Template(testContext(t), chartDir, "-f", f)
-			if err == nil {
-				t.Fatalf("helm template accepted %q:\n%s", tc.values, out)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error does not mention %q:\n%v", w, err)
-				}
-			}
+			templateRejects(t, h, f, tc.values, tc.want)
 		})
+	}
+}
+
+// templateRejects checks that helm template fails on the values file f
+// (holding values) with an error that mentions each of want.
+func templateRejects(t *testing.T, h Helm, f, values string, want []string) {
+	t.Helper()
+	out, err := h.Template(testContext(t), chartDir, "-f", f)
+	if err == nil {
+		t.Fatalf("helm template accepted %q:\n%s", values, out)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error does not mention %q:\n%v", w, err)
+		}
 	}
 }
 

@@ -163,15 +163,7 @@ func TestEncryptionBadValues(t *testing.T) {
 			if err := os.WriteFile(f, []byte(tc.values), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			out, err := h.Template(testContext(t), chartDir, "-f", f)
-			if err == nil {
-				t.Fatalf("helm template accepted %q:\n%s", tc.values, out)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error does not mention %q:\n%v", w, err)
-				}
-			}
+			templateRejects(t, h, f, tc.values, tc.want)
 		})
 	}
 }

@@ -18,7 +18,7 @@ func PaperCSV(t testing.TB) string {
 	const name = "DERIVED_paper_v1_per_iteration_results.csv"
 	dir := os.Getenv("GENIUS_PAPER_CSV_DIR")
 	if dir == "" {
-		root, err := repoRoot()
+		root, err := testenv.RepoRoot()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -29,20 +29,4 @@ func PaperCSV(t testing.TB) string {
 		testenv.Missing(t, "%s", "paper CSV not found ("+err.Error()+"): set GENIUS_PAPER_CSV_DIR to the folder holding "+name)
 	}
 	return p
-}
-
-// repoRoot is the nearest folder above the working directory with go.mod.
-func repoRoot() (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		if filepath.Dir(d) == d {
-			return wd, nil
-		}
-	}
 }

@@ -3,11 +3,7 @@ package transfer
 import (
 	"embed"
 	"errors"
-	"fmt"
-	"io/fs"
 	"os"
-	"sort"
-	"strings"
 
 	"github.com/genius-nas/genius/specs/retrain"
 )
@@ -15,30 +11,14 @@ import (
 //go:embed *.json
 var files embed.FS
 
+var shelf = retrain.Shelf{Files: files, Kind: "transfer"}
+
 // Names lists the ready specs (file names without .json), sorted.
-func Names() []string {
-	entries, _ := fs.ReadDir(files, ".")
-	var names []string
-	for _, e := range entries {
-		names = append(names, strings.TrimSuffix(e.Name(), ".json"))
-	}
-	sort.Strings(names)
-	return names
-}
+func Names() []string { return shelf.Names() }
 
 // Ready returns the ready spec with that name, defaulted and checked like
 // a retrain spec (its from_checkpoint is still to be set).
-func Ready(name string) (retrain.Spec, error) {
-	data, err := files.ReadFile(strings.TrimSuffix(name, ".json") + ".json")
-	if err != nil {
-		return retrain.Spec{}, fmt.Errorf("no ready transfer spec %q: use one of %s, or a file path", name, strings.Join(Names(), ", "))
-	}
-	s, err := retrain.Parse(data)
-	if err != nil {
-		return retrain.Spec{}, fmt.Errorf("ready transfer spec %s: %w", name, err)
-	}
-	return s, nil
-}
+func Ready(name string) (retrain.Spec, error) { return shelf.Ready(name) }
 
 // Load reads a ready spec by name or a spec file.
 func Load(nameOrPath string) (retrain.Spec, error) {

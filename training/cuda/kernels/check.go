@@ -115,6 +115,23 @@ func tolerance(dt DType) (rel, abs float64) {
 	return 2e-4, 2e-5
 }
 
+// expect downloads len(want) values of p, stored as dt, and compares them
+// with want at dt's tolerance.
+func (k *checker) expect(op string, dt DType, shape string, p Ptr, want []float32) error {
+	return k.expectAs(op, dt, dt, shape, p, want)
+}
+
+// expectAs is expect for values stored as stored but held to tol's
+// tolerance (float32 statistics of a bf16 layer).
+func (k *checker) expectAs(op string, stored, tol DType, shape string, p Ptr, want []float32) error {
+	got, err := k.down(stored, p, len(want))
+	if err != nil {
+		return err
+	}
+	k.compare(op, tol, shape, got, want)
+	return nil
+}
+
 // compare records got against want.
 func (k *checker) compare(op string, dt DType, shape string, got, want []float32) {
 	rel, abs := tolerance(dt)
@@ -217,11 +234,9 @@ func (k *checker) layouts() error {
 		if err := FromNCHW(k.d, dt, n, c, h*w, ps, pd); err != nil {
 			return err
 		}
-		got, err := k.down(dt, pd, len(src))
-		if err != nil {
+		if err := k.expect("nchw_to_chwn", dt, shape, pd, want.Data); err != nil {
 			return err
 		}
-		k.compare("nchw_to_chwn", dt, shape, got, want.Data)
 		if dt == F32 {
 			pb, err := k.zeros(F32, len(src))
 			if err != nil {
@@ -230,11 +245,9 @@ func (k *checker) layouts() error {
 			if err := ToNCHW(k.d, n, c, h*w, pd, pb); err != nil {
 				return err
 			}
-			got, err := k.down(F32, pb, len(src))
-			if err != nil {
+			if err := k.expectAs("chwn_to_nchw", F32, dt, shape, pb, want.ToNCHW()); err != nil {
 				return err
 			}
-			k.compare("chwn_to_nchw", dt, shape, got, want.ToNCHW())
 		}
 	}
 	return nil
@@ -282,16 +295,12 @@ func (k *checker) activations() error {
 				return err
 			}
 			shape := fmt.Sprintf("n=%d", n)
-			got, err := k.down(dt, py, n)
-			if err != nil {
+			if err := k.expect(fmt.Sprintf("activation %d forward", act), dt, shape, py, want); err != nil {
 				return err
 			}
-			k.compare(fmt.Sprintf("activation %d forward", act), dt, shape, got, want)
-			got, err = k.down(dt, pd, n)
-			if err != nil {
+			if err := k.expect(fmt.Sprintf("activation %d backward", act), dt, shape, pd, dwant); err != nil {
 				return err
 			}
-			k.compare(fmt.Sprintf("activation %d backward", act), dt, shape, got, dwant)
 		}
 	}
 	return nil
@@ -381,11 +390,9 @@ func (k *checker) bias() error {
 		if err := BiasGrad(k.d, dt, out, m, pdy, partial, pdb); err != nil {
 			return err
 		}
-		got, err = k.down(F32, pdb, out)
-		if err != nil {
+		if err := k.expect("bias gradient", F32, shape, pdb, conv.Params()[1].G); err != nil {
 			return err
 		}
-		k.compare("bias gradient", F32, shape, got, conv.Params()[1].G)
 	}
 	return nil
 }

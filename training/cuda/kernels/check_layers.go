@@ -94,22 +94,16 @@ func (k *checker) batchNormOne(dt DType, act Act, train bool, c, n, h, w int) er
 	}
 	op := fmt.Sprintf("batchnorm %s act=%d", mode, act)
 	shape := fmt.Sprintf("C=%d N=%d H=%d W=%d", c, n, h, w)
-	got, err := k.down(dt, py, len(x.Data))
-	if err != nil {
+	if err := k.expect(op+" y", dt, shape, py, y.Data); err != nil {
 		return err
 	}
-	k.compare(op+" y", dt, shape, got, y.Data)
 	if train {
-		got, err := k.down(F32, db.Mean, c)
-		if err != nil {
+		if err := k.expect(op+" running mean", F32, shape, db.Mean, b.Mean.Data); err != nil {
 			return err
 		}
-		k.compare(op+" running mean", F32, shape, got, b.Mean.Data)
-		got, err = k.down(F32, db.Var, c)
-		if err != nil {
+		if err := k.expectAs(op+" running var", F32, statsType(dt), shape, db.Var, b.Var.Data); err != nil {
 			return err
 		}
-		k.compare(op+" running var", statsType(dt), shape, got, b.Var.Data)
 	}
 	dy := randTensor(k, dt, c, n, h, w, 1)
 	dx := b.Backward(dy)
@@ -124,21 +118,15 @@ func (k *checker) batchNormOne(dt DType, act Act, train bool, c, n, h, w int) er
 	if err := db.Backward(k.d, dt, train, m, px, pdy, pdx); err != nil {
 		return err
 	}
-	got, err = k.down(dt, pdx, len(x.Data))
-	if err != nil {
+	if err := k.expect(op+" dx", dt, shape, pdx, dx.Data); err != nil {
 		return err
 	}
-	k.compare(op+" dx", dt, shape, got, dx.Data)
-	got, err = k.down(F32, db.DGamma, c)
-	if err != nil {
+	if err := k.expectAs(op+" dgamma", F32, statsType(dt), shape, db.DGamma, b.Gamma.G); err != nil {
 		return err
 	}
-	k.compare(op+" dgamma", statsType(dt), shape, got, b.Gamma.G)
-	got, err = k.down(F32, db.DBeta, c)
-	if err != nil {
+	if err := k.expectAs(op+" dbeta", F32, statsType(dt), shape, db.DBeta, b.Beta.G); err != nil {
 		return err
 	}
-	k.compare(op+" dbeta", statsType(dt), shape, got, b.Beta.G)
 	return nil
 }
 
@@ -193,21 +181,15 @@ func (k *checker) depthwise() error {
 				return err
 			}
 			shape := fmt.Sprintf("C=%d N=%d %dx%d k%d s%d", c, n, h, w, kk, stride)
-			got, err := k.down(dt, py, len(y.Data))
-			if err != nil {
+			if err := k.expect("depthwise forward", dt, shape, py, y.Data); err != nil {
 				return err
 			}
-			k.compare("depthwise forward", dt, shape, got, y.Data)
-			got, err = k.down(dt, pdx, len(x.Data))
-			if err != nil {
+			if err := k.expect("depthwise input gradient", dt, shape, pdx, dx.Data); err != nil {
 				return err
 			}
-			k.compare("depthwise input gradient", dt, shape, got, dx.Data)
-			got, err = k.down(F32, pdw, len(wt))
-			if err != nil {
+			if err := k.expectAs("depthwise weight gradient", F32, statsType(dt), shape, pdw, conv.Params()[0].G); err != nil {
 				return err
 			}
-			k.compare("depthwise weight gradient", statsType(dt), shape, got, conv.Params()[0].G)
 		}
 	}
 	return nil
@@ -265,11 +247,9 @@ func (k *checker) im2col() error {
 		if err := g.Col2im(k.d, dt, pdcol, pdx); err != nil {
 			return err
 		}
-		got, err := k.down(dt, pdx, len(x.Data))
-		if err != nil {
+		if err := k.expect("col2im (conv input gradient)", dt, shape, pdx, dx.Data); err != nil {
 			return err
 		}
-		k.compare("col2im (conv input gradient)", dt, shape, got, dx.Data)
 	}
 	return nil
 }
@@ -305,16 +285,12 @@ func (k *checker) pooling() error {
 			return err
 		}
 		shape := fmt.Sprintf("C=%d N=%d H=%d W=%d", c, n, h, w)
-		got, err := k.down(dt, py, c*n)
-		if err != nil {
+		if err := k.expect("global average pool forward", dt, shape, py, y.Data); err != nil {
 			return err
 		}
-		k.compare("global average pool forward", dt, shape, got, y.Data)
-		got, err = k.down(dt, pdx, len(x.Data))
-		if err != nil {
+		if err := k.expect("global average pool backward", dt, shape, pdx, dx.Data); err != nil {
 			return err
 		}
-		k.compare("global average pool backward", dt, shape, got, dx.Data)
 	}
 	return nil
 }
@@ -364,11 +340,9 @@ func (k *checker) scale() error {
 			name string
 			want []float32
 		}{{"y", y}, {"dg", dg}, {"dx", dx}} {
-			got, err := k.down(dt, ptrs[out.name], len(out.want))
-			if err != nil {
+			if err := k.expect("SE channel scale "+out.name, dt, shape, ptrs[out.name], out.want); err != nil {
 				return err
 			}
-			k.compare("SE channel scale "+out.name, dt, shape, got, out.want)
 		}
 	}
 	return nil

@@ -59,11 +59,9 @@ func (k *checker) loss() error {
 				return err
 			}
 			k.compare("softmax cross-entropy loss", F32, shape, []float32{got[0] / float32(n)}, []float32{float32(want)})
-			got, err = k.down(F32, pgrad, classes*n)
-			if err != nil {
+			if err := k.expect("softmax cross-entropy gradient", F32, shape, pgrad, grad.Data); err != nil {
 				return err
 			}
-			k.compare("softmax cross-entropy gradient", F32, shape, got, grad.Data)
 		}
 	}
 	return nil
@@ -214,30 +212,21 @@ func (k *checker) sgd(o optim.SGDOptions) error {
 		}
 	}
 	op := fmt.Sprintf("SGD mom=%g nesterov=%v wd=%g clip=%g", o.Momentum, o.Nesterov, o.WeightDecay, o.ClipNorm)
-	got, err := k.down(F32, pw, n)
-	if err != nil {
+	if err := k.expect(op+" weights", F32, shape, pw, flat(func(p *nn.Param) []float32 { return p.W })); err != nil {
 		return err
 	}
-	k.compare(op+" weights", F32, shape, got, flat(func(p *nn.Param) []float32 { return p.W }))
 	if o.Momentum != 0 {
-		got, err = k.down(F32, pv, n)
-		if err != nil {
-			return err
-		}
 		var v []float32
 		for _, x := range sgd.Velocity {
 			v = append(v, x...)
 		}
-		k.compare(op+" velocity", F32, shape, got, v)
-	}
-	got, err = k.down(F32, pshadow, n)
-	if err != nil {
-		return err
+		if err := k.expect(op+" velocity", F32, shape, pv, v); err != nil {
+			return err
+		}
 	}
 	var sh []float32
 	for _, x := range ema.Params {
 		sh = append(sh, x...)
 	}
-	k.compare("EMA update", F32, shape, got, sh)
-	return nil
+	return k.expect("EMA update", F32, shape, pshadow, sh)
 }

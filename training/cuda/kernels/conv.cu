@@ -29,20 +29,27 @@ template <typename T> DEV void dw_fwd(CONV_GEOM, const T *x, const float *wt, T 
 KERNEL dw_fwd_f32(CONV_GEOM, const float *x, const float *wt, float *y) { dw_fwd(c, n, h, w, k, s, p, oh, ow, x, wt, y); }
 KERNEL dw_fwd_bf16(CONV_GEOM, const bf16 *x, const float *wt, bf16 *y) { dw_fwd(c, n, h, w, k, s, p, oh, ow, x, wt, y); }
 
+// tap_out is the output position (along one axis of o outputs) whose tap t
+// reads input position x, or -1 where none does: the gradient kernels
+// gather over it.
+DEV int tap_out(int x, int t, int s, int p, int o) {
+	int u = x + p - t;
+	return u < 0 || u % s != 0 || u / s >= o ? -1 : u / s;
+}
+
 // Input gradient, gathered per input element (no atomics, deterministic).
 template <typename T> DEV void dw_bwd_data(CONV_GEOM, const T *dy, const float *wt, T *dx) {
 	FOR_N(e, c * h * w * n) {
 		int b = e % n, wi = (e / n) % w, hi = (e / (n * w)) % h, ch = e / (n * w * h);
 		float acc = 0.f;
 		for (int kh = 0; kh < k; kh++) {
-			int t = hi + p - kh;
-			if (t < 0 || t % s != 0 || t / s >= oh)
+			int i = tap_out(hi, kh, s, p, oh);
+			if (i < 0)
 				continue;
 			for (int kw = 0; kw < k; kw++) {
-				int u = wi + p - kw;
-				if (u < 0 || u % s != 0 || u / s >= ow)
-					continue;
-				acc += wt[(ch * k + kh) * k + kw] * ld(dy + (((long long)ch * oh + t / s) * ow + u / s) * n + b);
+				int j = tap_out(wi, kw, s, p, ow);
+				if (j >= 0)
+					acc += wt[(ch * k + kh) * k + kw] * ld(dy + (((long long)ch * oh + i) * ow + j) * n + b);
 			}
 		}
 		st(dx + e, acc);
@@ -104,14 +111,13 @@ template <typename T> DEV void col2im(CONV_GEOM, const T *col, T *dx) {
 		int b = e % n, wi = (e / n) % w, hi = (e / (n * w)) % h, ch = e / (n * w * h);
 		float acc = 0.f;
 		for (int kh = 0; kh < k; kh++) {
-			int t = hi + p - kh;
-			if (t < 0 || t % s != 0 || t / s >= oh)
+			int i = tap_out(hi, kh, s, p, oh);
+			if (i < 0)
 				continue;
 			for (int kw = 0; kw < k; kw++) {
-				int u = wi + p - kw;
-				if (u < 0 || u % s != 0 || u / s >= ow)
-					continue;
-				acc += ld(col + ((ch * k + kh) * k + kw) * m + ((long long)(t / s) * ow + u / s) * n + b);
+				int j = tap_out(wi, kw, s, p, ow);
+				if (j >= 0)
+					acc += ld(col + ((ch * k + kh) * k + kw) * m + ((long long)i * ow + j) * n + b);
 			}
 		}
 		st(dx + e, acc);
