@@ -81,7 +81,9 @@ func (d *detectorRun) checkpoint() (*checkpoint.Checkpoint, error) { return d.ru
 
 func (d *detectorRun) restore(ck *checkpoint.Checkpoint) error { return d.run.Restore(ck, true) }
 
-func (d *detectorRun) loadBackbone(ck *checkpoint.Checkpoint) (int, error) { return d.run.LoadBackbone(ck) }
+func (d *detectorRun) loadBackbone(ck *checkpoint.Checkpoint) (int, error) {
+	return d.run.LoadBackbone(ck)
+}
 
 func (d *detectorRun) startEpoch(ctx context.Context) epochSteps { return &detectorEpoch{d.run} }
 

@@ -110,7 +110,9 @@ func (c *classifier) checkpoint() (*checkpoint.Checkpoint, error) { return c.run
 
 func (c *classifier) restore(ck *checkpoint.Checkpoint) error { return c.run.Restore(ck, true) }
 
-func (c *classifier) loadBackbone(ck *checkpoint.Checkpoint) (int, error) { return c.run.LoadBackbone(ck) }
+func (c *classifier) loadBackbone(ck *checkpoint.Checkpoint) (int, error) {
+	return c.run.LoadBackbone(ck)
+}
 
 func (c *classifier) startEpoch(ctx context.Context) epochSteps {
 	return &classifierEpoch{run: c.run, ep: c.loader.Start(ctx, c.run.Epoch, c.run.StepInEpoch)}
