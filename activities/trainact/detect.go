@@ -20,7 +20,7 @@ func detectorConfig(s retrain.Spec, classes int) detector.Config {
 	if d := s.Detector; d != nil {
 		cfg.MaxLong, cfg.MaxShort = d.MaxSize[0], d.MaxSize[1]
 		cfg.Channels, cfg.StackedConvs, cfg.FrozenStages = d.Channels, d.StackedConvs, d.FrozenStages
-		cfg.WarmupIters, cfg.StepEpochs = d.WarmupIters, d.StepEpochs
+		cfg.WarmupIters, cfg.StepEpochs, cfg.ClipNorm = d.WarmupIters, d.StepEpochs, d.ClipNorm
 	}
 	return cfg.WithDefaults()
 }

@@ -26,6 +26,9 @@ type Detector struct {
 	// WarmupIters of linear warm-up from 0.001 of the rate (500); -1:
 	// none.
 	WarmupIters int `json:"warmup_iters,omitempty"`
+	// ClipNorm, when > 0, clips the global gradient norm (0: off, as the
+	// reference; its mixed-precision variant uses 35).
+	ClipNorm float64 `json:"clip_norm,omitempty"`
 	// StepEpochs are the epochs from which the rate drops ×0.1 ([8, 11]
 	// for 12 epochs, at the same fractions of other lengths).
 	StepEpochs []int `json:"step_epochs,omitempty"`
@@ -66,6 +69,9 @@ func (s Spec) validateTask() []error {
 	if d := s.Detector; d != nil {
 		if d.MaxSize != [2]int{} && (d.MaxSize[0] < 32 || d.MaxSize[1] < 32) {
 			bad("detector.max_size %v: give [long, short] sides of at least 32 (the reference: [1333, 800])", d.MaxSize)
+		}
+		if d.ClipNorm < 0 {
+			bad("detector.clip_norm %v must not be negative (0 is off)", d.ClipNorm)
 		}
 		if d.Channels < 0 || d.StackedConvs < 0 {
 			bad("detector.channels %d and detector.stacked_convs %d must not be negative", d.Channels, d.StackedConvs)

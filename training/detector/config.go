@@ -35,6 +35,9 @@ type Config struct {
 	// WarmupIters of linear warm-up from 0.001 of the rate (500;
 	// negative: none).
 	WarmupIters int `json:"warmup_iters,omitempty"`
+	// ClipNorm, when > 0, clips the global gradient norm (off in the
+	// reference; its mixed-precision variant uses 35).
+	ClipNorm float64 `json:"clip_norm,omitempty"`
 	// StepEpochs are the epochs from which the rate drops ×0.1 ([8, 11]
 	// for 12 epochs; scaled to other lengths).
 	StepEpochs []int `json:"step_epochs,omitempty"`
@@ -109,6 +112,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("detector: image size %d×%d: both sides must be at least 32", c.MaxLong, c.MaxShort)
 	case c.Momentum < 0 || c.Momentum >= 1:
 		return fmt.Errorf("detector: momentum %v must be in [0, 1)", c.Momentum)
+	case c.ClipNorm < 0:
+		return fmt.Errorf("detector: clip norm %v must not be negative", c.ClipNorm)
 	case c.WeightDecay < 0:
 		return fmt.Errorf("detector: weight decay %v must not be negative", c.WeightDecay)
 	}

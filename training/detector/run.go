@@ -81,7 +81,7 @@ func NewRun(be tensor.Backend, cfg Config, train *coco.Dataset) (*Run, error) {
 		return nil, err
 	}
 	r := &Run{Config: cfg, Net: net, be: be, train: train,
-		Opt: optim.NewSGD(be, net.Params(), optim.SGDOptions{Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay})}
+		Opt: optim.NewSGD(be, net.Params(), optim.SGDOptions{Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay, ClipNorm: cfg.ClipNorm})}
 	perEpoch := 1
 	if train != nil {
 		r.images = train.WithObjects()
