@@ -39,7 +39,7 @@ func (o *transferOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.spec, "spec", "", "ready transfer spec name ("+strings.Join(transfer.Names(), ", ")+") or JSON file, required")
 	fs.StringVar(&o.checkpoint, "checkpoint", "", "store key of the weights to fine-tune (a GeniusRetrain result's best_checkpoint); overrides the spec's from_checkpoint")
 	fs.StringVar(&o.arch, "arch", "", "override the spec's architecture (comma-separated choices): the one the checkpoint holds")
-	fs.StringVar(&o.data, "data", "", "override the spec's data.dir: the CIFAR binary folder on the GPU workers")
+	fs.StringVar(&o.data, "data", "", "override the spec's data.dir: the CIFAR binary folder (or, task detection, the COCO folder) on the GPU workers")
 	fs.IntVar(&o.input, "input", 0, "override the spec's input resolution (the 32x32 images are upsampled to it); 0 keeps the spec's")
 	fs.IntVar(&o.epochs, "epochs", 0, "override the spec's epochs; 0 keeps the spec's")
 	fs.BoolVar(&o.wait, "wait", true, "wait for the result, printing epochs; --wait=false prints the workflow ID and returns")
@@ -149,6 +149,11 @@ func runTransfer(ctx context.Context, o transferOptions, stdout, stderr io.Write
 	printEpochs := func(eps []activities.RetrainEpoch) {
 		for ; printed < len(eps); printed++ {
 			e := eps[printed]
+			if c := e.COCO; c != nil {
+				fmt.Fprintf(stderr, "epoch %d/%d  step %d  train loss %.4f  AP %.3f  AP50 %.3f  AP75 %.3f\n",
+					e.Epoch, s.Epochs, e.Step, e.TrainLoss, c.AP, c.AP50, c.AP75)
+				continue
+			}
 			fmt.Fprintf(stderr, "epoch %d/%d  step %d  train loss %.4f  top-1 %.2f%%  top-5 %.2f%%\n",
 				e.Epoch, s.Epochs, e.Step, e.TrainLoss, 100*e.EMATop1, 100*e.EMATop5)
 		}
@@ -164,7 +169,11 @@ func runTransfer(ctx context.Context, o transferOptions, stdout, stderr io.Write
 				return fmt.Errorf("transfer %s failed: %w", id, r.err)
 			}
 			printEpochs(r.res.Epochs)
-			fmt.Fprintf(stderr, "%s top-1 %.2f%% (top-5 %.2f%%) at epoch %d\n", r.res.Dataset, 100*r.res.Top1, 100*r.res.Top5, r.res.BestEpoch)
+			if c := r.res.COCO; c != nil {
+				fmt.Fprintf(stderr, "%s AP %.3f (AP50 %.3f, AP75 %.3f) at epoch %d\n", r.res.Dataset, c.AP, c.AP50, c.AP75, r.res.BestEpoch)
+			} else {
+				fmt.Fprintf(stderr, "%s top-1 %.2f%% (top-5 %.2f%%) at epoch %d\n", r.res.Dataset, 100*r.res.Top1, 100*r.res.Top5, r.res.BestEpoch)
+			}
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
 			return enc.Encode(r.res)
