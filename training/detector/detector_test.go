@@ -126,11 +126,12 @@ func TestResumeIsExact(t *testing.T) {
 
 func TestEvaluateUntrained(t *testing.T) {
 	_, val, cfg := tiny(t, 1, 3)
-	r, err := NewRun(tensor.NewCPU(tensor.CPUOptions{}), cfg, nil)
-	if cfg.Classes = len(val.Classes); err == nil {
+	if _, err := NewRun(tensor.NewCPU(tensor.CPUOptions{}), cfg, nil); err == nil {
 		t.Fatal("a run without classes or data accepted")
 	}
-	if r, err = NewRun(tensor.NewCPU(tensor.CPUOptions{}), cfg, nil); err != nil {
+	cfg.Classes = len(val.Classes)
+	r, err := NewRun(tensor.NewCPU(tensor.CPUOptions{}), cfg, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
 	res, err := r.Evaluate(context.Background(), val, 2)
