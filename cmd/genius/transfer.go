@@ -52,7 +52,7 @@ func newTransferCmd() *cobra.Command {
 	var o transferOptions
 	cmd := &cobra.Command{
 		Use:   "transfer --spec NAME|FILE [--checkpoint KEY]",
-		Short: "Fine-tune retrained weights on CIFAR-10/100 (workflow GeniusTransfer), show its epochs and print its result",
+		Short: "Fine-tune retrained weights on CIFAR-10/100 or train a RetinaNet on them on COCO (workflow GeniusTransfer), show its epochs and print its result",
 		Long: `Start workflow GeniusTransfer with a transfer spec: a ready one by name
 (` + strings.Join(transfer.Names(), ", ") + `) or a JSON file. It loads the
 backbone from a checkpoint in the workers' checkpoint store (--checkpoint, e.g.
@@ -60,7 +60,9 @@ the best_checkpoint of genius retrain's result), puts a new classifier head on
 it for the dataset's classes and fine-tunes on the GPU workers' queue
 (genius-gpu), durable like retraining: chunks, checkpoints in the store,
 resume after a crash. The result JSON (top1, top5 on the test split) goes to
-stdout.
+stdout. A spec with "task": "detection" (coco, coco-cpu-demo) trains a
+RetinaNet on the checkpoint's network as backbone on a COCO folder instead;
+its epochs and result carry the 12 COCO bbox stats on val2017.
 
 The same run can be started with the Temporal CLI alone:
   temporal workflow start --type GeniusTransfer --task-queue genius --input-file my-transfer.json
@@ -68,7 +70,9 @@ The same run can be started with the Temporal CLI alone:
 Ctrl-C stops watching; the run goes on.`,
 		Example: `  genius data cifar --synthetic /tmp/cifar
   genius transfer --spec cpu-demo --data /tmp/cifar --checkpoint retrain/my-run/step-000000032.ckpt
-  genius transfer --spec cifar100 --data /data/cifar-100-binary --checkpoint KEY --wait=false`,
+  genius transfer --spec cifar100 --data /data/cifar-100-binary --checkpoint KEY --wait=false
+  genius data coco --synthetic /tmp/coco --train 96
+  genius transfer --spec coco-cpu-demo --data /tmp/coco --checkpoint KEY`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runTransfer(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
