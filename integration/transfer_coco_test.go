@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/genius-nas/genius/activities"
 	"github.com/genius-nas/genius/activities/trainact"
 	"github.com/genius-nas/genius/specs/retrain"
@@ -127,4 +129,48 @@ func untrainedAP50(t *testing.T, st storage.Store, key string, spec retrain.Spec
 		t.Fatal(err)
 	}
 	return res.AP50
+}
+
+// recordCOCOTransferGolden records a small detection GeniusTransfer (two
+// chunks of one epoch) from a one-epoch retraining's checkpoint.
+func recordCOCOTransferGolden(t *testing.T, c client.Client) {
+	q := queue(t) + "-coco"
+	dir := filepath.Join(t.TempDir(), "coco")
+	if _, err := coco.WriteSynthetic(dir, coco.SyntheticOptions{Train: 16, Val: 4, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := storage.NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	startTransferWorkers(t, c, q, q+"-gpu", st)
+	src, err := retrain.Ready("cpu-demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.Arch, src.Epochs, src.WarmupEpochs = make([]int, 30), 1, 0
+	srcRes, err := (&trainact.RetrainActivities{Store: st}).RetrainChunk(context.Background(), activities.RetrainChunkInput{Spec: src, CheckpointRun: "source", UntilEpoch: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := transfer.Ready("coco-cpu-demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.Arch, spec.Data.Dir, spec.TaskQueue, spec.FromCheckpoint = make([]int, 30), dir, q+"-gpu", srcRes.Best.Checkpoint
+	spec.Epochs, spec.ChunkEpochs, spec.Detector.StepEpochs = 2, 1, nil
+	id := "golden-transfer-coco"
+	run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: id, TaskQueue: q}, workflows.TransferName,
+		workflows.TransferInput{Spec: spec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res workflows.TransferResult
+	if err := run.Get(context.Background(), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.COCO == nil || len(res.Epochs) != 2 {
+		t.Fatalf("detection transfer result %+v", res)
+	}
+	exportRuns(t, c, "transfer-coco", id)
 }
