@@ -85,26 +85,65 @@ func (d *detectorRun) loadBackbone(ck *checkpoint.Checkpoint) (int, error) {
 	return d.run.LoadBackbone(ck)
 }
 
-func (d *detectorRun) startEpoch(ctx context.Context) epochSteps { return &detectorEpoch{d.run} }
+// startEpoch decodes the epoch's remaining batches in the background, a
+// couple ahead of training.
+func (d *detectorRun) startEpoch(ctx context.Context) epochSteps {
+	ctx, cancel := context.WithCancel(ctx)
+	e := &detectorEpoch{run: d.run, batches: make(chan loaded, 2), cancel: cancel, done: make(chan struct{})}
+	epoch, from := d.run.Epoch, d.run.StepInEpoch
+	go func() {
+		defer close(e.done)
+		defer close(e.batches)
+		for k := from; k < d.run.StepsPerEpoch(); k++ {
+			b, err := d.run.Batch(epoch, k)
+			if err != nil {
+				err = fmt.Errorf("detector: loading batch %d of epoch %d: %w", k+1, epoch+1, err)
+			}
+			select {
+			case e.batches <- loaded{b, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return e
+}
 
-type detectorEpoch struct{ run *detector.Run }
+type loaded struct {
+	b   coco.Batch
+	err error
+}
+
+type detectorEpoch struct {
+	run     *detector.Run
+	batches chan loaded
+	cancel  func()
+	done    chan struct{}
+}
 
 func (e *detectorEpoch) Step() (int, float64, error) {
-	if e.run.StepInEpoch >= e.run.StepsPerEpoch() {
+	next, ok := <-e.batches
+	if !ok {
 		return 0, 0, nil
 	}
-	b, err := e.run.NextBatch()
-	if err != nil {
-		return 0, 0, fmt.Errorf("detector: loading batch %d of epoch %d: %w", e.run.StepInEpoch, e.run.Epoch+1, err)
+	if next.err != nil {
+		return 0, 0, next.err
 	}
-	l, err := e.run.TrainStep(b)
+	l, err := e.run.TrainStep(next.b)
 	if err != nil {
 		return 0, l.Total(), diverged(err)
 	}
-	return b.N, l.Total(), nil
+	return next.b.N, l.Total(), nil
 }
 
-func (e *detectorEpoch) Close() {}
+// Close stops the loader and waits for it.
+func (e *detectorEpoch) Close() {
+	e.cancel()
+	<-e.done
+}
 
 // evaluate runs the detector over the validation split and scores it with
 // COCO's bbox evaluation.

@@ -164,13 +164,20 @@ func (r *Run) Order(epoch int) []int {
 
 // NextBatch loads the run's next training batch: the current epoch's
 // batch StepInEpoch, with its flips.
-func (r *Run) NextBatch() (coco.Batch, error) {
-	order := r.Order(r.Epoch)
+func (r *Run) NextBatch() (coco.Batch, error) { return r.Batch(r.Epoch, r.StepInEpoch) }
+
+// Batch loads batch k of an epoch (0-based both). It only reads the run's
+// settings and data, so it may load ahead while the run trains.
+func (r *Run) Batch(epoch, k int) (coco.Batch, error) {
+	if k < 0 || k >= r.StepsPerEpoch() {
+		return coco.Batch{}, fmt.Errorf("detector: batch %d of an epoch of %d", k, r.StepsPerEpoch())
+	}
+	order := r.Order(epoch)
 	b := r.Config.Batch
-	idx := order[r.StepInEpoch*b : (r.StepInEpoch+1)*b]
+	idx := order[k*b : (k+1)*b]
 	flips := make([]bool, len(idx))
-	for k, i := range idx {
-		flips[k] = coco.Flip(r.Config.Seed, r.Epoch, i)
+	for j, i := range idx {
+		flips[j] = coco.Flip(r.Config.Seed, epoch, i)
 	}
 	return r.Config.Transform().Batch(r.train, idx, flips)
 }
