@@ -10,9 +10,9 @@ import (
 	"github.com/genius-nas/genius/training/networks"
 )
 
-// Detect runs inference on a batch: forward, then per image score
-// threshold, top-k per level, per-class NMS and the best 100 (mmdetection's
-// RetinaNet test settings), in input coordinates.
+// Detect runs inference on a batch: forward, then per image r.PostProcess
+// (score threshold, top-k per level, per-class NMS, the best 100), in
+// input coordinates.
 func (r *Run) Detect(b coco.Batch) ([][]detection.Detection, error) {
 	levels := r.forward(b)
 	a := detection.RetinaNetAnchors()
@@ -36,7 +36,7 @@ func (r *Run) Detect(b coco.Batch) ([][]detection.Detection, error) {
 			lo += n
 		}
 		m := b.Metas[i]
-		dets, err := detection.Detect(detection.RetinaNetPostProcess(), detection.RetinaNetCoder(), lvs, classes, float64(m.W), float64(m.H))
+		dets, err := detection.Detect(r.PostProcess, detection.RetinaNetCoder(), lvs, classes, float64(m.W), float64(m.H))
 		if err != nil {
 			return nil, err
 		}

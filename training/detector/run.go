@@ -27,6 +27,9 @@ type Run struct {
 	Step, Epoch, StepInEpoch int
 	// Sums accumulate the current epoch's steps; checkpoints keep them.
 	Sums Sums
+	// PostProcess turns outputs into detections (mmdetection's RetinaNet
+	// test settings).
+	PostProcess detection.PostProcess
 
 	be         tensor.Backend
 	train      *coco.Dataset
@@ -80,7 +83,7 @@ func NewRun(be tensor.Backend, cfg Config, train *coco.Dataset) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Run{Config: cfg, Net: net, be: be, train: train,
+	r := &Run{Config: cfg, Net: net, be: be, train: train, PostProcess: detection.RetinaNetPostProcess(),
 		Opt: optim.NewSGD(be, net.Params(), optim.SGDOptions{Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay, ClipNorm: cfg.ClipNorm})}
 	perEpoch := 1
 	if train != nil {
