@@ -36,6 +36,15 @@ type Run struct {
 	images     []int // the training images with objects, as mmdetection trains on
 	dcls, dbox []*tensor.Tensor
 	x          *tensor.Tensor
+	flat       []float32 // one image's logits, deltas and their gradients
+}
+
+// ensure returns buf with n elements, reusing its memory when it can.
+func ensure(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
 }
 
 // Sums are running sums over an epoch's steps.
@@ -208,13 +217,19 @@ func (r *Run) TrainStep(b coco.Batch) (Losses, error) {
 		targets[i] = t
 	}
 	norm := detection.Normaliser(targets...)
-	r.dcls, r.dbox = r.dcls[:0], r.dbox[:0]
-	for _, l := range levels {
-		r.dcls = append(r.dcls, tensor.New(l.Cls.C, l.Cls.N, l.Cls.H, l.Cls.W))
-		r.dbox = append(r.dbox, tensor.New(l.Box.C, l.Box.N, l.Box.H, l.Box.W))
+	// Every image's gradients are scattered below, covering the tensors
+	// whole: the buffers are reused without clearing.
+	for len(r.dcls) < len(levels) {
+		r.dcls, r.dbox = append(r.dcls, nil), append(r.dbox, nil)
 	}
-	cls, box := make([]float32, na*classes), make([]float32, na*4)
-	gcls, gbox := make([]float32, na*classes), make([]float32, na*4)
+	r.dcls, r.dbox = r.dcls[:len(levels)], r.dbox[:len(levels)]
+	for i, l := range levels {
+		r.dcls[i] = tensor.Ensure(r.dcls[i], l.Cls.C, l.Cls.N, l.Cls.H, l.Cls.W)
+		r.dbox[i] = tensor.Ensure(r.dbox[i], l.Box.C, l.Box.N, l.Box.H, l.Box.W)
+	}
+	r.flat = ensure(r.flat, 2*na*(classes+4))
+	cls, box := r.flat[:na*classes], r.flat[na*classes:na*(classes+4)]
+	gcls, gbox := r.flat[na*(classes+4):na*(2*classes+4)], r.flat[na*(2*classes+4):]
 	var ls Losses
 	for i := range b.N {
 		if err := networks.Gather(levels, i, cls, box); err != nil {
