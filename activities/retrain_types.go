@@ -1,6 +1,9 @@
 package activities
 
-import "github.com/genius-nas/genius/specs/retrain"
+import (
+	"github.com/genius-nas/genius/cocoeval"
+	"github.com/genius-nas/genius/specs/retrain"
+)
 
 // RetrainChunkName is the registered name of trainact.RetrainActivities.RetrainChunk
 // (task queue genius-gpu).
@@ -49,6 +52,9 @@ type RetrainEpoch struct {
 	EMATop1 float64 `json:"ema_top1"`
 	EMATop5 float64 `json:"ema_top5"`
 	EMALoss float64 `json:"ema_loss"`
+	// COCO holds a detector's twelve COCO bbox stats on the validation
+	// split (task detection; the top-1 fields are then 0).
+	COCO *cocoeval.Stats `json:"coco,omitempty"`
 	// Checkpoint is the key of the state at the epoch's end.
 	Checkpoint string  `json:"checkpoint"`
 	ImagesPerS float64 `json:"images_per_s,omitempty"`
@@ -59,10 +65,12 @@ type RetrainEpoch struct {
 
 // RetrainBest is the epoch with the best EMA top-1 so far.
 type RetrainBest struct {
-	Epoch      int     `json:"epoch"`
-	EMATop1    float64 `json:"ema_top1"`
-	EMATop5    float64 `json:"ema_top5"`
-	Checkpoint string  `json:"checkpoint"`
+	Epoch   int     `json:"epoch"`
+	EMATop1 float64 `json:"ema_top1"`
+	EMATop5 float64 `json:"ema_top5"`
+	// COCO is a detector's best epoch's stats (the highest AP).
+	COCO       *cocoeval.Stats `json:"coco,omitempty"`
+	Checkpoint string          `json:"checkpoint"`
 }
 
 // RetrainResume says where an attempt resumed and what it redid.

@@ -53,6 +53,7 @@ var goldenScenarios = []string{
 	"retrain-cpu-demo",
 	"search-retrain-handoff",
 	"retrain-transfer",
+	"transfer-coco",
 }
 
 var updateOnly = flag.String("update-only", "", "with -update: re-record only the golden scenarios whose names match this regexp (others keep their files)")
@@ -220,6 +221,9 @@ func recordGolden(t *testing.T) {
 
 	if record("retrain-transfer") {
 		recordTransferGoldens(t, c)
+	}
+	if record("transfer-coco") {
+		recordCOCOTransferGolden(t, c)
 	}
 	if record("search-llm-principles") || record("search-llm-cost-cap") {
 		recordCostGoldens(t, c, func(name string, s *llmtest.Server, edit func(m map[string]any)) string {

@@ -12,7 +12,7 @@ func TestRetrainOptionValidation(t *testing.T) {
 		{"neither", `{"space":"mobilenetv2-imagenet","retrain":{"wait":true}}`, "retrain", "set retrain.ready"},
 		{"inline other space", `{"space":"mobilenetv2-imagenet","retrain":{"spec":{"space":"nas-bench-201","epochs":1,"batch":1,"lr":1}}}`, "retrain.spec.space", "set it to mobilenetv2-imagenet"},
 		{"inline no epochs", `{"space":"mobilenetv2-imagenet","retrain":{"spec":{"batch":8,"lr":0.1}}}`, "retrain.spec.epochs", "positive number of epochs"},
-		{"inline bad format", `{"space":"nas-bench-201","retrain":{"spec":{"epochs":1,"batch":8,"lr":0.1,"data":{"format":"tfrecord"}}}}`, "retrain.spec.data.format", "imagefolder, cifar10 or cifar100"},
+		{"inline bad format", `{"space":"nas-bench-201","retrain":{"spec":{"epochs":1,"batch":8,"lr":0.1,"data":{"format":"tfrecord"}}}}`, "retrain.spec.data.format", "imagefolder, cifar10, cifar100 or coco"},
 		{"inline unknown field", `{"space":"mobilenetv2-imagenet","retrain":{"spec":{"epoch":3}}}`, "epoch", "schema.json"},
 		{"unknown option", `{"space":"mobilenetv2-imagenet","retrain":{"ready":"paper","await":true}}`, "await", "schema.json"},
 	}

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/genius-nas/genius/activities"
+	"github.com/genius-nas/genius/cocoeval"
 	"github.com/genius-nas/genius/specs/retrain"
 	"github.com/genius-nas/genius/specs/transfer"
 )
@@ -47,6 +48,12 @@ type TransferResult struct {
 	Top5           float64 `json:"top5"`
 	BestEpoch      int     `json:"best_epoch"`
 	BestCheckpoint string  `json:"best_checkpoint"`
+	// Task is "detection" for a RetinaNet transfer (empty: classification).
+	Task string `json:"task,omitempty"`
+	// COCO holds a detector's twelve COCO bbox stats on the validation
+	// split at its best epoch (the highest AP), FinalCOCO after the last.
+	COCO      *cocoeval.Stats `json:"coco,omitempty"`
+	FinalCOCO *cocoeval.Stats `json:"final_coco,omitempty"`
 	// FinalTop1 is the live network's top-1 after the last epoch.
 	FinalTop1       float64                    `json:"final_top1"`
 	FinalCheckpoint string                     `json:"final_checkpoint"`
@@ -57,7 +64,8 @@ type TransferResult struct {
 
 // GeniusTransfer fine-tunes a network from stored weights with a new
 // classifier head (spec from_checkpoint): the paper's CIFAR-10/100
-// transfer. It runs the retraining's chunk activities, so it is durable the
+// transfer; with task detection it trains a RetinaNet on the weights as
+// its backbone on COCO-format data (the paper's COCO transfer). It runs the retraining's chunk activities, so it is durable the
 // same way: checkpoints in the store, heartbeats, resume on any worker, a
 // progress query per epoch (RetrainProgress) and Continue-As-New. Register
 // it under TransferName.
@@ -93,7 +101,13 @@ func GeniusTransfer(ctx workflow.Context, in TransferInput) (*TransferResult, er
 		out.Top1, out.Top5, out.BestEpoch, out.BestCheckpoint = st.Best.EMATop1, st.Best.EMATop5, st.Best.Epoch, st.Best.Checkpoint
 	}
 	if n := len(st.Epochs); n > 0 {
-		out.FinalTop1 = st.Epochs[n-1].Top1
+		out.FinalTop1, out.FinalCOCO = st.Epochs[n-1].Top1, st.Epochs[n-1].COCO
+	}
+	if spec.IsDetection() {
+		out.Task = spec.Task
+		if st.Best != nil {
+			out.COCO = st.Best.COCO
+		}
 	}
 	return out, nil
 }

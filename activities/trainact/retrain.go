@@ -108,9 +108,8 @@ type chunkRun struct {
 	a        *RetrainActivities
 	in       activities.RetrainChunkInput
 	spec     retrain.Spec
-	run      *training.Run
-	newRun   func() (*training.Run, error)
-	val      data.Dataset
+	run      trainer
+	newRun   func() (trainer, error)
 	perEpoch int
 	total    int
 	hb       activities.RetrainHeartbeat
@@ -143,26 +142,19 @@ func (a *RetrainActivities) RetrainChunk(ctx context.Context, in activities.Retr
 	// the network can outlast the heartbeat timeout.
 	beats := &heartbeater[activities.RetrainHeartbeat]{busy: 1}
 	defer beats.start(ctx)()
-	train, val, err := retrainData(spec)
-	if err != nil {
-		return activities.RetrainChunkResult{}, err
-	}
-	cfg := retrainConfig(spec)
-	if train.Len() < cfg.Batch {
-		return activities.RetrainChunkResult{}, badSpec(fmt.Errorf("%d training images are fewer than one batch of %d: lower batch", train.Len(), cfg.Batch))
-	}
-	loader := training.NewLoader(cfg, train, a.LoaderWorkers) // micro-batches
 	be := a.Backend
 	if be == nil {
 		be = tensor.NewCPU(tensor.CPUOptions{})
 	}
-	perEpoch := loader.Batches()
-	newRun := func() (*training.Run, error) { return training.NewRun(be, cfg, train.Classes(), perEpoch) }
+	newRun, err := a.newTrainer(spec, be)
+	if err != nil {
+		return activities.RetrainChunkResult{}, err
+	}
 	run, err := newRun()
 	if err != nil {
-		return activities.RetrainChunkResult{}, badSpec(training.NameSetting(err, specFields))
+		return activities.RetrainChunkResult{}, err
 	}
-	c := &chunkRun{a: a, in: in, spec: spec, run: run, newRun: newRun, val: val, perEpoch: perEpoch, total: run.Sched.TotalSteps,
+	c := &chunkRun{a: a, in: in, spec: spec, run: run, newRun: newRun, perEpoch: run.stepsPerEpoch(), total: run.totalSteps(),
 		best: in.Best, beats: beats}
 	res := activities.RetrainChunkResult{TotalSteps: c.total}
 	resumed, err := c.resume(ctx)
@@ -173,22 +165,22 @@ func (a *RetrainActivities) RetrainChunk(ctx context.Context, in activities.Retr
 	if err != nil {
 		return res, err
 	}
-	if resumed != nil && (resumed.Step > in.FromEpoch*perEpoch || len(resumed.Skipped) > 0) {
+	if resumed != nil && (resumed.Step > in.FromEpoch*c.perEpoch || len(resumed.Skipped) > 0) {
 		res.Resumed = resumed
 	}
-	run = c.run
-	untilStep := min(c.total, in.UntilEpoch*perEpoch)
-	if err := c.trainUntil(ctx, loader, untilStep); err != nil {
+	untilStep := min(c.total, in.UntilEpoch*c.perEpoch)
+	if err := c.trainUntil(ctx, untilStep); err != nil {
 		return res, err
 	}
-	res.Checkpoint, res.Step, res.Epoch = c.hb.Checkpoint, run.Step, run.Epoch
-	res.Done = run.Step >= c.total
-	if res.Checkpoint == "" || checkpointStep(res.Checkpoint) != run.Step {
+	pos := c.run.position()
+	res.Checkpoint, res.Step, res.Epoch = c.hb.Checkpoint, pos.Step, pos.Epoch
+	res.Done = pos.Step >= c.total
+	if res.Checkpoint == "" || checkpointStep(res.Checkpoint) != pos.Step {
 		// Resumed at the chunk's end already: make sure the end state is named.
-		res.Checkpoint = CheckpointKey(in.CheckpointRun, run.Step)
+		res.Checkpoint = CheckpointKey(in.CheckpointRun, pos.Step)
 	}
-	last := run.Epoch
-	if res.Done && run.StepInEpoch > 0 {
+	last := pos.Epoch
+	if res.Done && pos.StepInEpoch > 0 {
 		last++ // the partial final epoch was evaluated too
 	}
 	for e := in.FromEpoch + 1; e <= last; e++ {
@@ -248,7 +240,7 @@ func (c *chunkRun) resume(ctx context.Context) (*activities.RetrainResume, error
 	}
 	// Newest first; on a tie the first named source wins.
 	sort.SliceStable(cands, func(i, j int) bool { return checkpointStep(cands[i].key) > checkpointStep(cands[j].key) })
-	wantConfig, err := json.Marshal(c.run.Config)
+	wantConfig, err := c.run.config()
 	if err != nil {
 		return nil, err
 	}
@@ -267,7 +259,7 @@ func (c *chunkRun) resume(ctx context.Context) (*activities.RetrainResume, error
 			err = fmt.Errorf("it was written with another recipe (%s): a run name is reused; give the spec a new run", ck.Header.Config)
 		}
 		if err == nil {
-			err = c.run.Restore(ck, true)
+			err = c.run.restore(ck)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -281,24 +273,24 @@ func (c *chunkRun) resume(ctx context.Context) (*activities.RetrainResume, error
 			}
 			continue
 		}
-		if c.run.StepInEpoch >= c.perEpoch {
-			c.run.Epoch++
-			c.run.StepInEpoch = 0
+		if c.run.position().StepInEpoch >= c.perEpoch {
+			c.run.nextEpoch()
 		}
-		r := &activities.RetrainResume{Attempt: attempt, Checkpoint: cd.key, Step: c.run.Step, Source: cd.source, ReachedStep: reached,
+		pos := c.run.position()
+		r := &activities.RetrainResume{Attempt: attempt, Checkpoint: cd.key, Step: pos.Step, Source: cd.source, ReachedStep: reached,
 			Skipped: skipped, LoadSeconds: time.Since(start).Seconds()}
 		if reached > r.Step {
 			r.RedoneSteps = reached - r.Step
 		}
-		c.hb.Checkpoint, c.hb.CheckpointStep = cd.key, c.run.Step
+		c.hb.Checkpoint, c.hb.CheckpointStep = cd.key, pos.Step
 		// A crash between an epoch's checkpoint and its evaluation leaves the
 		// epoch without a result: evaluate it now, from exactly that state.
-		if c.run.StepInEpoch == 0 && c.run.Epoch > 0 {
+		if pos.StepInEpoch == 0 && pos.Epoch > 0 {
 			stop := c.keepAlive()
-			_, err := c.a.Store.Stat(ctx, epochKey(c.in.CheckpointRun, c.run.Epoch))
+			_, err := c.a.Store.Stat(ctx, epochKey(c.in.CheckpointRun, pos.Epoch))
 			stop()
 			if errors.Is(err, fs.ErrNotExist) {
-				if err := c.evaluate(ctx, c.run.Epoch, false, c.run.Sums.MeanLoss(), 0); err != nil {
+				if err := c.evaluate(ctx, pos.Epoch, false, c.run.meanLoss(), 0); err != nil {
 					return nil, err
 				}
 			} else if err != nil {
@@ -325,14 +317,14 @@ func (c *chunkRun) resume(ctx context.Context) (*activities.RetrainResume, error
 }
 
 // trainUntil runs steps until untilStep, checkpointing and evaluating.
-func (c *chunkRun) trainUntil(ctx context.Context, loader *training.Loader, untilStep int) error {
-	run := c.run
+func (c *chunkRun) trainUntil(ctx context.Context, untilStep int) error {
+	run := c.run.position()
 	every := c.spec.CheckpointEverySteps
 	interval := time.Duration(c.spec.CheckpointEveryMinutes * float64(time.Minute))
 	c.lastSave = time.Now()
 	c.hb.TotalSteps = c.total
 	for run.Step < untilStep {
-		ep := loader.Start(ctx, run.Epoch, run.StepInEpoch)
+		ep := c.run.startEpoch(ctx)
 		var images int // this attempt's, for its throughput
 		start := time.Now()
 		for run.Step < untilStep {
@@ -340,23 +332,16 @@ func (c *chunkRun) trainUntil(ctx context.Context, loader *training.Loader, unti
 				ep.Close()
 				return err
 			}
-			b, err := ep.Next()
+			n, loss, err := ep.Step()
 			if err != nil {
 				ep.Close()
 				return err
 			}
-			if b == nil {
+			if n == 0 {
 				break
 			}
-			stepped, loss, err := run.TrainMicro(b.X, b.Labels)
-			if err != nil {
-				ep.Close()
-				return temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrRetrainDiverged, err)
-			}
-			images += len(b.Labels)
-			if !stepped {
-				continue
-			}
+			images += n
+			run = c.run.position()
 			c.hb.Step, c.hb.Epoch, c.hb.Loss, c.hb.PeakMemoryB = run.Step, run.Epoch, loss, training.PeakRSS()
 			if c.a.afterStep != nil {
 				c.a.afterStep(run.Step)
@@ -373,8 +358,8 @@ func (c *chunkRun) trainUntil(ctx context.Context, loader *training.Loader, unti
 		ep.Close()
 		endOfEpoch := run.StepInEpoch >= c.perEpoch
 		if endOfEpoch {
-			run.Epoch++
-			run.StepInEpoch = 0
+			c.run.nextEpoch()
+			run = c.run.position()
 		}
 		if endOfEpoch || run.Step >= c.total {
 			if err := c.save(ctx); err != nil {
@@ -389,7 +374,7 @@ func (c *chunkRun) trainUntil(ctx context.Context, loader *training.Loader, unti
 				ips = float64(images) / el
 			}
 			// The run's sums span the whole epoch, steps before a resume too.
-			if err := c.evaluate(ctx, epoch, !endOfEpoch, run.Sums.MeanLoss(), ips); err != nil {
+			if err := c.evaluate(ctx, epoch, !endOfEpoch, c.run.meanLoss(), ips); err != nil {
 				return err
 			}
 		}
@@ -399,8 +384,9 @@ func (c *chunkRun) trainUntil(ctx context.Context, loader *training.Loader, unti
 
 // save writes the run's state to the store, then heartbeats its key.
 func (c *chunkRun) save(ctx context.Context) error {
-	key := CheckpointKey(c.in.CheckpointRun, c.run.Step)
-	ck, err := c.run.Checkpoint()
+	step := c.run.position().Step
+	key := CheckpointKey(c.in.CheckpointRun, step)
+	ck, err := c.run.checkpoint()
 	if err != nil {
 		return err
 	}
@@ -408,10 +394,10 @@ func (c *chunkRun) save(ctx context.Context) error {
 	err = c.a.put(ctx, key, ck)
 	stop()
 	if err != nil {
-		return fmt.Errorf("retrain: saving checkpoint at step %d: %w", c.run.Step, err)
+		return fmt.Errorf("retrain: saving checkpoint at step %d: %w", step, err)
 	}
 	c.lastSave = time.Now()
-	c.hb.Checkpoint, c.hb.CheckpointStep = key, c.run.Step
+	c.hb.Checkpoint, c.hb.CheckpointStep = key, step
 	c.publish()
 	return nil
 }
@@ -491,27 +477,16 @@ func (c *chunkRun) keepAlive() (stop func()) { return c.beats.keepAlive() }
 
 func (c *chunkRun) publish() { c.beats.publish(c.hb) }
 
-// evaluate measures the live and the EMA network on the validation data and
-// stores the epoch's result.
+// evaluate measures the network on the validation data and stores the
+// epoch's result.
 func (c *chunkRun) evaluate(ctx context.Context, epoch int, partial bool, trainLoss, ips float64) error {
-	vl := &data.Loader{Data: c.val, Batch: c.run.Config.Micro(), Workers: c.a.LoaderWorkers,
-		Transform: data.Transform{Size: c.run.Config.Input, CropFraction: c.run.Config.CropFraction}}
-	ema := c.run.EMA
-	c.run.EMA = nil // Evaluate uses the EMA weights when there are some
-	live, err := c.run.Evaluate(ctx, vl)
-	c.run.EMA = ema
+	step := c.run.position().Step
+	ep, err := c.run.evaluate(ctx, epoch)
 	if err != nil {
-		return fmt.Errorf("retrain: evaluating epoch %d: %w", epoch, err)
+		return err
 	}
-	avg := live
-	if ema != nil {
-		if avg, err = c.run.Evaluate(ctx, vl); err != nil {
-			return fmt.Errorf("retrain: evaluating the EMA network at epoch %d: %w", epoch, err)
-		}
-	}
-	ep := activities.RetrainEpoch{Epoch: epoch, Step: c.run.Step, Partial: partial, TrainLoss: trainLoss,
-		Top1: live.Top1, Top5: live.Top5, Loss: live.Loss, EMATop1: avg.Top1, EMATop5: avg.Top5, EMALoss: avg.Loss,
-		Checkpoint: CheckpointKey(c.in.CheckpointRun, c.run.Step), ImagesPerS: ips, PeakMemoryB: training.PeakRSS()}
+	ep.Epoch, ep.Step, ep.Partial, ep.TrainLoss, ep.ImagesPerS, ep.PeakMemoryB = epoch, step, partial, trainLoss, ips, training.PeakRSS()
+	ep.Checkpoint = CheckpointKey(c.in.CheckpointRun, step)
 	b, _ := json.Marshal(ep)
 	stop := c.keepAlive()
 	err = c.a.Store.Put(ctx, epochKey(c.in.CheckpointRun, epoch), bytes.NewReader(b), int64(len(b)))
@@ -520,16 +495,27 @@ func (c *chunkRun) evaluate(ctx context.Context, epoch int, partial bool, trainL
 		return fmt.Errorf("retrain: storing epoch %d result: %w", epoch, err)
 	}
 	if activity.IsActivity(ctx) {
-		activity.GetLogger(ctx).Info("epoch done", "run", c.in.CheckpointRun, "epoch", epoch, "step", c.run.Step,
-			"top1", ep.Top1, "ema_top1", ep.EMATop1, "train_loss", trainLoss)
+		kv := []any{"run", c.in.CheckpointRun, "epoch", epoch, "step", step, "train_loss", trainLoss}
+		if ep.COCO != nil {
+			kv = append(kv, "ap", ep.COCO.AP, "ap50", ep.COCO.AP50)
+		} else {
+			kv = append(kv, "top1", ep.Top1, "ema_top1", ep.EMATop1)
+		}
+		activity.GetLogger(ctx).Info("epoch done", kv...)
 	}
 	c.consider(ep)
 	return nil
 }
 
+// consider keeps the best epoch: the highest EMA top-1, or for a detector
+// the highest COCO AP.
 func (c *chunkRun) consider(ep activities.RetrainEpoch) {
-	if c.best == nil || ep.EMATop1 > c.best.EMATop1 {
-		c.best = &activities.RetrainBest{Epoch: ep.Epoch, EMATop1: ep.EMATop1, EMATop5: ep.EMATop5, Checkpoint: ep.Checkpoint}
+	better := c.best == nil || ep.EMATop1 > c.best.EMATop1
+	if ep.COCO != nil {
+		better = c.best == nil || c.best.COCO == nil || ep.COCO.AP > c.best.COCO.AP
+	}
+	if better {
+		c.best = &activities.RetrainBest{Epoch: ep.Epoch, EMATop1: ep.EMATop1, EMATop5: ep.EMATop5, COCO: ep.COCO, Checkpoint: ep.Checkpoint}
 	}
 }
 
@@ -623,7 +609,7 @@ func (a *RetrainActivities) prune(ctx context.Context, c *chunkRun) int {
 	keep := c.spec.KeepCheckpoints
 	for i, o := range objs {
 		newest := i >= len(objs)-keep
-		if newest || (c.best != nil && o.Key == c.best.Checkpoint) || checkpointStep(o.Key) > c.run.Step {
+		if newest || (c.best != nil && o.Key == c.best.Checkpoint) || checkpointStep(o.Key) > c.run.position().Step {
 			continue
 		}
 		if err := a.Store.Delete(ctx, o.Key); err != nil && activity.IsActivity(ctx) {

@@ -23,12 +23,12 @@ func (c *chunkRun) loadBackbone(ctx context.Context, key string) error {
 	if err != nil {
 		return fmt.Errorf("transfer: reading from_checkpoint %s: %w", key, err)
 	}
-	n, err := c.run.LoadBackbone(ck)
+	n, err := c.run.loadBackbone(ck)
 	if err != nil {
 		return badSpec(fmt.Errorf("from_checkpoint %s: %w", key, err))
 	}
 	if activity.IsActivity(ctx) {
-		activity.GetLogger(ctx).Info("transfer: loaded backbone", "checkpoint", key, "tensors", n, "classes", c.run.Net.Classes)
+		activity.GetLogger(ctx).Info("transfer: loaded backbone", "checkpoint", key, "tensors", n)
 	}
 	return nil
 }

@@ -39,7 +39,7 @@ func (o *transferOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.spec, "spec", "", "ready transfer spec name ("+strings.Join(transfer.Names(), ", ")+") or JSON file, required")
 	fs.StringVar(&o.checkpoint, "checkpoint", "", "store key of the weights to fine-tune (a GeniusRetrain result's best_checkpoint); overrides the spec's from_checkpoint")
 	fs.StringVar(&o.arch, "arch", "", "override the spec's architecture (comma-separated choices): the one the checkpoint holds")
-	fs.StringVar(&o.data, "data", "", "override the spec's data.dir: the CIFAR binary folder on the GPU workers")
+	fs.StringVar(&o.data, "data", "", "override the spec's data.dir: the CIFAR binary folder (or, task detection, the COCO folder) on the GPU workers")
 	fs.IntVar(&o.input, "input", 0, "override the spec's input resolution (the 32x32 images are upsampled to it); 0 keeps the spec's")
 	fs.IntVar(&o.epochs, "epochs", 0, "override the spec's epochs; 0 keeps the spec's")
 	fs.BoolVar(&o.wait, "wait", true, "wait for the result, printing epochs; --wait=false prints the workflow ID and returns")
@@ -52,7 +52,7 @@ func newTransferCmd() *cobra.Command {
 	var o transferOptions
 	cmd := &cobra.Command{
 		Use:   "transfer --spec NAME|FILE [--checkpoint KEY]",
-		Short: "Fine-tune retrained weights on CIFAR-10/100 (workflow GeniusTransfer), show its epochs and print its result",
+		Short: "Fine-tune retrained weights on CIFAR-10/100 or train a RetinaNet on them on COCO (workflow GeniusTransfer), show its epochs and print its result",
 		Long: `Start workflow GeniusTransfer with a transfer spec: a ready one by name
 (` + strings.Join(transfer.Names(), ", ") + `) or a JSON file. It loads the
 backbone from a checkpoint in the workers' checkpoint store (--checkpoint, e.g.
@@ -60,7 +60,9 @@ the best_checkpoint of genius retrain's result), puts a new classifier head on
 it for the dataset's classes and fine-tunes on the GPU workers' queue
 (genius-gpu), durable like retraining: chunks, checkpoints in the store,
 resume after a crash. The result JSON (top1, top5 on the test split) goes to
-stdout.
+stdout. A spec with "task": "detection" (coco, coco-cpu-demo) trains a
+RetinaNet on the checkpoint's network as backbone on a COCO folder instead;
+its epochs and result carry the 12 COCO bbox stats on val2017.
 
 The same run can be started with the Temporal CLI alone:
   temporal workflow start --type GeniusTransfer --task-queue genius --input-file my-transfer.json
@@ -68,7 +70,9 @@ The same run can be started with the Temporal CLI alone:
 Ctrl-C stops watching; the run goes on.`,
 		Example: `  genius data cifar --synthetic /tmp/cifar
   genius transfer --spec cpu-demo --data /tmp/cifar --checkpoint retrain/my-run/step-000000032.ckpt
-  genius transfer --spec cifar100 --data /data/cifar-100-binary --checkpoint KEY --wait=false`,
+  genius transfer --spec cifar100 --data /data/cifar-100-binary --checkpoint KEY --wait=false
+  genius data coco --synthetic /tmp/coco --train 96
+  genius transfer --spec coco-cpu-demo --data /tmp/coco --checkpoint KEY`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runTransfer(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -149,6 +153,11 @@ func runTransfer(ctx context.Context, o transferOptions, stdout, stderr io.Write
 	printEpochs := func(eps []activities.RetrainEpoch) {
 		for ; printed < len(eps); printed++ {
 			e := eps[printed]
+			if c := e.COCO; c != nil {
+				fmt.Fprintf(stderr, "epoch %d/%d  step %d  train loss %.4f  AP %.3f  AP50 %.3f  AP75 %.3f\n",
+					e.Epoch, s.Epochs, e.Step, e.TrainLoss, c.AP, c.AP50, c.AP75)
+				continue
+			}
 			fmt.Fprintf(stderr, "epoch %d/%d  step %d  train loss %.4f  top-1 %.2f%%  top-5 %.2f%%\n",
 				e.Epoch, s.Epochs, e.Step, e.TrainLoss, 100*e.EMATop1, 100*e.EMATop5)
 		}
@@ -164,7 +173,11 @@ func runTransfer(ctx context.Context, o transferOptions, stdout, stderr io.Write
 				return fmt.Errorf("transfer %s failed: %w", id, r.err)
 			}
 			printEpochs(r.res.Epochs)
-			fmt.Fprintf(stderr, "%s top-1 %.2f%% (top-5 %.2f%%) at epoch %d\n", r.res.Dataset, 100*r.res.Top1, 100*r.res.Top5, r.res.BestEpoch)
+			if c := r.res.COCO; c != nil {
+				fmt.Fprintf(stderr, "%s AP %.3f (AP50 %.3f, AP75 %.3f) at epoch %d\n", r.res.Dataset, c.AP, c.AP50, c.AP75, r.res.BestEpoch)
+			} else {
+				fmt.Fprintf(stderr, "%s top-1 %.2f%% (top-5 %.2f%%) at epoch %d\n", r.res.Dataset, 100*r.res.Top1, 100*r.res.Top5, r.res.BestEpoch)
+			}
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
 			return enc.Encode(r.res)

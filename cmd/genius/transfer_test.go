@@ -18,7 +18,7 @@ func TestTransferOptionsLoad(t *testing.T) {
 		check   func(t *testing.T, o transferOptions)
 	}{
 		{name: "ready needs a checkpoint", o: transferOptions{spec: "cifar10"}, errPart: "--checkpoint"},
-		{name: "unknown", o: transferOptions{spec: "nope"}, errPart: "cifar10, cifar100, cpu-demo"},
+		{name: "unknown", o: transferOptions{spec: "nope"}, errPart: "cifar10, cifar100, coco, coco-cpu-demo, cpu-demo"},
 		{name: "bad arch", o: transferOptions{spec: "cpu-demo", checkpoint: "k", arch: "1,x"}, errPart: "not an integer"},
 		{name: "overrides", o: transferOptions{spec: "cifar100", checkpoint: "retrain/r/step-000000010.ckpt", arch: "0,1", data: "/d", input: 64, epochs: 2}},
 	}

@@ -24,6 +24,11 @@ type Spec struct {
 	// digits, '-', '_' and '.' (not first).
 	CheckpointRun string `json:"run,omitempty"`
 
+	// Task is "classification" (default) or "detection": RetinaNet on
+	// COCO-format data (data.format coco), sized by Detector.
+	Task     string    `json:"task,omitempty"`
+	Detector *Detector `json:"detector,omitempty"`
+
 	// Space and Arch are the network to train (the search's winner).
 	Space string `json:"space"`
 	Arch  []int  `json:"arch"`
@@ -89,7 +94,9 @@ type Data struct {
 	// Dir holds the images: an image folder with train/ and val/, or the
 	// CIFAR binary files. Empty means random images (demos, throughput).
 	Dir string `json:"dir,omitempty"`
-	// Format is "imagefolder" (default), "cifar10" or "cifar100".
+	// Format is "imagefolder" (default), "cifar10", "cifar100" or "coco"
+	// (annotations/instances_{train,val}2017.json with the train2017/ and
+	// val2017/ image folders; task detection).
 	Format string `json:"format,omitempty"`
 	// TrainSamples and ValSamples size the random dataset when Dir is empty
 	// (defaults 16 batches and 2 batches).
@@ -208,10 +215,11 @@ func (s Spec) Validate() error {
 		bad("ema_decay %v must be in [0, 1)", s.EMADecay)
 	}
 	switch s.Data.Format {
-	case "imagefolder", "cifar10", "cifar100":
+	case "imagefolder", "cifar10", "cifar100", FormatCOCO:
 	default:
-		bad("data.format %q: use imagefolder, cifar10 or cifar100", s.Data.Format)
+		bad("data.format %q: use imagefolder, cifar10, cifar100 or coco", s.Data.Format)
 	}
+	errs = append(errs, s.validateTask()...)
 	if s.CheckpointRun != "" && !ValidCheckpointRun(s.CheckpointRun) {
 		bad("run %q: use letters, digits, '-', '_' and '.' (not first), at most 128", s.CheckpointRun)
 	}
