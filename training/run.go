@@ -438,14 +438,9 @@ func (r *Run) Restore(c *checkpoint.Checkpoint, withState bool) error {
 			h.Space, h.Arch, h.Classes, r.Net.Space, r.Net.Arch, r.Net.Classes)
 	}
 	load := func(name string, dst []float32) error {
-		v, ok := c.Lookup(name)
-		if !ok {
-			return fmt.Errorf("training: checkpoint lacks tensor %s", name)
+		if err := c.CopyTo(name, dst); err != nil {
+			return fmt.Errorf("training: %w", err)
 		}
-		if len(v) != len(dst) {
-			return fmt.Errorf("training: checkpoint tensor %s has %d values, the network needs %d", name, len(v), len(dst))
-		}
-		copy(dst, v)
 		return nil
 	}
 	_, hasEMA := c.Lookup("ema/" + r.Net.Params()[0].Name)

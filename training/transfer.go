@@ -56,14 +56,9 @@ func (r *Run) LoadBackbone(c *checkpoint.Checkpoint) (int, error) {
 		if head[name] {
 			return nil
 		}
-		v, ok := c.Lookup(prefix + name)
-		if !ok {
-			return fmt.Errorf("training: checkpoint lacks tensor %s", prefix+name)
+		if err := c.CopyTo(prefix+name, dst); err != nil {
+			return fmt.Errorf("training: %w", err)
 		}
-		if len(v) != len(dst) {
-			return fmt.Errorf("training: checkpoint tensor %s has %d values, the network needs %d", prefix+name, len(v), len(dst))
-		}
-		copy(dst, v)
 		loaded++
 		return nil
 	}

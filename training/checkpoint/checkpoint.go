@@ -78,6 +78,19 @@ func (c *Checkpoint) Lookup(name string) ([]float32, bool) {
 	return nil, false
 }
 
+// CopyTo copies the tensor named name into dst, which must have its size.
+func (c *Checkpoint) CopyTo(name string, dst []float32) error {
+	v, ok := c.Lookup(name)
+	if !ok {
+		return fmt.Errorf("checkpoint lacks tensor %s", name)
+	}
+	if len(v) != len(dst) {
+		return fmt.Errorf("checkpoint tensor %s has %d values, want %d", name, len(v), len(dst))
+	}
+	copy(dst, v)
+	return nil
+}
+
 // Write encodes c to w.
 func Write(w io.Writer, c *Checkpoint) error {
 	if len(c.Values) != len(c.Header.Tensors) {

@@ -63,3 +63,18 @@ func TestDamageIsReported(t *testing.T) {
 		}
 	}
 }
+
+func TestCopyTo(t *testing.T) {
+	c := &Checkpoint{}
+	c.Add("w", []float32{1, 2, 3})
+	dst := make([]float32, 3)
+	if err := c.CopyTo("w", dst); err != nil || dst[0] != 1 || dst[2] != 3 {
+		t.Fatalf("CopyTo: %v, %v", err, dst)
+	}
+	if err := c.CopyTo("missing", dst); err == nil || !strings.Contains(err.Error(), "lacks tensor missing") {
+		t.Errorf("missing tensor: %v", err)
+	}
+	if err := c.CopyTo("w", make([]float32, 2)); err == nil || !strings.Contains(err.Error(), "has 3 values, want 2") {
+		t.Errorf("wrong size: %v", err)
+	}
+}

@@ -134,15 +134,9 @@ func (r *Run) LoadBackbone(c *checkpoint.Checkpoint) (int, error) {
 	}
 	n := 0
 	load := func(name string, dst []float32) error {
-		key := prefix + backboneName(name)
-		v, ok := c.Lookup(key)
-		if !ok {
-			return fmt.Errorf("detector: checkpoint lacks backbone tensor %s", key)
+		if err := c.CopyTo(prefix+backboneName(name), dst); err != nil {
+			return fmt.Errorf("detector: backbone: %w", err)
 		}
-		if len(v) != len(dst) {
-			return fmt.Errorf("detector: checkpoint tensor %s has %d values, the backbone needs %d", key, len(v), len(dst))
-		}
-		copy(dst, v)
 		n++
 		return nil
 	}
@@ -339,14 +333,9 @@ func (r *Run) Restore(c *checkpoint.Checkpoint, withState bool) error {
 			h.Space, h.Arch, h.Classes, r.Config.Space, r.Config.Arch, r.Config.Classes)
 	}
 	load := func(name string, dst []float32) error {
-		v, ok := c.Lookup(name)
-		if !ok {
-			return fmt.Errorf("detector: checkpoint lacks tensor %s", name)
+		if err := c.CopyTo(name, dst); err != nil {
+			return fmt.Errorf("detector: %w", err)
 		}
-		if len(v) != len(dst) {
-			return fmt.Errorf("detector: checkpoint tensor %s has %d values, the detector needs %d", name, len(v), len(dst))
-		}
-		copy(dst, v)
 		return nil
 	}
 	for _, p := range r.Net.Params() {
