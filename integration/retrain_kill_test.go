@@ -108,6 +108,40 @@ func killedRetrainSpec(t *testing.T, queue string) retrain.Spec {
 	return s
 }
 
+// killInsideEpoch2 SIGKILLs the training worker once st holds a checkpoint
+// of checkpoint run id from inside the second epoch, and returns the newest
+// step st held after the kill (which must still be inside epoch 2).
+func killInsideEpoch2(ctx context.Context, t *testing.T, worker *exec.Cmd, st storage.Store, id string, perEpoch int) int {
+	t.Helper()
+	steps := func() []int {
+		keys, err := trainact.RetrainCheckpointKeys(ctx, st, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s []int
+		for _, k := range keys {
+			var n int
+			if _, err := fmt.Sscanf(path.Base(k), "step-%09d.ckpt", &n); err == nil {
+				s = append(s, n)
+			}
+		}
+		return s
+	}
+	waitFor(t, 3*time.Minute, "a checkpoint inside epoch 2 in the store", func() bool {
+		return slices.ContainsFunc(steps(), func(n int) bool { return n > perEpoch && n%perEpoch != 0 })
+	})
+	if err := worker.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	worker.Wait()
+	stored := steps()
+	newest := stored[len(stored)-1]
+	if newest >= 2*perEpoch {
+		t.Fatalf("worker got to step %d before the kill: not mid-epoch 2", newest)
+	}
+	return newest
+}
+
 // TestRetrainSurvivesWorkerKill runs GeniusRetrain against the dev server
 // and a real S3 server (versitygw), SIGKILLs the GPU worker in the middle
 // of the second epoch and starts a new one: on the same node (its local
@@ -160,33 +194,7 @@ func testRetrainWorkerKill(t *testing.T, sameNode bool) {
 		t.Fatal(err)
 	}
 
-	// Kill once S3 holds a checkpoint from inside the second epoch.
-	steps := func() []int {
-		keys, err := trainact.RetrainCheckpointKeys(ctx, remote, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var s []int
-		for _, k := range keys {
-			var n int
-			if _, err := fmt.Sscanf(path.Base(k), "step-%09d.ckpt", &n); err == nil {
-				s = append(s, n)
-			}
-		}
-		return s
-	}
-	waitFor(t, 3*time.Minute, "a checkpoint inside epoch 2 in S3", func() bool {
-		return slices.ContainsFunc(steps(), func(n int) bool { return n > perEpoch && n%perEpoch != 0 })
-	})
-	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	first.Wait()
-	inS3 := steps()
-	newest := inS3[len(inS3)-1]
-	if newest >= 2*perEpoch {
-		t.Fatalf("worker got to step %d before the kill: not mid-epoch 2", newest)
-	}
+	newest := killInsideEpoch2(ctx, t, first, remote, id, perEpoch)
 	// The killed worker's newest local checkpoint: it was at most one
 	// interval past it.
 	lastLocal := 0

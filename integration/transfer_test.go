@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -215,32 +213,7 @@ func TestTransferSurvivesWorkerKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	steps := func() []int {
-		keys, err := trainact.RetrainCheckpointKeys(ctx, remote, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var s []int
-		for _, k := range keys {
-			var n int
-			if _, err := fmt.Sscanf(path.Base(k), "step-%09d.ckpt", &n); err == nil {
-				s = append(s, n)
-			}
-		}
-		return s
-	}
-	waitFor(t, 3*time.Minute, "a transfer checkpoint inside epoch 2 in S3", func() bool {
-		return slices.ContainsFunc(steps(), func(n int) bool { return n > perEpoch && n%perEpoch != 0 })
-	})
-	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	first.Wait()
-	inS3 := steps()
-	newest := inS3[len(inS3)-1]
-	if newest >= 2*perEpoch {
-		t.Fatalf("worker got to step %d before the kill: not mid-epoch 2", newest)
-	}
+	newest := killInsideEpoch2(ctx, t, first, remote, id, perEpoch)
 	startRetrainWorker(t, append(env, retrainLocalEnv+"="+filepath.Join(t.TempDir(), "node2")))
 	var res workflows.TransferResult
 	if err := run.Get(ctx, &res); err != nil {
