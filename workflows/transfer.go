@@ -41,7 +41,10 @@ type TransferResult struct {
 	FromCheckpoint string `json:"from_checkpoint"`
 	// Dataset is the data format fine-tuned on (cifar10, cifar100 ...).
 	Dataset string `json:"dataset"`
-	Input   int    `json:"input"`
+	// Input is a classifier's image side; a detector's images are resized
+	// to fit MaxSize ([long, short]) instead.
+	Input   int    `json:"input,omitempty"`
+	MaxSize [2]int `json:"max_size,omitempty"`
 	// Top1 and Top5 (fractions) on the test split at the best epoch (the
 	// EMA network when the spec keeps one), whose state is BestCheckpoint.
 	Top1           float64 `json:"top1"`
@@ -104,7 +107,10 @@ func GeniusTransfer(ctx workflow.Context, in TransferInput) (*TransferResult, er
 		out.FinalTop1, out.FinalCOCO = st.Epochs[n-1].Top1, st.Epochs[n-1].COCO
 	}
 	if spec.IsDetection() {
-		out.Task = spec.Task
+		out.Task, out.Input = spec.Task, 0
+		if spec.Detector != nil {
+			out.MaxSize = spec.Detector.MaxSize
+		}
 		if st.Best != nil {
 			out.COCO = st.Best.COCO
 		}
