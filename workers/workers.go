@@ -154,13 +154,19 @@ func OpenTraining(ctx context.Context, storeURL, localDir string) (*Training, er
 	}, nil
 }
 
+// SetLoaderWorkers sets how many goroutines decode and augment training
+// images, for proxy training and retraining alike.
+func (t *Training) SetLoaderWorkers(n int) {
+	t.Proxy.LoaderWorkers, t.Retrain.LoaderWorkers = n, n
+}
+
 // Close stops a write-back store's uploader; pending uploads resume when
 // the store is next opened on the same directory.
 func (t *Training) Close() error { return storage.CloseStore(t.Store) }
 
 // String is a one-line summary for logs (no secrets).
 func (t *Training) String() string {
-	return fmt.Sprintf("checkpoint store %s", t.Store)
+	return fmt.Sprintf("checkpoint store %s, %d image loader workers", t.Store, t.Retrain.LoaderWorkers)
 }
 
 // NewGPUWorker returns a worker (not yet started) on cfg.TaskQueue, default

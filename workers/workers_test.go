@@ -126,6 +126,10 @@ func TestRegisterTraining(t *testing.T) {
 	if tr.Proxy.Store != tr.Store || !strings.Contains(tr.String(), "checkpoint store file://") {
 		t.Errorf("training %s", tr)
 	}
+	tr.SetLoaderWorkers(3)
+	if tr.Proxy.LoaderWorkers != 3 || tr.Retrain.LoaderWorkers != 3 || !strings.Contains(tr.String(), "3 image loader workers") {
+		t.Errorf("loader workers: proxy %d, retrain %d (%s)", tr.Proxy.LoaderWorkers, tr.Retrain.LoaderWorkers, tr)
+	}
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	RegisterTraining(env, tr)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
@@ -47,6 +49,9 @@ type workerOptions struct {
 	env envDefaults
 	// searchAttributes: attrsRegister, attrsCheck or attrsSkip.
 	searchAttributes string
+	// loaderWorkers decode training images in parallel on a gpu worker;
+	// 0 means GOMAXPROCS (the CPUs the container may use).
+	loaderWorkers int
 }
 
 // gpuStopTimeout is a GPU worker's default stop timeout: long enough for a
@@ -108,6 +113,7 @@ func (f *workerOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.metricsAddr, "metrics-addr", envOr("GENIUS_METRICS_ADDR", ":9090"), `address of Prometheus /metrics; "" disables (env GENIUS_METRICS_ADDR)`)
 	fs.StringVar(&f.checkpointStore, "checkpoint-store", envOr("GENIUS_CHECKPOINT_STORE", defaultCheckpointStore), "where gpu workers keep training checkpoints: file:///path or s3://bucket/prefix (env GENIUS_CHECKPOINT_STORE; S3 settings from GENIUS_S3_ENDPOINT, GENIUS_S3_REGION, GENIUS_S3_PATH_STYLE and the AWS credential chain)")
 	fs.StringVar(&f.checkpointDir, "checkpoint-dir", envOr("GENIUS_CHECKPOINT_DIR", ""), "local directory for checkpoints when --checkpoint-store is s3:// (write-back copies awaiting upload) (env GENIUS_CHECKPOINT_DIR)")
+	fs.IntVar(&f.loaderWorkers, "loader-workers", f.env.Int("loader-workers", "GENIUS_LOADER_WORKERS", 0), "gpu workers: goroutines decoding and augmenting training images; 0 = GOMAXPROCS, the CPUs this process may use (env GENIUS_LOADER_WORKERS)")
 	fs.StringVar(&f.searchAttributes, "search-attributes", envOr("GENIUS_SEARCH_ATTRIBUTES", attrsRegister), searchAttributesUsage)
 	fs.DurationVar(&f.stopTimeout, "stop-timeout", f.env.Duration("stop-timeout", "GENIUS_WORKER_STOP_TIMEOUT"), "how long a stopping worker (SIGTERM) waits for activities in flight, e.g. 55m; 0 = SDK default on cpu (no wait: activities are cancelled at once), 55m on gpu; keep it under the pod's terminationGracePeriodSeconds (env GENIUS_WORKER_STOP_TIMEOUT)")
 }
@@ -132,6 +138,9 @@ func runWorker(ctx context.Context, f workerOptions, _, stderr io.Writer) error 
 	}
 	if err := checkSearchAttributesMode(f.searchAttributes); err != nil {
 		return err
+	}
+	if f.loaderWorkers < 0 {
+		return fmt.Errorf("--loader-workers is %d: use 0 (GOMAXPROCS) or a positive number (env GENIUS_LOADER_WORKERS)", f.loaderWorkers)
 	}
 	fatal := make(chan error, 1)
 	wopts, err := f.sdkOptions(func(err error) {
@@ -203,6 +212,7 @@ func runWorker(ctx context.Context, f workerOptions, _, stderr io.Writer) error 
 		if err != nil {
 			return err
 		}
+		tr.SetLoaderWorkers(cmp.Or(f.loaderWorkers, runtime.GOMAXPROCS(0)))
 		defer func() {
 			if err := tr.Close(); err != nil {
 				logger.Error("close checkpoint store", "error", err)

@@ -142,3 +142,28 @@ func TestWorkerSearchAttributesMode(t *testing.T) {
 		t.Errorf("err = %v (output %q)", err, out)
 	}
 }
+
+// TestWorkerLoaderWorkers: a bad GENIUS_LOADER_WORKERS or a negative
+// --loader-workers is an error naming it, before any connection.
+func TestWorkerLoaderWorkers(t *testing.T) {
+	t.Setenv("GENIUS_WORKER_STOP_TIMEOUT", "")
+	t.Setenv("GENIUS_MAX_CONCURRENT_ACTIVITIES", "")
+	t.Setenv("GENIUS_LOADER_WORKERS", "many")
+	args := []string{"worker", "--kind", "gpu", "--address", "127.0.0.1:1", "--health-addr", "", "--metrics-addr", ""}
+	_, err := runGenius(t, args...)
+	if err == nil || !strings.Contains(err.Error(), "GENIUS_LOADER_WORKERS") || strings.Contains(err.Error(), "connect to Temporal") {
+		t.Fatalf("bad env: err = %v, want one naming GENIUS_LOADER_WORKERS before any connection", err)
+	}
+	t.Setenv("GENIUS_LOADER_WORKERS", "")
+	_, err = runGenius(t, append(args, "--loader-workers", "-1")...)
+	if err == nil || !strings.Contains(err.Error(), "--loader-workers is -1") {
+		t.Fatalf("negative flag: err = %v", err)
+	}
+	var got workerOptions
+	t.Setenv("GENIUS_LOADER_WORKERS", "12") // read when the flags are made
+	cmd := newWorkerCmdRun(func(_ context.Context, f workerOptions, _, _ io.Writer) error { got = f; return nil })
+	cmd.SetArgs(nil)
+	if err := cmd.Execute(); err != nil || got.loaderWorkers != 12 {
+		t.Fatalf("env: err %v, loader workers %d", err, got.loaderWorkers)
+	}
+}
