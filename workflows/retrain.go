@@ -116,46 +116,68 @@ func checkpointRunName(id string) string {
 // chunk checkpoints to the workers' store and resumes from it when retried,
 // on the same worker or another. Register it under RetrainName.
 func GeniusRetrain(ctx workflow.Context, in RetrainInput) (*RetrainResult, error) {
-	if err := refuseSecrets(ctx, in.secretFields, retrain.SecretError); err != nil {
+	r, err := trainInChunks(ctx, in, RetrainName, "retrain", retrain.Spec.Validate)
+	if err != nil {
 		return nil, err
 	}
-	spec := in.Spec.WithDefaults()
-	if err := spec.Validate(); err != nil {
-		return nil, temporal.NewNonRetryableApplicationError("invalid retrain spec: "+err.Error(), ErrInvalidSpec, nil)
-	}
-	st := in.State
-	if st == nil {
-		st = &RetrainState{CheckpointRun: spec.CheckpointRun}
-		if st.CheckpointRun == "" {
-			st.CheckpointRun = checkpointRunName(workflow.GetInfo(ctx).WorkflowExecution.ID)
-		}
-	}
-	phase := "training"
-	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (RetrainProgress, error) {
-		return RetrainProgress{Name: spec.Name, Phase: phase, TotalEpochs: spec.Epochs, RetrainState: *st}, nil
-	}); err != nil {
-		return nil, fmt.Errorf("register progress query: %w", err)
-	}
-	if err := runRetrainChunks(ctx, spec, st, func() error {
-		next := in
-		next.State = st
-		return workflow.NewContinueAsNewError(ctx, RetrainName, next)
-	}); err != nil {
-		return nil, err
-	}
-	phase = "transferring"
+	spec, st := r.spec, r.st
+	r.phase = "transferring"
 	best := ""
 	if st.Best != nil {
 		best = st.Best.Checkpoint
 	}
 	transfers := chainTransfers(ctx, spec, best)
-	phase = "done"
+	r.phase = "done"
 	out := &RetrainResult{Transfers: transfers, CheckpointRun: st.CheckpointRun, FinalCheckpoint: st.Checkpoint, Steps: st.Step, Epochs: st.Epochs,
 		Resumes: st.Resumes}
 	if st.Best != nil {
 		out.BestEMATop1, out.BestEMATop5, out.BestEpoch, out.BestCheckpoint = st.Best.EMATop1, st.Best.EMATop5, st.Best.Epoch, st.Best.Checkpoint
 	}
 	return out, nil
+}
+
+// chunkedRun is a retraining or a transfer in progress: its spec (with
+// defaults), the state Continue-As-New carries and the phase its progress
+// query reports.
+type chunkedRun struct {
+	spec  retrain.Spec
+	st    *RetrainState
+	phase string
+}
+
+// trainInChunks runs the chunks of a retraining (workflow RetrainName) or a
+// transfer (TransferName): it refuses an input with key-like fields, checks
+// the spec (what names it in the error), takes the state an earlier run
+// carried over or starts one, answers the progress query, and continues as
+// new when runRetrainChunks asks. The caller builds its result from the run.
+func trainInChunks(ctx workflow.Context, in RetrainInput, name, what string, check func(retrain.Spec) error) (*chunkedRun, error) {
+	if err := refuseSecrets(ctx, in.secretFields, retrain.SecretError); err != nil {
+		return nil, err
+	}
+	spec := in.Spec.WithDefaults()
+	if err := check(spec); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError("invalid "+what+" spec: "+err.Error(), ErrInvalidSpec, nil)
+	}
+	r := &chunkedRun{spec: spec, st: in.State, phase: "training"}
+	if r.st == nil {
+		r.st = &RetrainState{CheckpointRun: spec.CheckpointRun}
+		if r.st.CheckpointRun == "" {
+			r.st.CheckpointRun = checkpointRunName(workflow.GetInfo(ctx).WorkflowExecution.ID)
+		}
+	}
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (RetrainProgress, error) {
+		return RetrainProgress{Name: spec.Name, Phase: r.phase, TotalEpochs: spec.Epochs, RetrainState: *r.st}, nil
+	}); err != nil {
+		return nil, fmt.Errorf("register progress query: %w", err)
+	}
+	if err := runRetrainChunks(ctx, spec, r.st, func() error {
+		next := in
+		next.State = r.st
+		return workflow.NewContinueAsNewError(ctx, name, next)
+	}); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // runRetrainChunks runs the chunk activities of a retraining (or transfer)

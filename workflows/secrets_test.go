@@ -91,3 +91,13 @@ func TestRetrainInputWithSecretsIsRefused(t *testing.T) {
 	env.ExecuteWorkflow(workflows.RetrainName, withFields(t, tinyRetrain(t), `{"data2":{"S3_SECRET_ACCESS_KEY":"sk-pasted"}}`))
 	assertRefused(t, env.GetWorkflowError(), "data2.S3_SECRET_ACCESS_KEY")
 }
+
+func TestTransferInputWithSecretsIsRefused(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(workflows.GeniusTransfer, workflow.RegisterOptions{Name: workflows.TransferName})
+	s := tinyRetrain(t)
+	s.FromCheckpoint = "retrain/x/step-000000003.ckpt"
+	env.ExecuteWorkflow(workflows.TransferName, withFields(t, s, `{"hub":{"hfToken":"hf-pasted"}}`))
+	assertRefused(t, env.GetWorkflowError(), "hub.hfToken")
+}

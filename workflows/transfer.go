@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/genius-nas/genius/activities"
@@ -26,11 +25,9 @@ const retrainTransferVersion = "retrain-transfer"
 
 // TransferInput is GeniusTransfer's input: a transfer spec (a retrain spec
 // with from_checkpoint) as it stands in its JSON file, plus what earlier
-// runs learnt (Continue-As-New).
-type TransferInput struct {
-	retrain.Spec
-	State *RetrainState `json:"state,omitempty"`
-}
+// runs learnt (Continue-As-New). It is a retraining's input, so it refuses
+// key-like fields the same way.
+type TransferInput = RetrainInput
 
 // TransferResult is GeniusTransfer's result.
 type TransferResult struct {
@@ -73,31 +70,12 @@ type TransferResult struct {
 // progress query per epoch (RetrainProgress) and Continue-As-New. Register
 // it under TransferName.
 func GeniusTransfer(ctx workflow.Context, in TransferInput) (*TransferResult, error) {
-	spec := in.Spec.WithDefaults()
-	if err := transfer.Validate(spec); err != nil {
-		return nil, temporal.NewNonRetryableApplicationError("invalid transfer spec: "+err.Error(), ErrInvalidSpec, nil)
-	}
-	st := in.State
-	if st == nil {
-		st = &RetrainState{CheckpointRun: spec.CheckpointRun}
-		if st.CheckpointRun == "" {
-			st.CheckpointRun = checkpointRunName(workflow.GetInfo(ctx).WorkflowExecution.ID)
-		}
-	}
-	phase := "training"
-	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (RetrainProgress, error) {
-		return RetrainProgress{Name: spec.Name, Phase: phase, TotalEpochs: spec.Epochs, RetrainState: *st}, nil
-	}); err != nil {
-		return nil, fmt.Errorf("register progress query: %w", err)
-	}
-	if err := runRetrainChunks(ctx, spec, st, func() error {
-		next := in
-		next.State = st
-		return workflow.NewContinueAsNewError(ctx, TransferName, next)
-	}); err != nil {
+	r, err := trainInChunks(ctx, in, TransferName, "transfer", transfer.Validate)
+	if err != nil {
 		return nil, err
 	}
-	phase = "done"
+	spec, st := r.spec, r.st
+	r.phase = "done"
 	out := &TransferResult{Name: spec.Name, CheckpointRun: st.CheckpointRun, FromCheckpoint: spec.FromCheckpoint, Dataset: spec.Data.Format,
 		Input: spec.Input, FinalCheckpoint: st.Checkpoint, Steps: st.Step, Epochs: st.Epochs, Resumes: st.Resumes}
 	if st.Best != nil {
