@@ -86,7 +86,8 @@ func directSearch(ctx context.Context, a *searchact.SearchActivities, spec specs
 // BenchmarkSearchOverhead measures one GeniusSearch (T=10, llm proposer
 // against a local stub server answering at once, table look-up evaluator)
 // on the dev server with one in-process worker, against the same loop run
-// as direct calls of the activity methods. One op is one search each way;
+// as direct calls of the activity methods and against the floor (a workflow
+// of as many no-op activities). One op is one search each way;
 // the metrics are per iteration, their ratio, and the searches per minute
 // one worker completes when it runs them one after another.
 func BenchmarkSearchOverhead(b *testing.B) {
@@ -95,6 +96,7 @@ func BenchmarkSearchOverhead(b *testing.B) {
 	lc := llm.Config{APIKey: "bench", BaseURL: llmSrv.URL}
 	q := queue(b)
 	startWorker(b, c, q, lc)
+	fq := startFloorWorker(b, c)
 	acts := workers.NewSearchActivities(workers.Config{DataDir: dataDir(b), LLM: lc})
 	ctx := context.Background()
 	spec := benchSpec()
@@ -103,8 +105,9 @@ func BenchmarkSearchOverhead(b *testing.B) {
 		b.Fatal(err)
 	}
 	runWorkflow(b, c, q, spec)
+	runFloor(b, c, fq, benchIterations)
 
-	var wf, direct time.Duration
+	var wf, direct, floor time.Duration
 	var last string
 	each := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
@@ -118,6 +121,7 @@ func BenchmarkSearchOverhead(b *testing.B) {
 		}
 		wf += t1.Sub(t0)
 		direct += time.Since(t1)
+		floor += runFloor(b, c, fq, benchIterations)
 	}
 	b.StopTimer()
 	iters := float64(b.N * benchIterations)
@@ -127,6 +131,10 @@ func BenchmarkSearchOverhead(b *testing.B) {
 	b.ReportMetric(float64(each[len(each)/2].Nanoseconds())/benchIterations, "median-workflow-ns/iter")
 	b.ReportMetric(float64(direct.Nanoseconds())/iters, "direct-ns/iter")
 	b.ReportMetric(float64(wf)/float64(direct), "overhead-x")
+	// A workflow of benchIterations no-op activities: what the server and
+	// SDK cost per iteration on this machine, whatever the search does.
+	b.ReportMetric(float64(floor.Nanoseconds())/iters, "floor-ns/iter")
+	b.ReportMetric(float64(wf)/float64(floor), "over-floor-x")
 	b.ReportMetric(float64(b.N)/wf.Minutes(), "searches/min")
 	// Server round trips, which the load on the machine does not change.
 	wfts, scheduled := countTasks(b, c, last)
