@@ -18,6 +18,9 @@ import (
 type Options struct {
 	// Backend runs the kernels. Default tensor.NewCPU with every core.
 	Backend tensor.Backend
+	// Device, when set, trains on it instead (NewDeviceRun); Backend then
+	// only decodes and prepares batches.
+	Device *Device
 	// Progress, when set, is called after every step.
 	Progress func(Progress)
 	// Save, when set, receives a checkpoint every CheckpointEvery steps
