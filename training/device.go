@@ -1,9 +1,14 @@
 package training
 
 import (
+	"encoding/binary"
 	"errors"
+	"fmt"
+	"math"
 
 	"github.com/genius-nas/genius/training/cuda/kernels"
+	"github.com/genius-nas/genius/training/devnet"
+	"github.com/genius-nas/genius/training/tensor"
 )
 
 // Device is an accelerator a Run trains on instead of the CPU: the GPU
@@ -20,10 +25,354 @@ type Device struct {
 
 // ErrDeviceUnsupported is wrapped by errors for what the device path
 // cannot run yet (a layer kind, a setting).
-var ErrDeviceUnsupported = errors.New("not supported on the device backend")
+var ErrDeviceUnsupported = devnet.ErrUnsupported
 
 // NewDeviceRun is NewRun on a device: the network is built on the host,
-// copied to dev, and trained there; Checkpoint copies it back.
+// copied to dev, and every training step, optimiser update and EMA update
+// runs there. The host network holds the weights only between a pull
+// (Checkpoint) and a push (Restore, LoadBackbone), so checkpoints are the
+// CPU's and resume on either backend.
 func NewDeviceRun(dev *Device, cfg Config, classes, stepsPerEpoch int) (*Run, error) {
-	return nil, errors.Join(ErrDeviceUnsupported, errors.New("training: the device engine is not built yet"))
+	if dev == nil || dev.Kernels == nil {
+		return nil, errors.New("training: NewDeviceRun without a device")
+	}
+	cfg = cfg.withDefaults()
+	// The host network only builds and stores the weights: one serial
+	// worker is plenty.
+	host := tensor.NewCPU(tensor.CPUOptions{Workers: 1})
+	cfg.Replicas = 1
+	r, err := newRun(host, cfg, classes, stepsPerEpoch, -1)
+	if err != nil {
+		return nil, err
+	}
+	e, err := newDeviceEngine(dev, r)
+	if err != nil {
+		return nil, err
+	}
+	r.dev = e
+	return r, nil
+}
+
+// deviceEngine is a Run's state on a device.
+type deviceEngine struct {
+	dev *Device
+	d   kernels.Device
+	net *devnet.Net
+
+	micro, classes int
+	x, labels      kernels.Ptr // the micro-batch in flight
+	loss, dlogits  kernels.Ptr
+	sum            kernels.Ptr // one float
+	partial        kernels.Ptr // kernels.PartialBlocks floats
+	hits           kernels.Ptr // two ints
+	acc            kernels.Ptr // gradient sum of a batch's earlier micro-batches
+	// EMA shadows of the weights and of the buffers, and room to park
+	// the live ones while the averaged network is evaluated.
+	emaW, emaB, liveW, liveB kernels.Ptr
+	allocs                   []kernels.Ptr
+}
+
+func newDeviceEngine(dev *Device, r *Run) (_ *deviceEngine, err error) {
+	cfg := r.Config
+	e := &deviceEngine{dev: dev, d: dev.Kernels, micro: cfg.Micro(), classes: r.Net.Classes}
+	defer func() {
+		if err != nil {
+			e.close()
+		}
+	}()
+	e.net, err = devnet.Compile(e.d, dev.DType, r.Net, e.micro, 3, cfg.Input, cfg.Input)
+	if err != nil {
+		return nil, e.memoryError(err, cfg)
+	}
+	np, nb := e.net.Params.Len, e.net.Buffers.Len
+	for _, a := range []struct {
+		p     *kernels.Ptr
+		bytes int
+	}{
+		{&e.x, 3 * cfg.Input * cfg.Input * e.micro * dev.DType.Size()},
+		{&e.labels, 4 * e.micro},
+		{&e.loss, 4 * e.micro},
+		{&e.dlogits, 4 * e.classes * e.micro},
+		{&e.sum, 4},
+		{&e.partial, 4 * kernels.PartialBlocks},
+		{&e.hits, 8},
+		{&e.acc, 4 * np},
+	} {
+		if *a.p, err = e.alloc(a.bytes); err != nil {
+			return nil, e.memoryError(err, cfg)
+		}
+	}
+	if r.EMA != nil {
+		for _, a := range []struct {
+			p     *kernels.Ptr
+			bytes int
+		}{{&e.emaW, 4 * np}, {&e.emaB, 4 * nb}, {&e.liveW, 4 * np}, {&e.liveB, 4 * nb}} {
+			if *a.p, err = e.alloc(a.bytes); err != nil {
+				return nil, e.memoryError(err, cfg)
+			}
+		}
+		if err := e.copy(np, e.net.W, e.emaW); err != nil {
+			return nil, err
+		}
+		if err := e.copy(nb, e.net.B, e.emaB); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+func (e *deviceEngine) alloc(bytes int) (kernels.Ptr, error) {
+	p, err := e.d.Alloc(max(bytes, 4))
+	if err == nil {
+		e.allocs = append(e.allocs, p)
+	}
+	return p, err
+}
+
+func (e *deviceEngine) close() {
+	for _, p := range e.allocs {
+		_ = e.d.Free(p)
+	}
+	e.allocs = nil
+	if e.net != nil {
+		_ = e.net.Close()
+	}
+}
+
+// memoryError names the micro-batch to try when the device ran out of
+// memory building the run.
+func (e *deviceEngine) memoryError(err error, cfg Config) error {
+	if !errors.Is(err, kernels.ErrOutOfMemory) {
+		return fmt.Errorf("training on %s: %w", e.dev.Name, err)
+	}
+	if e.micro > 1 {
+		return settingError("MicroBatch", "%s ran out of memory for a micro-batch of %d (batch %d): set a micro-batch of %d or less (%v)",
+			e.dev.Name, e.micro, cfg.Batch, e.micro/2, err)
+	}
+	return fmt.Errorf("training on %s: out of memory even for one sample at %d px: %w", e.dev.Name, cfg.Input, err)
+}
+
+// copy copies n floats from src to dst on the device.
+func (e *deviceEngine) copy(n int, src, dst kernels.Ptr) error {
+	if n == 0 {
+		return nil
+	}
+	return kernels.ActForward(e.d, kernels.F32, kernels.ActNone, n, src, dst, 1, 0)
+}
+
+// upload writes a micro-batch and its labels to the device.
+func (e *deviceEngine) upload(x *tensor.Tensor, labels []int) error {
+	if x.N > e.micro {
+		return fmt.Errorf("training: a batch of %d on a device run built for micro-batches of %d", x.N, e.micro)
+	}
+	if err := e.d.Write(e.x, kernels.Encode(e.dev.DType, x.Data[:x.Len()])); err != nil {
+		return err
+	}
+	b := make([]byte, 4*len(labels))
+	for i, l := range labels {
+		binary.LittleEndian.PutUint32(b[4*i:], uint32(int32(l)))
+	}
+	return e.d.Write(e.labels, b)
+}
+
+// readSum returns the float at e.sum once the launched work is done.
+func (e *deviceEngine) readSum() (float64, error) {
+	if err := e.d.Sync(); err != nil {
+		return 0, err
+	}
+	v, err := kernels.Download(e.d, kernels.F32, e.sum, 1)
+	if err != nil {
+		return 0, err
+	}
+	return float64(v[0]), nil
+}
+
+// accumulate is Run.accumulate on the device: forward, loss, backward,
+// and the fold of the micro-batch's gradients into the batch's.
+func (e *deviceEngine) accumulate(r *Run, x *tensor.Tensor, labels []int, weight float64, first, last bool) (float64, error) {
+	n := x.N
+	if err := e.upload(x, labels); err != nil {
+		return 0, err
+	}
+	logits, err := e.net.Forward(e.x, n, true)
+	if err != nil {
+		return 0, err
+	}
+	if err := kernels.SoftmaxCrossEntropy(e.d, e.classes, n, logits, e.labels, float32(r.Config.LabelSmoothing), e.loss, e.dlogits); err != nil {
+		return 0, err
+	}
+	if weight != 1 {
+		if err := kernels.ActForward(e.d, kernels.F32, kernels.ActNone, e.classes*n, e.dlogits, e.dlogits, float32(weight), 0); err != nil {
+			return 0, err
+		}
+	}
+	if err := e.net.Backward(e.dlogits); err != nil {
+		return 0, err
+	}
+	np := e.net.Params.Len
+	switch {
+	case first && last:
+	case first:
+		err = e.copy(np, e.net.G, e.acc)
+	case last:
+		err = kernels.Add(e.d, kernels.F32, np, e.net.G, e.acc, e.net.G)
+	default:
+		err = kernels.Add(e.d, kernels.F32, np, e.acc, e.net.G, e.acc)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if err := kernels.Sum(e.d, n, e.loss, e.sum); err != nil {
+		return 0, err
+	}
+	sum, err := e.readSum()
+	if err != nil {
+		return 0, fmt.Errorf("training on %s: %w", e.dev.Name, err)
+	}
+	return sum / float64(n), nil
+}
+
+// update is the optimiser step (with clipping) and the EMA update.
+func (e *deviceEngine) update(r *Run, lr float64, step int) error {
+	o := r.Opt.Options
+	np := e.net.Params.Len
+	if o.ClipNorm > 0 {
+		if err := kernels.SumSquares(e.d, np, e.net.G, e.partial, e.sum); err != nil {
+			return err
+		}
+	}
+	sgd := kernels.SGD{LR: float32(lr), Momentum: float32(o.Momentum), WeightDecay: float32(o.WeightDecay),
+		ClipNorm: float32(o.ClipNorm), Nesterov: o.Nesterov}
+	if err := sgd.Step(e.d, np, e.net.W, e.net.G, e.net.V, e.net.Decay, e.sum); err != nil {
+		return err
+	}
+	if r.EMA != nil && step%r.EMA.Interval == 0 {
+		d := float32(r.EMA.Decay)
+		if err := kernels.EMAUpdate(e.d, np, e.emaW, e.net.W, d); err != nil {
+			return err
+		}
+		if nb := e.net.Buffers.Len; nb > 0 {
+			if err := kernels.EMAUpdate(e.d, nb, e.emaB, e.net.B, d); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// swapEMA exchanges the live and the averaged weights and buffers on the
+// device (live ones parked in liveW/liveB), as optim.EMA.Swap does.
+func (e *deviceEngine) swapEMA(toAverage bool) error {
+	np, nb := e.net.Params.Len, e.net.Buffers.Len
+	if toAverage {
+		for _, c := range [][3]any{{np, e.net.W, e.liveW}, {nb, e.net.B, e.liveB}, {np, e.emaW, e.net.W}, {nb, e.emaB, e.net.B}} {
+			if err := e.copy(c[0].(int), c[1].(kernels.Ptr), c[2].(kernels.Ptr)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := e.copy(np, e.liveW, e.net.W); err != nil {
+		return err
+	}
+	return e.copy(nb, e.liveB, e.net.B)
+}
+
+// evaluate runs one eval-mode micro-batch and returns its summed loss and
+// its top-1 and top-5 hits.
+func (e *deviceEngine) evaluate(x *tensor.Tensor, labels []int) (loss float64, h1, h5 int, err error) {
+	n := x.N
+	if err := e.upload(x, labels); err != nil {
+		return 0, 0, 0, err
+	}
+	logits, err := e.net.Forward(e.x, n, false)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	if err := kernels.SoftmaxCrossEntropy(e.d, e.classes, n, logits, e.labels, 0, e.loss, e.dlogits); err != nil {
+		return 0, 0, 0, err
+	}
+	if err := kernels.Sum(e.d, n, e.loss, e.sum); err != nil {
+		return 0, 0, 0, err
+	}
+	if err := e.d.Write(e.hits, make([]byte, 8)); err != nil {
+		return 0, 0, 0, err
+	}
+	if err := kernels.TopK(e.d, e.classes, n, logits, e.labels, 1, min(5, e.classes), e.hits); err != nil {
+		return 0, 0, 0, err
+	}
+	sum, err := e.readSum()
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	hits, err := kernels.DownloadInts(e.d, e.hits, 2)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	return sum, hits[0], hits[1], nil
+}
+
+// pull copies the device's weights, buffers, velocity and EMA shadows into
+// the host run, for a checkpoint.
+func (e *deviceEngine) pull(r *Run) error {
+	if err := e.net.Pull(); err != nil {
+		return err
+	}
+	if err := e.download(e.net.V, e.net.Params, r.Opt.Velocity); err != nil {
+		return err
+	}
+	if r.EMA == nil {
+		return nil
+	}
+	if err := e.download(e.emaW, e.net.Params, r.EMA.Params); err != nil {
+		return err
+	}
+	return e.download(e.emaB, e.net.Buffers, r.EMA.Buffers)
+}
+
+// push copies the host run's state to the device, after a restore.
+func (e *deviceEngine) push(r *Run) error {
+	if err := e.net.Push(); err != nil {
+		return err
+	}
+	if err := e.upload32(e.net.V, e.net.Params, r.Opt.Velocity); err != nil {
+		return err
+	}
+	if r.EMA == nil {
+		return nil
+	}
+	if err := e.upload32(e.emaW, e.net.Params, r.EMA.Params); err != nil {
+		return err
+	}
+	return e.upload32(e.emaB, e.net.Buffers, r.EMA.Buffers)
+}
+
+func (e *deviceEngine) download(p kernels.Ptr, a devnet.Arena, dst [][]float32) error {
+	if err := e.d.Sync(); err != nil {
+		return err
+	}
+	all, err := kernels.Download(e.d, kernels.F32, p, a.Len)
+	if err != nil {
+		return err
+	}
+	for i, s := range a.Slots {
+		copy(dst[i], all[s.Off:s.Off+s.Len])
+	}
+	return nil
+}
+
+func (e *deviceEngine) upload32(p kernels.Ptr, a devnet.Arena, src [][]float32) error {
+	all := make([]float32, a.Len)
+	for i, s := range a.Slots {
+		copy(all[s.Off:s.Off+s.Len], src[i])
+	}
+	return e.d.Write(p, kernels.Encode(kernels.F32, all))
+}
+
+// checkLoss turns a non-finite loss into the error the CPU path gives.
+func checkLoss(loss float64, step int, lr float64) error {
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return fmt.Errorf("training: loss is %v at step %d: lower the learning rate (%v) or enable gradient clipping", loss, step, lr)
+	}
+	return nil
 }

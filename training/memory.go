@@ -152,11 +152,11 @@ func heldBytes(v reflect.Value, seen map[uintptr]bool) int64 {
 	return 0
 }
 
-// memoryLimit is limit when > 0, else the process's (GOMEMLIMIT); 0 when
-// there is none.
+// memoryLimit is limit when > 0, none (0) when < 0, else the process's
+// (GOMEMLIMIT); 0 when there is none.
 func memoryLimit(limit int64) int64 {
-	if limit > 0 {
-		return limit
+	if limit != 0 {
+		return max(limit, 0)
 	}
 	if l := debug.SetMemoryLimit(-1); l < math.MaxInt64 {
 		return l

@@ -32,6 +32,7 @@ type Run struct {
 	Sums EpochSums
 
 	be      tensor.Backend
+	dev     *deviceEngine // nil on the CPU
 	dlogits *tensor.Tensor
 	reps    *replicas // nil without data parallelism
 	xs      *tensor.Tensor
@@ -224,6 +225,16 @@ func (r *Run) checkBatch(x *tensor.Tensor, labels []int) error {
 // It returns the micro-batch's mean loss times weight.
 func (r *Run) accumulate(x *tensor.Tensor, labels []int, weight float64, first, last bool) (float64, error) {
 	var loss float64
+	if r.dev != nil {
+		l, err := r.dev.accumulate(r, x, labels, weight, first, last)
+		if err != nil {
+			return 0, err
+		}
+		if err := checkLoss(l, r.Step, r.Config.LR); err != nil {
+			return l, err
+		}
+		return l * weight, nil
+	}
 	if r.reps != nil && x.N >= len(r.reps.nets) {
 		loss = r.reps.step(x, labels, r.Config.LabelSmoothing, float32(weight))
 	} else {
@@ -246,8 +257,8 @@ func (r *Run) accumulate(x *tensor.Tensor, labels []int, weight float64, first, 
 		}
 		r.Net.Backward(r.dlogits)
 	}
-	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return loss, fmt.Errorf("training: loss is %v at step %d: lower the learning rate (%v) or enable gradient clipping", loss, r.Step, r.Config.LR)
+	if err := checkLoss(loss, r.Step, r.Config.LR); err != nil {
+		return loss, err
 	}
 	if !(first && last) {
 		r.foldGrads(first, last)
@@ -289,7 +300,13 @@ func (r *Run) foldGrads(first, last bool) {
 // update takes the optimiser step on the gradients in the parameters
 // after a batch of n samples whose mean loss is loss.
 func (r *Run) update(loss float64, n int) (float64, error) {
-	r.Opt.Step(r.Sched.LR(r.Step))
+	if r.dev != nil {
+		if err := r.dev.update(r, r.Sched.LR(r.Step), r.Step+1); err != nil {
+			return loss, err
+		}
+	} else {
+		r.Opt.Step(r.Sched.LR(r.Step))
+	}
 	if r.StepInEpoch == 0 {
 		r.Sums = EpochSums{} // a new epoch's first step
 	}
@@ -298,7 +315,7 @@ func (r *Run) update(loss float64, n int) (float64, error) {
 	r.Sums.Samples += n
 	r.Step++
 	r.StepInEpoch++
-	if r.EMA != nil {
+	if r.EMA != nil && r.dev == nil {
 		r.EMA.Update(r.Step, r.Net.Params(), r.Net.Buffers())
 	}
 	return loss, nil
@@ -324,8 +341,18 @@ type Metrics struct {
 
 // Evaluate runs the network (the EMA weights when there are some) in eval
 // mode over every batch of the loader.
-func (r *Run) Evaluate(ctx context.Context, l *data.Loader) (Metrics, error) {
-	if r.EMA != nil {
+func (r *Run) Evaluate(ctx context.Context, l *data.Loader) (m Metrics, err error) {
+	if r.dev != nil && r.EMA != nil {
+		if err := r.dev.swapEMA(true); err != nil {
+			return m, err
+		}
+		defer func() {
+			if e := r.dev.swapEMA(false); err == nil {
+				err = e
+			}
+		}()
+	}
+	if r.EMA != nil && r.dev == nil {
 		r.EMA.Swap(r.Net.Params(), r.Net.Buffers())
 		defer func() {
 			r.EMA.Swap(r.Net.Params(), r.Net.Buffers())
@@ -339,7 +366,6 @@ func (r *Run) Evaluate(ctx context.Context, l *data.Loader) (Metrics, error) {
 	}
 	ep := l.Start(ctx, 0, 0)
 	defer ep.Close()
-	var m Metrics
 	var h1, h5 int
 	for {
 		if err := ctx.Err(); err != nil {
@@ -360,6 +386,17 @@ func (r *Run) Evaluate(ctx context.Context, l *data.Loader) (Metrics, error) {
 			if micro < b.X.N {
 				r.xs = sliceBatch(r.xs, b.X, from, min(from+micro, b.X.N))
 				x = r.xs
+			}
+			if r.dev != nil {
+				loss, k1, k5, err := r.dev.evaluate(x, b.Labels[from:from+x.N])
+				if err != nil {
+					return m, err
+				}
+				m.Loss += loss
+				h1 += k1
+				h5 += k5
+				m.Samples += x.N
+				continue
 			}
 			var parts []*tensor.Tensor
 			if r.reps != nil && x.N >= len(r.reps.nets) {
@@ -395,6 +432,11 @@ func (r *Run) Evaluate(ctx context.Context, l *data.Loader) (Metrics, error) {
 func (r *Run) Checkpoint() (*checkpoint.Checkpoint, error) {
 	if r.acc.samples > 0 {
 		return nil, fmt.Errorf("training: checkpoint asked for in the middle of a batch (%d of %d samples accumulated): take it after a step", r.acc.samples, r.Config.Batch)
+	}
+	if r.dev != nil {
+		if err := r.dev.pull(r); err != nil {
+			return nil, fmt.Errorf("training: copying the run from %s: %w", r.dev.dev.Name, err)
+		}
 	}
 	rng, err := r.Net.Source.MarshalBinary()
 	if err != nil {
@@ -459,7 +501,7 @@ func (r *Run) Restore(c *checkpoint.Checkpoint, withState bool) error {
 		}
 	}
 	if !withState {
-		return nil
+		return r.pushed()
 	}
 	for i, p := range r.Net.Params() {
 		if err := load("velocity/"+p.Name, r.Opt.Velocity[i]); err != nil {
@@ -486,5 +528,33 @@ func (r *Run) Restore(c *checkpoint.Checkpoint, withState bool) error {
 	}
 	r.Step, r.Epoch, r.StepInEpoch = h.Step, h.Epoch, h.StepInEpoch
 	r.Sums = EpochSums{Loss: h.EpochLossSum, Steps: h.EpochSteps, Samples: h.EpochSamples}
+	return r.pushed()
+}
+
+// pushed copies what a restore loaded into the host run to the device (a
+// no-op on the CPU).
+func (r *Run) pushed() error {
+	if r.dev == nil {
+		return nil
+	}
+	if err := r.dev.push(r); err != nil {
+		return fmt.Errorf("training: copying the run to %s: %w", r.dev.dev.Name, err)
+	}
 	return nil
+}
+
+// Close releases what the run holds on a device; a CPU run holds nothing.
+func (r *Run) Close() {
+	if r.dev != nil {
+		r.dev.close()
+		r.dev = nil
+	}
+}
+
+// BackendName says where the run trains.
+func (r *Run) BackendName() string {
+	if r.dev != nil {
+		return r.dev.dev.Name
+	}
+	return r.be.Name()
 }

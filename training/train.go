@@ -75,17 +75,24 @@ func Train(ctx context.Context, cfg Config, train, val data.Dataset, o Options) 
 	}
 	loader := NewLoader(cfg, train, o.LoaderWorkers)
 	perEpoch := loader.Batches()
-	run, err := newRun(be, cfg, train.Classes(), perEpoch, o.MemoryLimit)
+	var run *Run
+	var err error
+	if o.Device != nil {
+		run, err = NewDeviceRun(o.Device, cfg, train.Classes(), perEpoch)
+	} else {
+		run, err = newRun(be, cfg, train.Classes(), perEpoch, o.MemoryLimit)
+	}
 	if err != nil {
 		return Result{}, err
 	}
+	defer run.Close()
 	if o.Resume != nil {
 		if err := run.Restore(o.Resume, true); err != nil {
 			return Result{}, err
 		}
 	}
 	total := run.Sched.TotalSteps
-	res := Result{ParamsM: float64(run.Net.NumParams()) / 1e6, Backend: be.Name()}
+	res := Result{ParamsM: float64(run.Net.NumParams()) / 1e6, Backend: run.BackendName()}
 	start := time.Now()
 	images := 0
 	save := func() error {

@@ -44,6 +44,12 @@ func (r *Run) LoadBackbone(c *checkpoint.Checkpoint) (int, error) {
 		return 0, fmt.Errorf("training: checkpoint holds %s %v, not %s %v: transfer from a checkpoint of the same architecture",
 			h.Space, h.Arch, r.Net.Space, r.Net.Arch)
 	}
+	if r.dev != nil {
+		// The head keeps the device's weights; the optimiser state too.
+		if err := r.dev.pull(r); err != nil {
+			return 0, err
+		}
+	}
 	head := r.headNames()
 	prefix := ""
 	if len(r.Net.Params()) > 0 {
@@ -78,5 +84,5 @@ func (r *Run) LoadBackbone(c *checkpoint.Checkpoint) (int, error) {
 	if r.EMA != nil {
 		r.EMA = optim.NewEMA(r.Net.Params(), r.Net.Buffers(), r.EMA.Decay, r.EMA.Interval)
 	}
-	return loaded, nil
+	return loaded, r.pushed()
 }

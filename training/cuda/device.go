@@ -210,6 +210,9 @@ func (e *OutOfMemoryError) Error() string {
 		float64(e.Want)/(1<<20), float64(e.Free)/(1<<20), float64(e.Total)/(1<<30))
 }
 
+// Is makes errors.Is(err, kernels.ErrOutOfMemory) true.
+func (e *OutOfMemoryError) Is(target error) bool { return target == kernels.ErrOutOfMemory }
+
 // Free implements kernels.Device.
 func (d *Device) Free(p kernels.Ptr) error {
 	return d.do(func() error { return cu.MemFree(cu.DevicePtr(p)) })

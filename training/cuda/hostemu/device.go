@@ -69,7 +69,7 @@ func (d *Device) Alloc(n int) (kernels.Ptr, error) {
 	}
 	p := C.calloc(C.size_t(n), 1)
 	if p == nil {
-		return 0, fmt.Errorf("hostemu: out of memory allocating %d bytes", n)
+		return 0, fmt.Errorf("hostemu: allocating %d bytes: %w", n, kernels.ErrOutOfMemory)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 )
@@ -11,6 +12,10 @@ type Ptr uint64
 
 // Add returns p advanced by n bytes.
 func (p Ptr) Add(n int) Ptr { return p + Ptr(n) }
+
+// ErrOutOfMemory is matched (errors.Is) by a Device's error when Alloc
+// found too little free memory.
+var ErrOutOfMemory = errors.New("out of device memory")
 
 // Device runs the kernels: the GPU (training/cuda, build tag cuda) or the
 // host emulator (training/cuda/hostemu).

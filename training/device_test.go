@@ -1,0 +1,234 @@
+//go:build cgo
+
+package training
+
+import (
+	"context"
+
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/genius-nas/genius/space"
+	"github.com/genius-nas/genius/training/checkpoint"
+	"github.com/genius-nas/genius/training/cuda/hostemu"
+	"github.com/genius-nas/genius/training/cuda/kernels"
+	"github.com/genius-nas/genius/training/data"
+	"github.com/genius-nas/genius/training/tensor"
+)
+
+// deviceCases are small networks of the spaces the device path trains,
+// with every optimiser feature on: micro-batches, Nesterov momentum,
+// weight decay, clipping, label smoothing and an EMA.
+func deviceCases() []Config {
+	base := Config{Batch: 8, MicroBatch: 4, LR: 0.05, Nesterov: true, WeightDecay: 1e-3, ClipNorm: 0.5,
+		LabelSmoothing: 0.1, EMADecay: 0.9, Steps: 3, NoAugment: true, CropFraction: 1, Seed: 5, Dropout: -1, Classes: 4}
+	macro := base
+	macro.Space, macro.Arch, macro.Input = space.NASBenchMacroName, []int{2, 1, 0, 2, 1, 2, 0, 1}, 16
+	imagenet := base
+	imagenet.Space, imagenet.Input = space.ImageNetName, 32
+	imagenet.Arch = []int{1, 0, 0, 0, 1, 0, 1, 0, 1, 1, 1, 0, 4, 0, 4, 3, 0, 0, 4, 3, 0, 4, 4, 0, 5, 0, 5, 5, 5, 0}
+	return []Config{macro, imagenet}
+}
+
+func randomBatch(r *rand.Rand, cfg Config) (*tensor.Tensor, []int) {
+	x := tensor.New(3, cfg.Batch, cfg.Input, cfg.Input)
+	for i := range x.Data {
+		x.Data[i] = float32(r.NormFloat64())
+	}
+	labels := make([]int, cfg.Batch)
+	for i := range labels {
+		labels[i] = r.IntN(cfg.Classes)
+	}
+	return x, labels
+}
+
+// closeTo reports whether got is within tol of want, relative to the
+// tensor's largest magnitude.
+func closeTo(got, want []float32, tol float64) (float64, bool) {
+	var scale, worst float64
+	for _, w := range want {
+		scale = max(scale, math.Abs(float64(w)))
+	}
+	for i := range want {
+		worst = max(worst, math.Abs(float64(got[i]-want[i])))
+	}
+	return worst / max(scale, 1e-6), worst <= tol*max(scale, 1e-6)
+}
+
+func compareCheckpoints(t *testing.T, what string, got, want *checkpoint.Checkpoint, tol float64) {
+	t.Helper()
+	if len(got.Values) != len(want.Values) {
+		t.Fatalf("%s: %d tensors, want %d", what, len(got.Values), len(want.Values))
+	}
+	bad := 0
+	for i, ti := range want.Header.Tensors {
+		g, ok := got.Lookup(ti.Name)
+		if !ok {
+			t.Errorf("%s: no tensor %s", what, ti.Name)
+			continue
+		}
+		if rel, ok := closeTo(g, want.Values[i], tol); !ok {
+			if bad++; bad <= 5 {
+				t.Errorf("%s: %s differs by %.2g of its scale (tolerance %.2g)", what, ti.Name, rel, tol)
+			}
+		}
+	}
+	if got.Header.Step != want.Header.Step {
+		t.Errorf("%s: step %d, want %d", what, got.Header.Step, want.Header.Step)
+	}
+}
+
+func newEmulated(t *testing.T, dt kernels.DType) *Device {
+	d := hostemu.New()
+	t.Cleanup(d.Close)
+	return &Device{Kernels: d, DType: dt, Name: "hostemu-" + dt.String()}
+}
+
+// A run on the device (the host emulator of the GPU kernels) takes the
+// same steps as the CPU run in float32: losses, weights, velocity, EMA and
+// evaluation agree, and either backend resumes the other's checkpoint.
+func TestDeviceRunMatchesCPU(t *testing.T) {
+	for _, cfg := range deviceCases() {
+		t.Run(cfg.Space, func(t *testing.T) {
+			cpu, err := NewRun(tensor.NewCPU(tensor.CPUOptions{Workers: 1}), withReplicas(cfg, 1), cfg.Classes, cfg.Steps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dev, err := NewDeviceRun(newEmulated(t, kernels.F32), cfg, cfg.Classes, cfg.Steps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dev.Close()
+			r := rand.New(rand.NewPCG(1, 2))
+			for step := 0; step < cfg.Steps; step++ {
+				x, labels := randomBatch(r, cfg)
+				want, err := cpu.TrainStep(x, labels)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := dev.TrainStep(x, labels)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if math.Abs(got-want) > 1e-3*(1+math.Abs(want)) {
+					t.Errorf("step %d: loss %.6f on the device, %.6f on the CPU", step, got, want)
+				}
+			}
+			wantC, err := cpu.Checkpoint()
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotC, err := dev.Checkpoint()
+			if err != nil {
+				t.Fatal(err)
+			}
+			compareCheckpoints(t, "after training", gotC, wantC, 2e-3)
+
+			ds := quadrants{n: 8, seed: 9}
+			loader := func() *data.Loader {
+				return &data.Loader{Data: ds, Batch: 4, Transform: data.Transform{Size: cfg.Input, CropFraction: 1}, Workers: 1}
+			}
+			wantM, err := cpu.Evaluate(context.Background(), loader())
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotM, err := dev.Evaluate(context.Background(), loader())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(gotM.Loss-wantM.Loss) > 1e-3*(1+wantM.Loss) || gotM.Samples != wantM.Samples {
+				t.Errorf("evaluation on the device %+v, on the CPU %+v", gotM, wantM)
+			}
+
+			// Cross-backend resume: the device's checkpoint continues on the
+			// CPU and the CPU's on the device, one more step each.
+			cfg2 := cfg
+			cfg2.Steps++
+			cpu2, err := NewRun(tensor.NewCPU(tensor.CPUOptions{Workers: 1}), withReplicas(cfg2, 1), cfg.Classes, cfg.Steps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cpu2.Restore(gotC, true); err != nil {
+				t.Fatal(err)
+			}
+			dev2, err := NewDeviceRun(newEmulated(t, kernels.F32), cfg2, cfg.Classes, cfg.Steps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dev2.Close()
+			if err := dev2.Restore(wantC, true); err != nil {
+				t.Fatal(err)
+			}
+			x, labels := randomBatch(r, cfg)
+			if _, err := cpu2.TrainStep(x, labels); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := dev2.TrainStep(x, labels); err != nil {
+				t.Fatal(err)
+			}
+			a, err := cpu2.Checkpoint()
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := dev2.Checkpoint()
+			if err != nil {
+				t.Fatal(err)
+			}
+			compareCheckpoints(t, "after resuming across backends", b, a, 2e-3)
+		})
+	}
+}
+
+// In bf16 the device's losses stay close to the CPU's float32 ones.
+func TestDeviceRunBF16(t *testing.T) {
+	cfg := deviceCases()[0]
+	cpu, err := NewRun(tensor.NewCPU(tensor.CPUOptions{Workers: 1}), withReplicas(cfg, 1), cfg.Classes, cfg.Steps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, err := NewDeviceRun(newEmulated(t, kernels.BF16), cfg, cfg.Classes, cfg.Steps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	r := rand.New(rand.NewPCG(3, 4))
+	for step := 0; step < cfg.Steps; step++ {
+		x, labels := randomBatch(r, cfg)
+		want, err := cpu.TrainStep(x, labels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := dev.TrainStep(x, labels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(got-want) > 0.03*(1+math.Abs(want)) {
+			t.Errorf("step %d: bf16 loss %.5f, float32 CPU %.5f", step, got, want)
+		}
+	}
+}
+
+// Train on a device learns the separable task as on the CPU and reports
+// the device as its backend.
+func TestTrainOnDevice(t *testing.T) {
+	cfg := smallConfig()
+	cfg.Space, cfg.Arch, cfg.Input, cfg.Epochs, cfg.Batch = space.NASBenchMacroName, []int{0, 0, 0, 0, 0, 0, 0, 0}, 8, 3, 16
+	dev := newEmulated(t, kernels.F32)
+	res, err := Train(context.Background(), cfg, quadrants{n: 256, seed: 1}, quadrants{n: 64, seed: 2}, Options{Device: dev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("device: top-1 %.3f loss %.3f after %d steps", res.Top1, res.Loss, res.Steps)
+	if res.Backend != dev.Name {
+		t.Errorf("backend %q, want %q", res.Backend, dev.Name)
+	}
+	if res.Top1 < 0.9 {
+		t.Errorf("top-1 %.3f on a separable task, want >= 0.9", res.Top1)
+	}
+}
+
+func withReplicas(c Config, n int) Config {
+	c.Replicas = n
+	return c
+}
