@@ -4,7 +4,6 @@ package hostemu
 
 /*
 #cgo CXXFLAGS: -std=c++17 -O2 -Wall
-#cgo LDFLAGS: -lpthread
 #include <stdlib.h>
 #include <string.h>
 #include "emu.h"
@@ -183,8 +182,12 @@ func (d *Device) Launch(name string, grid, block int, args ...any) error {
 	d.mu.Lock()
 	d.Launched[name]++
 	d.mu.Unlock()
-	if C.gk_launch(C.int(k.index), C.int(grid), C.int(block), &ptrs[0]) != 0 {
-		return fmt.Errorf("hostemu: launch of %s failed", name)
+	switch C.gk_launch(C.int(k.index), C.int(grid), C.int(block), &ptrs[0]) {
+	case 0:
+	case -2:
+		return fmt.Errorf("hostemu: launch of %s: some threads of a block returned while others waited at sync_threads", name)
+	default:
+		return fmt.Errorf("hostemu: launch of %s: out of memory for %d threads' stacks", name, block)
 	}
 	return nil
 }
