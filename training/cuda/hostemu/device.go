@@ -18,6 +18,7 @@ import (
 	"unsafe"
 
 	"github.com/genius-nas/genius/training/cuda/kernels"
+	"github.com/genius-nas/genius/training/tensor"
 )
 
 var launchMu sync.Mutex
@@ -30,6 +31,7 @@ type Device struct {
 	allocs  map[kernels.Ptr]alloc
 	// Launched counts launches per kernel (tests check coverage with it).
 	Launched map[string]int
+	gemm     *tensor.CPU
 }
 
 type kernel struct {
