@@ -73,6 +73,7 @@ type Net struct {
 	col, partial, stats kernels.Ptr // scratch shared by the layers
 	logits, dlogits     kernels.Ptr // float32 logits and dt gradient (bf16 only)
 	allocs              []kernels.Ptr
+	bytes               int64
 	// Set by Forward for Backward.
 	batch   int
 	forward bool
@@ -199,8 +200,13 @@ func (n *Net) alloc(bytes int) (kernels.Ptr, error) {
 		return 0, err
 	}
 	n.allocs = append(n.allocs, p)
+	n.bytes += int64(max(bytes, 1))
 	return p, nil
 }
+
+// Bytes is the device memory the Net holds: arenas, activations and their
+// gradients for the compiled batch, scratch.
+func (n *Net) Bytes() int64 { return n.bytes }
 
 // act returns device memory for a tensor of s per sample at the largest
 // batch, stored as the Net's DType.
@@ -315,7 +321,7 @@ func (n *Net) Close() error {
 	for _, p := range n.allocs {
 		errs = append(errs, n.Dev.Free(p))
 	}
-	n.allocs = nil
+	n.allocs, n.bytes = nil, 0
 	n.forward = false
 	return errors.Join(errs...)
 }

@@ -33,9 +33,10 @@ var cases = []struct {
 }
 
 const (
-	classes = 5
-	batch   = 4
-	size    = 32
+	classes  = 5
+	batch    = 4
+	maxBatch = 6
+	size     = 32
 )
 
 // fixture is a host network on the serial CPU engine, the same network
@@ -74,7 +75,9 @@ func newFixture(t *testing.T, spaceName string, arch []int, dt kernels.DType, o 
 	}
 	f := &fixture{dev: hostemu.New(), host: host}
 	t.Cleanup(f.dev.Close)
-	f.net, err = Compile(f.dev, dt, host, batch, 3, size, size)
+	// Compiled for more than the batch it runs: the layers must index by
+	// the batch, not the capacity.
+	f.net, err = Compile(f.dev, dt, host, maxBatch, 3, size, size)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,6 +326,9 @@ func TestPullPush(t *testing.T) {
 	if err := f.net.Pull(); err != nil {
 		t.Fatal(err)
 	}
+	if b := f.net.Bytes(); b < int64(4*f.net.Params.Len*3) {
+		t.Errorf("Bytes() = %d, less than the parameter arenas", b)
+	}
 	moved := 0
 	for _, b := range f.host.Buffers() {
 		if !equal(b.Data, want[b.Name]) {
@@ -411,8 +417,8 @@ func TestUnsupported(t *testing.T) {
 	if _, err := f.net.Forward(f.px, batch, false); err != nil {
 		t.Errorf("evaluation forward with dropout: %v", err)
 	}
-	if _, err := f.net.Forward(f.px, batch+1, false); err == nil || !strings.Contains(err.Error(), fmt.Sprint(batch)) {
-		t.Errorf("forward of %d samples on a network compiled for %d: %v", batch+1, batch, err)
+	if _, err := f.net.Forward(f.px, maxBatch+1, false); err == nil || !strings.Contains(err.Error(), fmt.Sprint(maxBatch)) {
+		t.Errorf("forward of %d samples on a network compiled for %d: %v", maxBatch+1, maxBatch, err)
 	}
 	if _, err := Compile(noGemm{dev}, kernels.F32, f.host, 1, 3, size, size); err == nil || !strings.Contains(err.Error(), "Gemmer") {
 		t.Errorf("compile for a device without a matrix product: %v", err)
