@@ -97,9 +97,6 @@ func (cp *compiler) layer(l nn.Layer, in shape, path string) (node, shape, error
 		if r.y, err = n.act(out); err != nil {
 			return nil, in, err
 		}
-		if r.dx, err = n.act(in); err != nil {
-			return nil, in, err
-		}
 		return r, out, nil
 	case *nn.Linear:
 		// A 1x1 convolution with bias over the pooled features.
@@ -117,18 +114,12 @@ func (cp *compiler) layer(l nn.Layer, in shape, path string) (node, shape, error
 		if a.y, err = n.act(in); err != nil {
 			return nil, in, err
 		}
-		if a.dx, err = n.act(in); err != nil {
-			return nil, in, err
-		}
 		return a, in, nil
 	case *nn.GlobalAvgPool:
 		g := &gapNode{c: in.c, hw: in.h * in.w}
 		out := shape{in.c, 1, 1}
 		var err error
 		if g.y, err = n.act(out); err != nil {
-			return nil, in, err
-		}
-		if g.dx, err = n.act(in); err != nil {
 			return nil, in, err
 		}
 		return g, out, nil
@@ -191,11 +182,6 @@ func (cp *compiler) conv(v *nn.Conv, in shape, index int, path string) (node, sh
 	if c.y, err = n.act(out); err != nil {
 		return nil, in, err
 	}
-	if !c.noDx {
-		if c.dx, err = n.act(in); err != nil {
-			return nil, in, err
-		}
-	}
 	return c, out, nil
 }
 
@@ -207,7 +193,7 @@ func (cp *compiler) batchNorm(v *nn.BatchNorm, in shape, index int, path string)
 	if in.c != v.C {
 		return nil, in, fmt.Errorf("layer %d (%T) at %s: %d channels, the layer takes %d", index, v, path, in.c, v.C)
 	}
-	b := &bnNode{hw: in.h * in.w, update: !v.Follower}
+	b := &bnNode{hw: in.h * in.w, n: in.size(), update: !v.Follower}
 	b.bn = kernels.BatchNorm{C: v.C, Momentum: v.Momentum, Eps: v.Eps}
 	if v.HasAct {
 		b.bn.Act = actCode(v.Act)
@@ -242,9 +228,6 @@ func (cp *compiler) batchNorm(v *nn.BatchNorm, in shape, index int, path string)
 	if b.y, err = n.act(in); err != nil {
 		return nil, in, err
 	}
-	if b.dx, err = n.act(in); err != nil {
-		return nil, in, err
-	}
 	return b, in, nil
 }
 
@@ -268,15 +251,10 @@ func (cp *compiler) se(v *nn.SE, in shape, index int, path string) (node, shape,
 	if gateOut != pooled {
 		return nil, in, fmt.Errorf("layer %d (%T) at %s: gate gives %v for %v", index, v, path, gateOut, pooled)
 	}
-	for _, p := range []*kernels.Ptr{&s.pooled, &s.dgate} {
-		if *p, err = n.act(pooled); err != nil {
-			return nil, in, err
-		}
-	}
-	if s.y, err = n.act(in); err != nil {
+	if s.pooled, err = n.act(pooled); err != nil {
 		return nil, in, err
 	}
-	if s.dx, err = n.act(in); err != nil {
+	if s.y, err = n.act(in); err != nil {
 		return nil, in, err
 	}
 	return s, in, nil

@@ -74,6 +74,8 @@ type Net struct {
 	logits, dlogits     kernels.Ptr // float32 logits and dt gradient (bf16 only)
 	allocs              []kernels.Ptr
 	bytes               int64
+	// Gradient values per sample: planned, and a buffer per layer.
+	gradValues, gradNaive int
 	// Set by Forward for Backward.
 	batch   int
 	forward bool
@@ -190,7 +192,14 @@ func (n *Net) compile() error {
 		}
 	}
 	cp.bindScratch()
-	return nil
+	var plan gradPlan
+	dx, err := n.root.plan(&plan, external)
+	if err != nil {
+		return err
+	}
+	plan.put(dx)
+	n.gradValues, n.gradNaive = plan.size(), plan.naive
+	return plan.allocate(n)
 }
 
 // alloc returns zeroed device memory freed by Close.

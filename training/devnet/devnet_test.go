@@ -427,3 +427,28 @@ func TestUnsupported(t *testing.T) {
 
 // noGemm hides the emulator's matrix product.
 type noGemm struct{ kernels.Device }
+
+// TestGradientBuffersReused compiles GENIUS-329 at ImageNet size (nothing
+// runs: the emulator's memory is only reserved) and compares the planned
+// gradient buffers with one per layer, as the CPU engine keeps them.
+func TestGradientBuffersReused(t *testing.T) {
+	genius329 := []int{1, 0, 0, 0, 1, 0, 1, 0, 1, 1, 1, 0, 4, 0, 4, 3, 0, 0, 4, 3, 0, 4, 4, 0, 5, 0, 5, 5, 5, 0}
+	host, err := networks.Build(tensor.NewCPU(tensor.CPUOptions{Workers: 1}), space.ImageNetName, genius329, networks.Options{Dropout: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := hostemu.New()
+	defer dev.Close()
+	const n = 8
+	net, err := Compile(dev, kernels.BF16, host, n, 3, 224, 224)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer net.Close()
+	ratio := float64(net.gradValues) / float64(net.gradNaive)
+	t.Logf("GENIUS-329 at 224, bf16: %.1f MiB per sample in all; gradients %.2f M values per sample planned, %.2f M with a buffer per layer (%.3f)",
+		float64(net.Bytes())/n/(1<<20), float64(net.gradValues)/1e6, float64(net.gradNaive)/1e6, ratio)
+	if ratio > 0.15 {
+		t.Errorf("planned gradient buffers are %.3f of a buffer per layer, want at most 0.15 (measured 0.099)", ratio)
+	}
+}

@@ -15,6 +15,10 @@ import (
 type node interface {
 	forward(n *Net, x kernels.Ptr, batch int, train bool) (kernels.Ptr, error)
 	backward(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr, error)
+	// plan assigns the gradient buffers backward writes, mirroring its
+	// reads and writes: it takes over a reference to dy's buffer and
+	// returns one to dx's (noGrad for none).
+	plan(p *gradPlan, dy int) (int, error)
 }
 
 type seqNode struct{ nodes []node }
@@ -35,7 +39,17 @@ func (s *seqNode) backward(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr, erro
 		if dy, err = s.nodes[i].backward(n, dy, batch); err != nil {
 			return 0, err
 		}
-		if dy == 0 && i > 0 {
+	}
+	return dy, nil
+}
+
+func (s *seqNode) plan(p *gradPlan, dy int) (int, error) {
+	for i := len(s.nodes) - 1; i >= 0; i-- {
+		var err error
+		if dy, err = s.nodes[i].plan(p, dy); err != nil {
+			return 0, err
+		}
+		if dy == noGrad && i > 0 {
 			return 0, fmt.Errorf("layer %d of a sequence computes no input gradient but is not the first", i)
 		}
 	}
@@ -43,10 +57,11 @@ func (s *seqNode) backward(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr, erro
 }
 
 // residualNode is body(x) + shortcut(x), the shortcut nil for identity.
+// Its input gradient is the sum of the branches', written over the body's.
 type residualNode struct {
 	body, short node
 	n           int // values per sample
-	y, dx       kernels.Ptr
+	y           kernels.Ptr
 }
 
 func (r *residualNode) forward(n *Net, x kernels.Ptr, batch int, train bool) (kernels.Ptr, error) {
@@ -74,10 +89,26 @@ func (r *residualNode) backward(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr,
 			return 0, err
 		}
 	}
-	if db == 0 || ds == 0 {
+	return db, kernels.Add(n.Dev, n.DType, r.n*batch, db, ds, db)
+}
+
+func (r *residualNode) plan(p *gradPlan, dy int) (int, error) {
+	p.retain(dy) // the shortcut's
+	db, err := r.body.plan(p, dy)
+	if err != nil {
+		return 0, err
+	}
+	ds := dy
+	if r.short != nil {
+		if ds, err = r.short.plan(p, dy); err != nil {
+			return 0, err
+		}
+	}
+	if db == noGrad || ds == noGrad {
 		return 0, fmt.Errorf("a residual branch computes no input gradient")
 	}
-	return r.dx, kernels.Add(n.Dev, n.DType, r.n*batch, db, ds, r.dx)
+	p.put(ds)
+	return db, nil
 }
 
 type convKind int
@@ -201,11 +232,21 @@ func (c *convNode) backward(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr, err
 	return dx, nil
 }
 
+func (c *convNode) plan(p *gradPlan, dy int) (int, error) {
+	if c.noDx {
+		p.put(dy)
+		return noGrad, nil
+	}
+	dx := p.get(c.in.size(), &c.dx)
+	p.put(dy)
+	return dx, nil
+}
+
 // bnNode is nn.BatchNorm with its fused activation; bn points into the
 // arenas.
 type bnNode struct {
 	bn       kernels.BatchNorm
-	hw       int
+	hw, n    int // values per channel and per sample, of one sample
 	update   bool
 	train    bool
 	x, y, dx kernels.Ptr
@@ -219,6 +260,9 @@ func (b *bnNode) forward(n *Net, x kernels.Ptr, batch int, train bool) (kernels.
 func (b *bnNode) backward(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr, error) {
 	return b.dx, b.bn.Backward(n.Dev, n.DType, b.train, b.hw*batch, b.x, dy, b.dx)
 }
+
+// plan may write dx over dy: the kernels read dy[i] before writing dx[i].
+func (b *bnNode) plan(p *gradPlan, dy int) (int, error) { return p.elementwise(dy, b.n, &b.dx), nil }
 
 type actNode struct {
 	act      kernels.Act
@@ -235,6 +279,8 @@ func (a *actNode) backward(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr, erro
 	return a.dx, kernels.ActBackward(n.Dev, n.DType, a.act, a.n*batch, a.x, dy, a.dx, 1, 0)
 }
 
+func (a *actNode) plan(p *gradPlan, dy int) (int, error) { return p.elementwise(dy, a.n, &a.dx), nil }
+
 type gapNode struct {
 	c, hw int
 	y, dx kernels.Ptr
@@ -246,6 +292,12 @@ func (g *gapNode) forward(n *Net, x kernels.Ptr, batch int, train bool) (kernels
 
 func (g *gapNode) backward(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr, error) {
 	return g.dx, kernels.PoolBackward(n.Dev, n.DType, g.c, g.hw, batch, dy, g.dx)
+}
+
+func (g *gapNode) plan(p *gradPlan, dy int) (int, error) {
+	dx := p.get(g.c*g.hw, &g.dx)
+	p.put(dy)
+	return dx, nil
 }
 
 // seNode is squeeze-excitation: the input pooled, the gate (convolutions
@@ -282,6 +334,22 @@ func (s *seNode) backward(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr, error
 	return s.dx, kernels.ScaleBackwardData(n.Dev, n.DType, s.c, s.hw, batch, dy, s.gated, dpool, s.dx)
 }
 
+// plan keeps dy until the input gradient, which reads it with the gate's.
+func (s *seNode) plan(p *gradPlan, dy int) (int, error) {
+	dg := p.get(s.c, &s.dgate)
+	dpool, err := s.gate.plan(p, dg)
+	if err != nil {
+		return 0, err
+	}
+	if dpool == noGrad {
+		return 0, fmt.Errorf("squeeze-excitation's gate computes no input gradient")
+	}
+	dx := p.get(s.c*s.hw, &s.dx)
+	p.put(dpool)
+	p.put(dy)
+	return dx, nil
+}
+
 // dropoutNode is nn.Dropout: the identity unless dropout applies, which
 // the device path cannot run yet.
 type dropoutNode struct{ p float64 }
@@ -294,6 +362,8 @@ func (d *dropoutNode) forward(n *Net, x kernels.Ptr, batch int, train bool) (ker
 func (d *dropoutNode) backward(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr, error) {
 	return dy, nil
 }
+
+func (d *dropoutNode) plan(p *gradPlan, dy int) (int, error) { return dy, nil }
 
 // dropout is the one place the device path applies dropout: the identity
 // in evaluation or with p = 0, and ErrUnsupported in training until the
