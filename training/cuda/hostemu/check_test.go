@@ -3,6 +3,7 @@
 package hostemu
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/genius-nas/genius/training/cuda/kernels"
@@ -17,6 +18,17 @@ func TestKernelsMatchCPU(t *testing.T) {
 		results, err := kernels.Check(d, seed)
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
+		}
+		// The emulator is a Gemmer, so Check compares its matrix product
+		// too: 2 input types x 3 transpositions x overwrite/accumulate.
+		gemms := 0
+		for _, r := range results {
+			if strings.HasPrefix(r.Op, "gemm ") {
+				gemms++
+			}
+		}
+		if gemms != 12 {
+			t.Errorf("seed %d: %d gemm comparisons, want 12", seed, gemms)
 		}
 		for _, r := range results {
 			if !r.OK() {

@@ -4,7 +4,6 @@ package hostemu
 
 /*
 #cgo CXXFLAGS: -std=c++17 -O2 -Wall
-#cgo LDFLAGS: -lpthread
 #include <stdlib.h>
 #include <string.h>
 #include "emu.h"
@@ -19,6 +18,7 @@ import (
 	"unsafe"
 
 	"github.com/genius-nas/genius/training/cuda/kernels"
+	"github.com/genius-nas/genius/training/tensor"
 )
 
 var launchMu sync.Mutex
@@ -31,6 +31,7 @@ type Device struct {
 	allocs  map[kernels.Ptr]alloc
 	// Launched counts launches per kernel (tests check coverage with it).
 	Launched map[string]int
+	gemm     *tensor.CPU
 }
 
 type kernel struct {
@@ -183,8 +184,12 @@ func (d *Device) Launch(name string, grid, block int, args ...any) error {
 	d.mu.Lock()
 	d.Launched[name]++
 	d.mu.Unlock()
-	if C.gk_launch(C.int(k.index), C.int(grid), C.int(block), &ptrs[0]) != 0 {
-		return fmt.Errorf("hostemu: launch of %s failed", name)
+	switch C.gk_launch(C.int(k.index), C.int(grid), C.int(block), &ptrs[0]) {
+	case 0:
+	case -2:
+		return fmt.Errorf("hostemu: launch of %s: some threads of a block returned while others waited at sync_threads", name)
+	default:
+		return fmt.Errorf("hostemu: launch of %s: out of memory for %d threads' stacks", name, block)
 	}
 	return nil
 }

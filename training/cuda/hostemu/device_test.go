@@ -63,6 +63,12 @@ func TestDeviceRejectsMisuse(t *testing.T) {
 	if err := d.Launch("no_such_kernel", 1, 32); err == nil {
 		t.Error("launch of an unknown kernel: no error")
 	}
+	if err := d.Gemm(false, false, 2, 2, 2, p, 2, p, 2, p.Add(4), 2, false, kernels.F32, kernels.F32); err == nil {
+		t.Error("gemm whose C overruns its allocation: no error")
+	}
+	if err := d.Gemm(false, false, 2, 2, 2, p, 1, p, 2, p, 2, false, kernels.F32, kernels.F32); err == nil {
+		t.Error("gemm with a row stride shorter than a row: no error")
+	}
 	if err := d.Free(p.Add(4)); err == nil {
 		t.Error("free of an address Alloc did not return: no error")
 	}

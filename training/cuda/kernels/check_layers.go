@@ -292,6 +292,54 @@ func (k *checker) pooling() error {
 			return err
 		}
 	}
+	return k.avgPool()
+}
+
+// avgPool checks k x k average pooling against nn.AvgPool: the
+// NAS-Bench-201 cell's 3x3 (stride 1, padding 1) and its reduction's 2x2
+// (stride 2), and an odd case whose windows overhang the edge.
+func (k *checker) avgPool() error {
+	for _, dt := range dtypes {
+		for _, geo := range [][3]int{{3, 1, 1}, {2, 2, 0}, {3, 2, 1}} {
+			kk, stride, pad := geo[0], geo[1], geo[2]
+			c, n, h, w := k.dim(1, 5), k.dim(1, 6), k.dim(kk, 9), k.dim(kk, 9)
+			p := nn.NewAvgPool(k.cpu, kk, stride, pad)
+			g := NewConv(c, n, h, w, kk, stride, pad)
+			x := randTensor(k, dt, c, n, h, w, 3)
+			y := p.Forward(x, true)
+			dy := randTensor(k, dt, c, n, g.OH, g.OW, 1)
+			dx := p.Backward(dy)
+			px, err := k.up(dt, x.Data)
+			if err != nil {
+				return err
+			}
+			py, err := k.zeros(dt, len(y.Data))
+			if err != nil {
+				return err
+			}
+			pdy, err := k.up(dt, dy.Data)
+			if err != nil {
+				return err
+			}
+			pdx, err := k.zeros(dt, len(x.Data))
+			if err != nil {
+				return err
+			}
+			if err := g.AvgPoolForward(k.d, dt, px, py); err != nil {
+				return err
+			}
+			if err := g.AvgPoolBackward(k.d, dt, pdy, pdx); err != nil {
+				return err
+			}
+			shape := fmt.Sprintf("C=%d N=%d %dx%d k%d s%d p%d", c, n, h, w, kk, stride, pad)
+			if err := k.expect("average pool forward", dt, shape, py, y.Data); err != nil {
+				return err
+			}
+			if err := k.expect("average pool backward", dt, shape, pdx, dx.Data); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 

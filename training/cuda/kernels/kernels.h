@@ -2,9 +2,9 @@
 // two ways:
 //   - for the GPU with clang-19 (--cuda-device-only -nocudainc), against
 //     clang's NVPTX builtins, with no NVIDIA headers;
-//   - as plain C++ for the host tests, where a launch runs one pthread per
-//     CUDA thread (a block at a time), shared memory is a static array and
-//     sync_threads() is a pthread barrier.
+//   - as plain C++ for the host tests, where a launch runs each CUDA thread
+//     of a block as a coroutine (a block at a time), shared memory is a
+//     static array and sync_threads() switches to the next thread.
 // Kernels use only what is defined here: no warp shuffles, no CUDA headers.
 #pragma once
 
@@ -37,7 +37,6 @@ DEV void gk_atomic_add(int *p, int v) { __nvvm_atom_add_gen_i(p, v); }
 #else // host emulation
 
 #include <math.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -45,16 +44,16 @@ DEV void gk_atomic_add(int *p, int v) { __nvvm_atom_add_gen_i(p, v); }
 #define DEV static inline
 #define SHARED static
 
-// One launch at a time (the host device serialises them).
-inline thread_local int gk_tid, gk_bid;
-inline int gk_bdim, gk_gdim;
-inline pthread_barrier_t gk_barrier;
+// One launch at a time (the host device serialises them); the emulator
+// sets the running thread's indices before switching to it.
+inline int gk_tid, gk_bid, gk_bdim, gk_gdim;
+void gk_sync(void); // the barrier, in the emulator (hostemu/glue.cc)
 
 #define tid_x() gk_tid
 #define bid_x() gk_bid
 #define bdim_x() gk_bdim
 #define gdim_x() gk_gdim
-#define sync_threads() pthread_barrier_wait(&gk_barrier)
+#define sync_threads() gk_sync()
 
 // bf16 as its bits, converted with round-to-nearest-even as the GPU's
 // cvt.rn.bf16.f32 does.

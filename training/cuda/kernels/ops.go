@@ -281,6 +281,19 @@ func PoolBackward(d Device, dt DType, c, hw, n int, dy, dx Ptr) error {
 	return d.Launch(dt.suffix("gap_bwd"), grid(d, c*hw*n), Block, c, hw, n, dy, dx)
 }
 
+// AvgPoolForward averages g.K x g.K windows of x (stride and padding as
+// g's; padded positions not counted) into y, C x OH x OW x N.
+func (g Conv) AvgPoolForward(d Device, dt DType, x, y Ptr) error {
+	n := g.C * g.OH * g.OW * g.N
+	return g.launch(d, dt.suffix("avgpool_fwd"), n, grid(d, n), x, y)
+}
+
+// AvgPoolBackward writes the input gradient dx (overwritten) from dy.
+func (g Conv) AvgPoolBackward(d Device, dt DType, dy, dx Ptr) error {
+	n := g.C * g.H * g.W * g.N
+	return g.launch(d, dt.suffix("avgpool_bwd"), n, grid(d, n), dy, dx)
+}
+
 // ScaleForward writes x scaled by the gate g (C x N) into y, the output of
 // squeeze-excitation.
 func ScaleForward(d Device, dt DType, c, hw, n int, x, g, y Ptr) error {

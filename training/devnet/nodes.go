@@ -1,0 +1,376 @@
+package devnet
+
+import (
+	"fmt"
+
+	"github.com/genius-nas/genius/training/cuda/kernels"
+	"github.com/genius-nas/genius/training/nn"
+)
+
+// node is a compiled layer. As nn layers do, forward keeps its input for
+// backward and returns its output in memory it owns; backward overwrites
+// its parameters' gradients and returns the input gradient in memory it
+// owns (0 for a layer that computes none, the network's first
+// convolution).
+type node interface {
+	forward(n *Net, x kernels.Ptr, batch int, train bool) (kernels.Ptr, error)
+	backward(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr, error)
+	// plan assigns the gradient buffers backward writes, mirroring its
+	// reads and writes: it takes over a reference to dy's buffer and
+	// returns one to dx's (noGrad for none).
+	plan(p *gradPlan, dy int) (int, error)
+}
+
+type seqNode struct{ nodes []node }
+
+func (s *seqNode) forward(n *Net, x kernels.Ptr, batch int, train bool) (kernels.Ptr, error) {
+	for _, nd := range s.nodes {
+		var err error
+		if x, err = nd.forward(n, x, batch, train); err != nil {
+			return 0, err
+		}
+	}
+	return x, nil
+}
+
+func (s *seqNode) backward(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr, error) {
+	for i := len(s.nodes) - 1; i >= 0; i-- {
+		var err error
+		if dy, err = s.nodes[i].backward(n, dy, batch); err != nil {
+			return 0, err
+		}
+	}
+	return dy, nil
+}
+
+func (s *seqNode) plan(p *gradPlan, dy int) (int, error) {
+	for i := len(s.nodes) - 1; i >= 0; i-- {
+		var err error
+		if dy, err = s.nodes[i].plan(p, dy); err != nil {
+			return 0, err
+		}
+		if dy == noGrad && i > 0 {
+			return 0, fmt.Errorf("layer %d of a sequence computes no input gradient but is not the first", i)
+		}
+	}
+	return dy, nil
+}
+
+// residualNode is body(x) + shortcut(x), the shortcut nil for identity.
+// Its input gradient is the sum of the branches', written over the body's.
+type residualNode struct {
+	body, short node
+	n           int // values per sample
+	y           kernels.Ptr
+}
+
+func (r *residualNode) forward(n *Net, x kernels.Ptr, batch int, train bool) (kernels.Ptr, error) {
+	b, err := r.body.forward(n, x, batch, train)
+	if err != nil {
+		return 0, err
+	}
+	s := x
+	if r.short != nil {
+		if s, err = r.short.forward(n, x, batch, train); err != nil {
+			return 0, err
+		}
+	}
+	return r.y, kernels.Add(n.Dev, n.DType, r.n*batch, b, s, r.y)
+}
+
+func (r *residualNode) backward(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr, error) {
+	db, err := r.body.backward(n, dy, batch)
+	if err != nil {
+		return 0, err
+	}
+	ds := dy
+	if r.short != nil {
+		if ds, err = r.short.backward(n, dy, batch); err != nil {
+			return 0, err
+		}
+	}
+	return db, kernels.Add(n.Dev, n.DType, r.n*batch, db, ds, db)
+}
+
+func (r *residualNode) plan(p *gradPlan, dy int) (int, error) {
+	p.retain(dy) // the shortcut's
+	db, err := r.body.plan(p, dy)
+	if err != nil {
+		return 0, err
+	}
+	ds := dy
+	if r.short != nil {
+		if ds, err = r.short.plan(p, dy); err != nil {
+			return 0, err
+		}
+	}
+	if db == noGrad || ds == noGrad {
+		return 0, fmt.Errorf("a residual branch computes no input gradient")
+	}
+	p.put(ds)
+	return db, nil
+}
+
+type convKind int
+
+const (
+	convPointwise convKind = iota // one matrix product
+	convDepthwise                 // the direct kernels
+	convIm2col                    // columns, then a product per group
+)
+
+// convNode is nn.Conv (and nn.Linear's). Weights and biases are offsets
+// into the parameter arenas.
+type convNode struct {
+	spec         nn.ConvSpec
+	kind         convKind
+	in           shape
+	oh, ow       int
+	weight, bias int // float offsets; bias -1 without one
+	noDx         bool
+	x, y, dx     kernels.Ptr
+}
+
+func (c *convNode) geom(batch int) kernels.Conv {
+	return kernels.NewConv(c.in.c, batch, c.in.h, c.in.w, c.spec.K, c.spec.Stride, c.spec.Pad)
+}
+
+// at is the address of element i of device memory p holding dt values.
+func at(p kernels.Ptr, dt kernels.DType, i int) kernels.Ptr { return p.Add(i * dt.Size()) }
+
+func (c *convNode) forward(n *Net, x kernels.Ptr, batch int, train bool) (kernels.Ptr, error) {
+	c.x = x
+	dt, s := n.DType, c.spec
+	m := c.oh * c.ow * batch
+	switch c.kind {
+	case convDepthwise:
+		if err := c.geom(batch).DepthwiseForward(n.Dev, dt, x, param(n.W, c.weight), c.y); err != nil {
+			return 0, err
+		}
+	case convPointwise:
+		if err := n.gemm.Gemm(false, false, s.Out, m, s.In, at(n.wdt, dt, c.weight), s.In, x, m, c.y, m, false, dt, dt); err != nil {
+			return 0, err
+		}
+	default:
+		if err := c.geom(batch).Im2col(n.Dev, dt, x, n.col); err != nil {
+			return 0, err
+		}
+		ig, og := s.In*s.K*s.K/s.Groups, s.Out/s.Groups
+		for g := range s.Groups {
+			if err := n.gemm.Gemm(false, false, og, m, ig, at(n.wdt, dt, c.weight+g*og*ig), ig, at(n.col, dt, g*ig*m), m,
+				at(c.y, dt, g*og*m), m, false, dt, dt); err != nil {
+				return 0, err
+			}
+		}
+	}
+	if c.bias >= 0 {
+		if err := kernels.BiasAdd(n.Dev, dt, s.Out, m, c.y, param(n.W, c.bias)); err != nil {
+			return 0, err
+		}
+	}
+	return c.y, nil
+}
+
+func (c *convNode) backward(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr, error) {
+	dt, s, x := n.DType, c.spec, c.x
+	m := c.oh * c.ow * batch
+	if c.bias >= 0 {
+		if err := kernels.BiasGrad(n.Dev, dt, s.Out, m, dy, n.partial, param(n.G, c.bias)); err != nil {
+			return 0, err
+		}
+	}
+	var dx kernels.Ptr
+	if !c.noDx {
+		dx = c.dx
+	}
+	switch c.kind {
+	case convDepthwise:
+		g := c.geom(batch)
+		if err := g.DepthwiseBackwardFilter(n.Dev, dt, x, dy, param(n.G, c.weight)); err != nil {
+			return 0, err
+		}
+		if dx != 0 {
+			if err := g.DepthwiseBackwardData(n.Dev, dt, dy, param(n.W, c.weight), dx); err != nil {
+				return 0, err
+			}
+		}
+	case convPointwise:
+		if err := n.gemm.Gemm(false, true, s.Out, s.In, m, dy, m, x, m, param(n.G, c.weight), s.In, false, dt, kernels.F32); err != nil {
+			return 0, err
+		}
+		if dx != 0 {
+			if err := n.gemm.Gemm(true, false, s.In, m, s.Out, at(n.wdt, dt, c.weight), s.In, dy, m, dx, m, false, dt, dt); err != nil {
+				return 0, err
+			}
+		}
+	default:
+		// The columns are rebuilt rather than kept per layer.
+		g := c.geom(batch)
+		if err := g.Im2col(n.Dev, dt, x, n.col); err != nil {
+			return 0, err
+		}
+		ig, og := s.In*s.K*s.K/s.Groups, s.Out/s.Groups
+		for gr := range s.Groups {
+			if err := n.gemm.Gemm(false, true, og, ig, m, at(dy, dt, gr*og*m), m, at(n.col, dt, gr*ig*m), m,
+				param(n.G, c.weight+gr*og*ig), ig, false, dt, kernels.F32); err != nil {
+				return 0, err
+			}
+		}
+		if dx != 0 {
+			// The columns' buffer takes their gradient.
+			for gr := range s.Groups {
+				if err := n.gemm.Gemm(true, false, ig, m, og, at(n.wdt, dt, c.weight+gr*og*ig), ig, at(dy, dt, gr*og*m), m,
+					at(n.col, dt, gr*ig*m), m, false, dt, dt); err != nil {
+					return 0, err
+				}
+			}
+			if err := g.Col2im(n.Dev, dt, n.col, dx); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return dx, nil
+}
+
+func (c *convNode) plan(p *gradPlan, dy int) (int, error) {
+	if c.noDx {
+		p.put(dy)
+		return noGrad, nil
+	}
+	dx := p.get(c.in.size(), &c.dx)
+	p.put(dy)
+	return dx, nil
+}
+
+// bnNode is nn.BatchNorm with its fused activation; bn points into the
+// arenas.
+type bnNode struct {
+	bn       kernels.BatchNorm
+	hw, n    int // values per channel and per sample, of one sample
+	update   bool
+	train    bool
+	x, y, dx kernels.Ptr
+}
+
+func (b *bnNode) forward(n *Net, x kernels.Ptr, batch int, train bool) (kernels.Ptr, error) {
+	b.x, b.train = x, train
+	return b.y, b.bn.Forward(n.Dev, n.DType, train, b.update, b.hw*batch, x, b.y)
+}
+
+func (b *bnNode) backward(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr, error) {
+	return b.dx, b.bn.Backward(n.Dev, n.DType, b.train, b.hw*batch, b.x, dy, b.dx)
+}
+
+// plan may write dx over dy: the kernels read dy[i] before writing dx[i].
+func (b *bnNode) plan(p *gradPlan, dy int) (int, error) { return p.elementwise(dy, b.n, &b.dx), nil }
+
+type actNode struct {
+	act      kernels.Act
+	n        int // values per sample
+	x, y, dx kernels.Ptr
+}
+
+func (a *actNode) forward(n *Net, x kernels.Ptr, batch int, train bool) (kernels.Ptr, error) {
+	a.x = x
+	return a.y, kernels.ActForward(n.Dev, n.DType, a.act, a.n*batch, x, a.y, 1, 0)
+}
+
+func (a *actNode) backward(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr, error) {
+	return a.dx, kernels.ActBackward(n.Dev, n.DType, a.act, a.n*batch, a.x, dy, a.dx, 1, 0)
+}
+
+func (a *actNode) plan(p *gradPlan, dy int) (int, error) { return p.elementwise(dy, a.n, &a.dx), nil }
+
+type gapNode struct {
+	c, hw int
+	y, dx kernels.Ptr
+}
+
+func (g *gapNode) forward(n *Net, x kernels.Ptr, batch int, train bool) (kernels.Ptr, error) {
+	return g.y, kernels.PoolForward(n.Dev, n.DType, g.c, g.hw, batch, x, g.y)
+}
+
+func (g *gapNode) backward(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr, error) {
+	return g.dx, kernels.PoolBackward(n.Dev, n.DType, g.c, g.hw, batch, dy, g.dx)
+}
+
+func (g *gapNode) plan(p *gradPlan, dy int) (int, error) {
+	dx := p.get(g.c*g.hw, &g.dx)
+	p.put(dy)
+	return dx, nil
+}
+
+// seNode is squeeze-excitation: the input pooled, the gate (convolutions
+// and activations over c x 1 x 1) and the input scaled by it. Its backward
+// pass fuses the scale's and the pooling's input gradients.
+type seNode struct {
+	c, hw                   int
+	gate                    node
+	x, pooled, gated, y, dx kernels.Ptr
+	dgate                   kernels.Ptr
+}
+
+func (s *seNode) forward(n *Net, x kernels.Ptr, batch int, train bool) (kernels.Ptr, error) {
+	s.x = x
+	if err := kernels.PoolForward(n.Dev, n.DType, s.c, s.hw, batch, x, s.pooled); err != nil {
+		return 0, err
+	}
+	g, err := s.gate.forward(n, s.pooled, batch, train)
+	if err != nil {
+		return 0, err
+	}
+	s.gated = g
+	return s.y, kernels.ScaleForward(n.Dev, n.DType, s.c, s.hw, batch, x, g, s.y)
+}
+
+func (s *seNode) backward(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr, error) {
+	if err := kernels.ScaleBackwardGate(n.Dev, n.DType, s.c, s.hw, batch, s.x, dy, s.dgate); err != nil {
+		return 0, err
+	}
+	dpool, err := s.gate.backward(n, s.dgate, batch)
+	if err != nil {
+		return 0, err
+	}
+	return s.dx, kernels.ScaleBackwardData(n.Dev, n.DType, s.c, s.hw, batch, dy, s.gated, dpool, s.dx)
+}
+
+// plan keeps dy until the input gradient, which reads it with the gate's.
+func (s *seNode) plan(p *gradPlan, dy int) (int, error) {
+	dg := p.get(s.c, &s.dgate)
+	dpool, err := s.gate.plan(p, dg)
+	if err != nil {
+		return 0, err
+	}
+	if dpool == noGrad {
+		return 0, fmt.Errorf("squeeze-excitation's gate computes no input gradient")
+	}
+	dx := p.get(s.c*s.hw, &s.dx)
+	p.put(dpool)
+	p.put(dy)
+	return dx, nil
+}
+
+// dropoutNode is nn.Dropout: the identity unless dropout applies, which
+// the device path cannot run yet.
+type dropoutNode struct{ p float64 }
+
+func (d *dropoutNode) forward(n *Net, x kernels.Ptr, batch int, train bool) (kernels.Ptr, error) {
+	return dropout(d.p, train, x)
+}
+
+// backward is the identity: a forward pass that dropped values failed.
+func (d *dropoutNode) backward(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr, error) {
+	return dy, nil
+}
+
+func (d *dropoutNode) plan(p *gradPlan, dy int) (int, error) { return dy, nil }
+
+// dropout is the one place the device path applies dropout: the identity
+// in evaluation or with p = 0, and ErrUnsupported in training until the
+// device has a dropout kernel.
+func dropout(p float64, train bool, x kernels.Ptr) (kernels.Ptr, error) {
+	if !train || p <= 0 {
+		return x, nil
+	}
+	return 0, fmt.Errorf("dropout with p=%g in training: %w (build the network without dropout)", p, ErrUnsupported)
+}
