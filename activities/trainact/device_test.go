@@ -1,0 +1,54 @@
+package trainact
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/genius-nas/genius/activities"
+	"github.com/genius-nas/genius/specs/transfer"
+	"github.com/genius-nas/genius/storage"
+	"github.com/genius-nas/genius/training"
+)
+
+// What the device path cannot run fails for good, saying to use a CPU
+// worker; other errors are left to the callers' own handling.
+func TestDeviceFailure(t *testing.T) {
+	err := deviceFailure("retrain on cuda:0", fmt.Errorf("layer x: %w", training.ErrDeviceUnsupported), "micro_batch")
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || !ae.NonRetryable() || ae.Type() != activities.ErrDeviceUnsupported {
+		t.Fatalf("unsupported: %#v, want a non-retryable %s", err, activities.ErrDeviceUnsupported)
+	}
+	for _, part := range []string{"retrain on cuda:0", "layer x", "--backend cpu"} {
+		if !strings.Contains(ae.Error(), part) {
+			t.Errorf("%q lacks %q", ae.Error(), part)
+		}
+	}
+	for _, e := range []error{nil, errors.New("disk full"), &training.SettingError{Setting: "Batch", Err: errors.New("too big")}} {
+		if got := deviceFailure("x", e, "micro_batch"); got != nil {
+			t.Errorf("deviceFailure(%v) = %v, want nil", e, got)
+		}
+	}
+}
+
+// A GPU worker refuses COCO detection, which only the CPU engine trains,
+// instead of training it on the CPU behind the user's back.
+func TestRetrainDetectionOnDevice(t *testing.T) {
+	st, _ := storage.NewDir(t.TempDir())
+	a := &RetrainActivities{Store: st, Device: &training.Device{Name: "cuda:0 test"}}
+	s, err := transfer.Ready("coco-cpu-demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Arch, s.Data.Dir, s.FromCheckpoint = tinyRetrainSpec(t).Arch, t.TempDir(), "retrain/x/step-000000001.ckpt"
+	_, err = a.RetrainChunk(context.Background(), activities.RetrainChunkInput{Spec: s, CheckpointRun: "coco", FromEpoch: 0, UntilEpoch: 1})
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || ae.Type() != activities.ErrDeviceUnsupported || !ae.NonRetryable() ||
+		!strings.Contains(ae.Error(), "--backend cpu") || !strings.Contains(ae.Error(), "cuda:0 test") {
+		t.Fatalf("err = %v, want a non-retryable %s naming the device and --backend cpu", err, activities.ErrDeviceUnsupported)
+	}
+}
