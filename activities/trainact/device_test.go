@@ -52,3 +52,48 @@ func TestRetrainDetectionOnDevice(t *testing.T) {
 		t.Fatalf("err = %v, want a non-retryable %s naming the device and --backend cpu", err, activities.ErrDeviceUnsupported)
 	}
 }
+
+func TestDivisorUpTo(t *testing.T) {
+	for _, tc := range []struct{ batch, micro, want int }{
+		{1024, 256, 256}, {2048, 256, 256}, {16, 6, 4}, {16, 16, 0}, {16, 64, 0}, {7, 3, 1}, {1, 4, 0}, {12, 5, 4},
+	} {
+		if got := divisorUpTo(tc.batch, tc.micro); got != tc.want {
+			t.Errorf("divisorUpTo(%d, %d) = %d, want %d", tc.batch, tc.micro, got, tc.want)
+		}
+	}
+}
+
+// A worker's micro-batch applies to candidates whose input sets none, and
+// names their checkpoints apart from whole-batch ones; an input's own
+// micro-batch wins.
+func TestProxyTrainWorkerMicroBatch(t *testing.T) {
+	dataDir := t.TempDir()
+	writeCIFAR(t, dataDir, 24)
+	st := dirStore(t)
+	acts := &TrainingActivities{Store: st, MicroBatch: 6}
+	in := proxyInput(dataDir) // batch 16: micro-batches of 4
+	in.Steps = 1
+	_, res, err := proxyRun(t, acts, in, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := proxyDefaults(in)
+	want.MicroBatch = 4
+	if !strings.HasPrefix(res.Checkpoint, checkpointPrefix(want)) {
+		t.Errorf("checkpoint %s, want it under %s (micro-batch 4)", res.Checkpoint, checkpointPrefix(want))
+	}
+	if ck := mustLoad(t, st, res.Checkpoint); !strings.Contains(string(ck.Header.Config), `"micro_batch":4`) {
+		t.Errorf("the run trained with %s, want micro_batch 4", ck.Header.Config)
+	}
+	if res.Backend == "" {
+		t.Error("result does not name its backend")
+	}
+	in.MicroBatch = 8
+	_, res, err = proxyRun(t, acts, in, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(res.Checkpoint, checkpointPrefix(proxyDefaults(in))) {
+		t.Errorf("checkpoint %s: the input's micro-batch 8 did not win", res.Checkpoint)
+	}
+}

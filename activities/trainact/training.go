@@ -41,6 +41,11 @@ type TrainingActivities struct {
 	// Device, when set, is the GPU candidates train on (Backend then only
 	// prepares batches); nil trains on the CPU.
 	Device *training.Device
+	// MicroBatch, when > 0, is the micro-batch of candidates whose input
+	// sets none: the largest divisor of their batch up to it. It becomes
+	// part of the input the checkpoints are named after, so a worker set
+	// otherwise never resumes a candidate trained with another.
+	MicroBatch int
 	// CheckpointEvery is the number of steps between checkpoints during
 	// ProxyTrain (a retried activity resumes from the newest). Default 200.
 	CheckpointEvery int
@@ -284,6 +289,10 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 			"proxy training: the worker has no checkpoint store: start it with --checkpoint-store (GENIUS_CHECKPOINT_STORE)", activities.ErrNoCheckpointStore, nil)
 	}
 	in = proxyDefaults(in)
+	workerMicro := in.MicroBatch == 0 && a.MicroBatch > 0
+	if workerMicro {
+		in.MicroBatch = divisorUpTo(in.Batch, a.MicroBatch)
+	}
 	prefix := checkpointPrefix(in)
 	// Loading an image folder and reading a checkpoint can take minutes:
 	// heartbeat all along.
@@ -310,6 +319,9 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 		Batch: min(in.Batch, train.Len()), MicroBatch: in.MicroBatch, LR: in.LR, Momentum: in.Momentum, WeightDecay: in.WeightDecay, Seed: seed}
 	if in.Input <= 64 {
 		cfg.CropFraction = 1 // CIFAR-size inputs are used whole
+	}
+	if workerMicro {
+		cfg.MicroBatch = divisorUpTo(cfg.Batch, a.MicroBatch) // the batch may have shrunk to the data
 	}
 	every := a.CheckpointEvery
 	if every <= 0 {
@@ -429,6 +441,23 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 	done()
 	return activities.TrainResult{Top1: res.Top1, Top5: res.Top5, Loss: res.Loss, ImagesPerS: res.ImagesPerS, ParamsM: res.ParamsM,
 		Steps: res.Steps, Epochs: res.Epochs, Checkpoint: final, PeakMemoryB: res.PeakMemoryB, HeldOut: heldOutDigest(val), Backend: cmp.Or(res.Backend, last.Backend)}, nil
+}
+
+// divisorUpTo is the largest divisor of batch that is at most micro; 0
+// (whole batches) when that is the batch itself.
+func divisorUpTo(batch, micro int) int {
+	for m := min(micro, batch); m > 1; m-- {
+		if batch%m == 0 {
+			if m == batch {
+				return 0
+			}
+			return m
+		}
+	}
+	if batch > 1 {
+		return 1
+	}
+	return 0
 }
 
 func heartbeat(ctx context.Context, hb TrainingHeartbeat) {
