@@ -1,6 +1,7 @@
 package charttest
 
 import (
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -67,6 +68,13 @@ func TestGPUBackend(t *testing.T) {
 				}
 			}
 		})
+	}
+	notes, err := h.Notes(testContext(t), chartDir, "--set", "gpu.enabled=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "training on backend cuda, image ghcr.io/genius-nas/genius:0.1.0-cuda"; !strings.Contains(notes, want) {
+		t.Errorf("NOTES lack %q:\n%s", want, notes)
 	}
 	// The schema names a bad backend.
 	if _, err := h.Template(testContext(t), chartDir, "--set", "gpu.enabled=true,gpu.backend=gpu"); err == nil {
