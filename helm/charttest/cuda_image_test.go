@@ -100,7 +100,7 @@ func TestCUDAImage(t *testing.T) {
 	}
 	cflags := regexp.MustCompile(`CGO_CFLAGS="([^"]*)"`).FindStringSubmatch(d.text)
 	if !strings.Contains(d.text, "CGO_ENABLED=1") || cflags == nil ||
-		strings.Index(cflags[1], "11.8/include") < 0 || strings.Index(cflags[1], "11.8/include") > strings.Index(cflags[1], "13/include") {
+		!strings.Contains(cflags[1], "11.8/include") || strings.Index(cflags[1], "11.8/include") > strings.Index(cflags[1], "13/include") {
 		t.Errorf("cgo flags %v: want cgo on and CUDA 11.8's cuda.h before CUDA 13's headers (build.sh's order)", cflags)
 	}
 
