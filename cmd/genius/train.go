@@ -118,6 +118,9 @@ func runTrain(ctx context.Context, f trainOptions, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if acc.Device != nil {
+		fmt.Fprintf(stderr, "training on %s\n", acc.Name())
+	}
 	opts := training.Options{Progress: progressPrinter(stderr, cfg, train), Device: acc.Device}
 	if f.checkpoint != "" {
 		opts.Save = func(_ context.Context, c *checkpoint.Checkpoint) error { return saveCheckpoint(f.checkpoint, c) }
