@@ -418,7 +418,8 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 		}
 		return activities.TrainResult{}, temporal.NewApplicationError(msg, activities.ErrWorkerStopping)
 	}
-	if de := deviceFailure(fmt.Sprintf("proxy training %s %v on %s", in.Space, in.Arch, last.Backend), err, proxyFields["MicroBatch"]); de != nil {
+	if de := deviceFailure(fmt.Sprintf("proxy training %s %v on %s", in.Space, in.Arch, last.Backend), err,
+		proxyFields["MicroBatch"]+" (or, for specs that set none, the gpu worker's --micro-batch, GENIUS_MICRO_BATCH)"); de != nil {
 		return activities.TrainResult{}, de
 	}
 	if se := (*training.SettingError)(nil); errors.As(err, &se) {
