@@ -6,14 +6,9 @@
 # helm/genius/values.yaml) and `docker run IMAGE search ...` runs another verb.
 #
 #   docker build -t genius .
-#   docker build --build-arg VARIANT=gpu -t genius:gpu .
 #
-# VARIANT=gpu is the image for GPU workers. Until the CUDA training backend
-# lands it builds the same pure-Go binary (training then runs on the CPU of a
-# GPU node); the backend will build with the `cuda` tag against
-# gorgonia.org/cu, which needs cgo and the CUDA runtime, so that variant will
-# also set CGO_ENABLED=1 and RUNTIME_IMAGE to a CUDA runtime base
-# (nvidia/cuda:<version>-runtime) in place of distroless/static.
+# This image trains on the CPU only: its genius is pure Go. GPU workers run
+# the CUDA image, Dockerfile.cuda (`docker build -f Dockerfile.cuda .`).
 
 ARG GO_VERSION=1.26
 ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot
@@ -25,15 +20,12 @@ COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 ARG VARIANT=cpu
-ARG CGO_ENABLED=0
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     case "${VARIANT}" in \
-      cpu) tags="" ;; \
-      gpu) tags="cuda" ;; \
-      *) echo "VARIANT must be cpu or gpu, not ${VARIANT}" >&2; exit 1 ;; \
+      cpu) ;; \
+      *) echo "VARIANT=${VARIANT}: this Dockerfile builds the CPU image only; build the GPU image with docker build -f Dockerfile.cuda ." >&2; exit 1 ;; \
     esac && \
-    CGO_ENABLED=${CGO_ENABLED} go build -trimpath -buildvcs=false -tags "${tags}" \
-      -ldflags "-s -w" -o /out/genius ./cmd/genius
+    CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "-s -w" -o /out/genius ./cmd/genius
 
 FROM ${RUNTIME_IMAGE}
 ARG VARIANT=cpu

@@ -116,6 +116,8 @@ type RetrainChunkResult struct {
 	// PendingUploads counts checkpoints not yet in the remote store when the
 	// chunk ended (a write-back store with S3 down); they upload later.
 	PendingUploads int `json:"pending_uploads,omitempty"`
+	// Backend is what the chunk trained on ("cpu-avx512", "cuda:0 ...").
+	Backend string `json:"backend,omitempty"`
 }
 
 // RetrainHeartbeat is the progress RetrainChunk records as heartbeat details.
@@ -129,4 +131,6 @@ type RetrainHeartbeat struct {
 	CheckpointStep int    `json:"checkpoint_step,omitempty"`
 	// PeakMemoryB is the worker process's peak resident memory so far.
 	PeakMemoryB int64 `json:"peak_memory_bytes,omitempty"`
+	// Backend is what the chunk trains on.
+	Backend string `json:"backend,omitempty"`
 }

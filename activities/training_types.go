@@ -76,4 +76,7 @@ type TrainResult struct {
 	// HeldOut names the images validated on: their count and a digest of
 	// their indices, equal for every candidate of a search.
 	HeldOut string `json:"held_out,omitempty"`
+	// Backend is what trained it: "cpu-avx512", "cpu-go", or a GPU
+	// ("cuda:0 NVIDIA H100 80GB HBM3 bf16").
+	Backend string `json:"backend,omitempty"`
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -16,6 +17,7 @@ import (
 	"github.com/genius-nas/genius/pricing"
 	"github.com/genius-nas/genius/storage"
 	"github.com/genius-nas/genius/taskqueue"
+	"github.com/genius-nas/genius/training"
 	"github.com/genius-nas/genius/workflows"
 )
 
@@ -24,6 +26,10 @@ const (
 	CPUTaskQueue = taskqueue.CPU
 	GPUTaskQueue = taskqueue.GPU
 )
+
+// MetricTrainingBackend is a GPU worker's gauge, 1, whose backend label
+// says what it trains on: cpu or cuda.
+const MetricTrainingBackend = "genius_training_backend"
 
 // Default data directory, as --data-dir documents it.
 const DefaultDataDir = "data"
@@ -58,6 +64,9 @@ type Config struct {
 	// Interceptors and other SDK options not covered above are passed as
 	// they are; Options' queue-specific fields above override them.
 	Options worker.Options
+	// Device, when set, is the GPU a GPU worker's activities train on
+	// (accel.Open); nil trains on the CPU.
+	Device *training.Device
 }
 
 func (c Config) workerOptions(defaultActivities int) worker.Options {
@@ -164,27 +173,56 @@ func (t *Training) SetLoaderWorkers(n int) {
 // the store is next opened on the same directory.
 func (t *Training) Close() error { return storage.CloseStore(t.Store) }
 
+// SetDevice makes proxy training and retraining train on dev (nil: the
+// CPU).
+func (t *Training) SetDevice(dev *training.Device) {
+	t.Proxy.Device, t.Retrain.Device = dev, dev
+}
+
+// Backend names what the activities train on: the device, or "cpu".
+func (t *Training) Backend() string {
+	if t.Retrain != nil && t.Retrain.Device != nil {
+		return t.Retrain.Device.Name
+	}
+	return "cpu"
+}
+
+// backendKind is "cpu", or the device's kind ("cuda" of "cuda:0 ..."):
+// a metric label without the free text of a device name.
+func (t *Training) backendKind() string {
+	kind, _, _ := strings.Cut(t.Backend(), ":")
+	return kind
+}
+
 // String is a one-line summary for logs (no secrets).
 func (t *Training) String() string {
-	return fmt.Sprintf("checkpoint store %s, %d image loader workers", t.Store, t.Retrain.LoaderWorkers)
+	return fmt.Sprintf("checkpoint store %s, %d image loader workers, training on %s", t.Store, t.Retrain.LoaderWorkers, t.Backend())
 }
 
 // NewGPUWorker returns a worker (not yet started) on cfg.TaskQueue, default
 // "genius-gpu", running the training and retraining activities, one at a
 // time unless cfg.MaxConcurrentActivities says otherwise.
-func NewGPUWorker(c client.Client, cfg Config, training *Training) (worker.Worker, error) {
+func NewGPUWorker(c client.Client, cfg Config, tr *Training) (worker.Worker, error) {
 	if c == nil {
 		return nil, errors.New("new GPU worker: no Temporal client")
 	}
-	if training == nil || training.Proxy == nil || training.Retrain == nil {
+	if tr == nil || tr.Proxy == nil || tr.Retrain == nil {
 		return nil, errors.New("new GPU worker: no training activities")
+	}
+	if cfg.Device != nil {
+		tr.SetDevice(cfg.Device)
 	}
 	q := cfg.TaskQueue
 	if q == "" {
 		q = GPUTaskQueue
 	}
 	w := worker.New(c, q, cfg.workerOptions(1))
-	RegisterTraining(w, training)
+	if cfg.Metrics != nil {
+		// One series per worker saying what it trains on, for dashboards
+		// and alerts (a GPU pod that reports cpu).
+		cfg.Metrics.WithTags(map[string]string{"backend": tr.backendKind()}).Gauge(MetricTrainingBackend).Update(1)
+	}
+	RegisterTraining(w, tr)
 	return w, nil
 }
 

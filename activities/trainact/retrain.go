@@ -38,6 +38,9 @@ type RetrainActivities struct {
 	Store storage.Store
 	// Backend runs the kernels. Default: tensor.NewCPU on every core.
 	Backend tensor.Backend
+	// Device, when set, is the GPU runs train on (training.NewDeviceRun;
+	// Backend then only prepares batches); nil trains on the CPU.
+	Device *training.Device
 	// LoaderWorkers decode images in parallel. Default 2.
 	LoaderWorkers int
 	// FlushTimeout bounds the wait at a chunk's end for a write-back store's
@@ -156,7 +159,8 @@ func (a *RetrainActivities) RetrainChunk(ctx context.Context, in activities.Retr
 	}
 	c := &chunkRun{a: a, in: in, spec: spec, run: run, newRun: newRun, perEpoch: run.stepsPerEpoch(), total: run.totalSteps(),
 		best: in.Best, beats: beats}
-	res := activities.RetrainChunkResult{TotalSteps: c.total}
+	res := activities.RetrainChunkResult{TotalSteps: c.total, Backend: backendName(a.Device, be)}
+	c.hb.Backend = res.Backend
 	resumed, err := c.resume(ctx)
 	if err == nil && resumed == nil && spec.FromCheckpoint != "" {
 		err = c.loadBackbone(ctx, spec.FromCheckpoint) // transfer: a fresh run starts from those weights
@@ -170,6 +174,9 @@ func (a *RetrainActivities) RetrainChunk(ctx context.Context, in activities.Retr
 	}
 	untilStep := min(c.total, in.UntilEpoch*c.perEpoch)
 	if err := c.trainUntil(ctx, untilStep); err != nil {
+		if de := deviceFailure("retrain on "+res.Backend, err, specFields["MicroBatch"]); de != nil {
+			return res, de
+		}
 		return res, err
 	}
 	pos := c.run.position()

@@ -55,12 +55,18 @@ type epochSteps interface {
 // diverged is the non-retryable error of a training step that failed on
 // its data or numbers (a retry would fail the same way).
 func diverged(err error) error {
+	if de := deviceFailure("training step", err, specFields["MicroBatch"]); de != nil {
+		return de
+	}
 	return temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrRetrainDiverged, err)
 }
 
 // newTrainer opens the spec's data and returns how to build its run.
 func (a *RetrainActivities) newTrainer(spec retrain.Spec, be tensor.Backend) (func() (trainer, error), error) {
 	if spec.IsDetection() {
+		if a.Device != nil {
+			return nil, deviceFailure("retrain on "+a.Device.Name, fmt.Errorf("COCO detection: %w", training.ErrDeviceUnsupported), specFields["MicroBatch"])
+		}
 		return a.newDetectorTrainer(spec, be)
 	}
 	train, val, err := retrainData(spec)
@@ -74,7 +80,16 @@ func (a *RetrainActivities) newTrainer(spec retrain.Spec, be tensor.Backend) (fu
 	loader := training.NewLoader(cfg, train, a.LoaderWorkers) // micro-batches
 	perEpoch := loader.Batches()
 	return func() (trainer, error) {
-		run, err := training.NewRun(be, cfg, train.Classes(), perEpoch)
+		var run *training.Run
+		var err error
+		if a.Device != nil {
+			run, err = training.NewDeviceRun(a.Device, cfg, train.Classes(), perEpoch)
+		} else {
+			run, err = training.NewRun(be, cfg, train.Classes(), perEpoch)
+		}
+		if de := deviceFailure("retrain on "+backendName(a.Device, be), err, specFields["MicroBatch"]); de != nil {
+			return nil, de
+		}
 		if err != nil {
 			return nil, badSpec(training.NameSetting(err, specFields))
 		}

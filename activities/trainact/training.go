@@ -1,6 +1,7 @@
 package trainact
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -37,6 +38,14 @@ type TrainingActivities struct {
 	Store storage.Store
 	// Backend runs the kernels. Default: tensor.NewCPU on every core.
 	Backend tensor.Backend
+	// Device, when set, is the GPU candidates train on (Backend then only
+	// prepares batches); nil trains on the CPU.
+	Device *training.Device
+	// MicroBatch, when > 0, is the micro-batch of candidates whose input
+	// sets none: the largest divisor of their batch up to it. It becomes
+	// part of the input the checkpoints are named after, so a worker set
+	// otherwise never resumes a candidate trained with another.
+	MicroBatch int
 	// CheckpointEvery is the number of steps between checkpoints during
 	// ProxyTrain (a retried activity resumes from the newest). Default 200.
 	CheckpointEvery int
@@ -66,6 +75,8 @@ type TrainingHeartbeat struct {
 	Checkpoint  string `json:"checkpoint,omitempty"`
 	// CheckpointStep is the step the checkpoint holds.
 	CheckpointStep int `json:"checkpoint_step,omitempty"`
+	// Backend is what the candidate trains on ("cpu-avx512", "cuda:0 ...").
+	Backend string `json:"backend,omitempty"`
 }
 
 // proxyFields name the search spec field of each training setting.
@@ -278,6 +289,10 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 			"proxy training: the worker has no checkpoint store: start it with --checkpoint-store (GENIUS_CHECKPOINT_STORE)", activities.ErrNoCheckpointStore, nil)
 	}
 	in = proxyDefaults(in)
+	workerMicro := in.MicroBatch == 0 && a.MicroBatch > 0
+	if workerMicro {
+		in.MicroBatch = divisorUpTo(in.Batch, a.MicroBatch)
+	}
 	prefix := checkpointPrefix(in)
 	// Loading an image folder and reading a checkpoint can take minutes:
 	// heartbeat all along.
@@ -305,6 +320,9 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 	if in.Input <= 64 {
 		cfg.CropFraction = 1 // CIFAR-size inputs are used whole
 	}
+	if workerMicro {
+		cfg.MicroBatch = divisorUpTo(cfg.Batch, a.MicroBatch) // the batch may have shrunk to the data
+	}
 	every := a.CheckpointEvery
 	if every <= 0 {
 		every = 200
@@ -312,7 +330,8 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 	// Save is offered a checkpoint after every step (it shares memory with
 	// the run, so that costs no copy) and writes every `every` steps, or at
 	// once when the worker is stopping, so the retry loses no step.
-	opts := training.Options{Backend: a.backend(), CheckpointEvery: 1, LoaderWorkers: a.LoaderWorkers}
+	opts := training.Options{Backend: a.backend(), Device: a.Device, CheckpointEvery: 1, LoaderWorkers: a.LoaderWorkers}
+	last.Backend = backendName(a.Device, opts.Backend)
 	var stopCh <-chan struct{} // nil outside an activity: never ready
 	if activity.IsActivity(ctx) {
 		stopCh = activity.GetWorkerStopChannel(ctx)
@@ -399,6 +418,10 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 		}
 		return activities.TrainResult{}, temporal.NewApplicationError(msg, activities.ErrWorkerStopping)
 	}
+	if de := deviceFailure(fmt.Sprintf("proxy training %s %v on %s", in.Space, in.Arch, last.Backend), err,
+		proxyFields["MicroBatch"]+" (or, for specs that set none, the gpu worker's --micro-batch, GENIUS_MICRO_BATCH)"); de != nil {
+		return activities.TrainResult{}, de
+	}
 	if se := (*training.SettingError)(nil); errors.As(err, &se) {
 		// A setting that does not fit (a memory limit too) fails every retry.
 		err = training.NameSetting(err, proxyFields)
@@ -418,7 +441,24 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 	}
 	done()
 	return activities.TrainResult{Top1: res.Top1, Top5: res.Top5, Loss: res.Loss, ImagesPerS: res.ImagesPerS, ParamsM: res.ParamsM,
-		Steps: res.Steps, Epochs: res.Epochs, Checkpoint: final, PeakMemoryB: res.PeakMemoryB, HeldOut: heldOutDigest(val)}, nil
+		Steps: res.Steps, Epochs: res.Epochs, Checkpoint: final, PeakMemoryB: res.PeakMemoryB, HeldOut: heldOutDigest(val), Backend: cmp.Or(res.Backend, last.Backend)}, nil
+}
+
+// divisorUpTo is the largest divisor of batch that is at most micro; 0
+// (whole batches) when that is the batch itself.
+func divisorUpTo(batch, micro int) int {
+	for m := min(micro, batch); m > 1; m-- {
+		if batch%m == 0 {
+			if m == batch {
+				return 0
+			}
+			return m
+		}
+	}
+	if batch > 1 {
+		return 1
+	}
+	return 0
 }
 
 func heartbeat(ctx context.Context, hb TrainingHeartbeat) {

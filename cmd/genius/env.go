@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -89,4 +90,18 @@ func addDataDirFlag(fs *pflag.FlagSet, p *string) {
 func addStoreFlag(fs *pflag.FlagSet, p *string) {
 	fs.StringVar(p, "store", envOr("GENIUS_CHECKPOINT_STORE", defaultCheckpointStore),
 		"checkpoint store: file:///path or s3://bucket/prefix (env GENIUS_CHECKPOINT_STORE; S3 settings from GENIUS_S3_ENDPOINT, GENIUS_S3_REGION, GENIUS_S3_PATH_STYLE, credentials from the AWS chain)")
+}
+
+// Choice is the value of variable name, one of allowed, def when it is
+// unset.
+func (e *envDefaults) Choice(flag, name, def string, allowed ...string) string {
+	v := envOr(name, "")
+	if v == "" {
+		return def
+	}
+	if !slices.Contains(allowed, v) {
+		e.fail(flag, fmt.Errorf("%s=%q is not one of %s: use one of them, or unset it", name, v, strings.Join(allowed, ", ")))
+		return def
+	}
+	return v
 }

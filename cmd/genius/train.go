@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/genius-nas/genius/accel"
 	"github.com/genius-nas/genius/space"
 	"github.com/genius-nas/genius/training"
 	"github.com/genius-nas/genius/training/checkpoint"
@@ -39,22 +41,29 @@ type trainOptions struct {
 	format, checkpoint   string
 	valFraction          float64
 	json                 bool
+	backend              backendOptions
+	// env holds environment defaults that did not parse.
+	env envDefaults
 }
 
 func newTrainCmd() *cobra.Command {
 	var opts trainOptions
 	cmd := &cobra.Command{
 		Use:   "train",
-		Short: "Train one network of a search space on CPU and report accuracy and throughput",
+		Short: "Train one network of a search space on the CPU or a GPU and report accuracy and throughput",
 		Long: `Train one network, built from an architecture of a search space, with the
 genius training engine, then evaluate it: on the dataset's evaluation split
 (the CIFAR test file, or an image folder's val/ sub-folder) when it has one,
 otherwise on --val-fraction of the training images held out with --seed.
-Without --data it trains on random images for --steps steps (throughput).`,
+Without --data it trains on random images for --steps steps (throughput).
+--backend cuda trains on an NVIDIA GPU, with a genius built with CUDA.`,
 		Example: `  genius train --space nas-bench-macro --arch 1,0,1,0,0,1,0,0 --data ./cifar-10-batches-bin --format cifar10 --epochs 1
   genius train --space mobilenetv2-imagenet --arch 1,0,0,0,1,0,1,0,1,1,1,0,4,0,4,3,0,0,4,3,0,4,4,0,5,0,5,5,5,0 \
       --classes 10 --input 32 --batch 64 --steps 20 --json`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := opts.env.check(cmd.Flags()); err != nil {
+				return err
+			}
 			return runTrain(cmd.Context(), opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -86,6 +95,7 @@ func (f *trainOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "seed for initialisation, data order and augmentation")
 	fs.Float64Var(&f.valFraction, "val-fraction", 0.01, "share of training images held out when the data has no evaluation split")
 	fs.StringVar(&f.checkpoint, "checkpoint", "", "write the final checkpoint to this file")
+	f.backend.AddFlags(fs, &f.env, string(accel.CPU), "")
 	fs.BoolVar(&f.json, "json", false, `print {"top1","top5","loss","images_per_s","params_m",...} as JSON`)
 }
 
@@ -99,16 +109,29 @@ func runTrain(ctx context.Context, f trainOptions, stdout, stderr io.Writer) err
 	if cfg.Input <= 64 && cfg.CropFraction == 0 {
 		cfg.CropFraction = 1 // small inputs are used whole
 	}
+	acc, err := openBackend(f.backend, accel.CPU, "genius train")
+	if err != nil {
+		return err
+	}
+	defer acc.Close()
 	train, val, err := trainData(f.dataDir, f.format, cfg, f.valFraction)
 	if err != nil {
 		return err
 	}
-	opts := training.Options{Progress: progressPrinter(stderr, cfg, train)}
+	if acc.Device != nil {
+		fmt.Fprintf(stderr, "training on %s\n", acc.Name())
+	}
+	opts := training.Options{Progress: progressPrinter(stderr, cfg, train), Device: acc.Device}
 	if f.checkpoint != "" {
 		opts.Save = func(_ context.Context, c *checkpoint.Checkpoint) error { return saveCheckpoint(f.checkpoint, c) }
 	}
 	res, err := training.Train(ctx, cfg, train, val, opts)
-	if err != nil {
+	switch {
+	case errors.Is(err, training.ErrDeviceUnsupported):
+		return fmt.Errorf("on %s: %w: train it with --backend cpu", acc.Name(), err)
+	case accel.OutOfMemory(err):
+		return fmt.Errorf("%w: pass a smaller --micro-batch (a divisor of --batch %d; the step stays that of the whole batch)", err, cfg.Batch)
+	case err != nil:
 		return training.NameSetting(err, trainFlags)
 	}
 	o := trainOutput{Top1: res.Top1, Top5: res.Top5, Loss: res.Loss, ImagesPerS: res.ImagesPerS, ParamsM: res.ParamsM,

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/genius-nas/genius/accel"
 	"github.com/genius-nas/genius/health"
 	"github.com/genius-nas/genius/llm"
 	"github.com/genius-nas/genius/metrics"
@@ -52,6 +53,11 @@ type workerOptions struct {
 	// loaderWorkers decode training images in parallel on a gpu worker;
 	// 0 means GOMAXPROCS (the CPUs the container may use).
 	loaderWorkers int
+	// backend is what a gpu worker trains on (default cuda).
+	backend backendOptions
+	// microBatch is a gpu worker's micro-batch for proxy training whose
+	// spec sets none; 0: whole batches.
+	microBatch int
 }
 
 // gpuStopTimeout is a GPU worker's default stop timeout: long enough for a
@@ -79,7 +85,11 @@ built-in list prices, see genius llm-prices).
 
 --kind gpu polls "` + workers.GPUTaskQueue + `": proxy training and retraining
 chunks (GeniusRetrain), one at a time unless --max-concurrent-activities
-says otherwise; checkpoints go to --checkpoint-store.
+says otherwise; checkpoints go to --checkpoint-store. It trains on the GPU
+(--backend cuda, its default), which needs a genius built with CUDA (the
+CUDA image, or make build-cuda) and a visible NVIDIA GPU; without either it
+exits with an error rather than train on the CPU. --backend cpu makes it
+train on the CPU.
 
 Probes: GET /healthz (alive) and /readyz (worker started and the Temporal
 frontend answers) on --health-addr; Prometheus metrics at /metrics on
@@ -114,6 +124,8 @@ func (f *workerOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.checkpointStore, "checkpoint-store", envOr("GENIUS_CHECKPOINT_STORE", defaultCheckpointStore), "where gpu workers keep training checkpoints: file:///path or s3://bucket/prefix (env GENIUS_CHECKPOINT_STORE; S3 settings from GENIUS_S3_ENDPOINT, GENIUS_S3_REGION, GENIUS_S3_PATH_STYLE and the AWS credential chain)")
 	fs.StringVar(&f.checkpointDir, "checkpoint-dir", envOr("GENIUS_CHECKPOINT_DIR", ""), "local directory for checkpoints when --checkpoint-store is s3:// (write-back copies awaiting upload) (env GENIUS_CHECKPOINT_DIR)")
 	fs.IntVar(&f.loaderWorkers, "loader-workers", f.env.Int("loader-workers", "GENIUS_LOADER_WORKERS", 0), "gpu workers: goroutines decoding and augmenting training images; 0 = GOMAXPROCS, the CPUs this process may use (env GENIUS_LOADER_WORKERS)")
+	f.backend.AddFlags(fs, &f.env, "", "default cuda on --kind gpu: a gpu worker trains on the CPU only when told --backend cpu")
+	fs.IntVar(&f.microBatch, "micro-batch", f.env.Int("micro-batch", "GENIUS_MICRO_BATCH", 0), "gpu workers: micro-batch of proxy training whose spec leaves evaluator.train.micro_batch unset (the largest divisor of the batch up to it; gradients accumulate over the batch); 0 = whole batches (env GENIUS_MICRO_BATCH)")
 	fs.StringVar(&f.searchAttributes, "search-attributes", envOr("GENIUS_SEARCH_ATTRIBUTES", attrsRegister), searchAttributesUsage)
 	fs.DurationVar(&f.stopTimeout, "stop-timeout", f.env.Duration("stop-timeout", "GENIUS_WORKER_STOP_TIMEOUT"), "how long a stopping worker (SIGTERM) waits for activities in flight, e.g. 55m; 0 = SDK default on cpu (no wait: activities are cancelled at once), 55m on gpu; keep it under the pod's terminationGracePeriodSeconds (env GENIUS_WORKER_STOP_TIMEOUT)")
 }
@@ -141,6 +153,25 @@ func runWorker(ctx context.Context, f workerOptions, _, stderr io.Writer) error 
 	}
 	if f.loaderWorkers < 0 {
 		return fmt.Errorf("--loader-workers is %d: use 0 (GOMAXPROCS) or a positive number (env GENIUS_LOADER_WORKERS)", f.loaderWorkers)
+	}
+	if f.microBatch < 0 {
+		return fmt.Errorf("--micro-batch is %d: use 0 (whole batches) or a positive number (env GENIUS_MICRO_BATCH)", f.microBatch)
+	}
+	// The GPU opens before anything connects: a worker that cannot train
+	// where it was asked to exits at once.
+	var acc *accel.Accelerator
+	if f.kind == kindGPU {
+		var err error
+		if acc, err = openBackend(f.backend, accel.CUDA, "genius worker --kind gpu"); err != nil {
+			return err
+		}
+		defer func() {
+			if err := acc.Close(); err != nil {
+				logger.Error("close the GPU", "error", err)
+			}
+		}()
+	} else if f.backend.backend == string(accel.CUDA) {
+		return fmt.Errorf("--backend cuda is for --kind gpu: a cpu worker trains nothing (env GENIUS_BACKEND)")
 	}
 	fatal := make(chan error, 1)
 	wopts, err := f.sdkOptions(func(err error) {
@@ -194,6 +225,9 @@ func runWorker(ctx context.Context, f workerOptions, _, stderr io.Writer) error 
 		Options:                 wopts,
 		Metrics:                 opts.MetricsHandler,
 	}
+	if acc != nil {
+		cfg.Device = acc.Device
+	}
 	var w worker.Worker
 	queue := f.taskQueue
 	describe := cfg.Describe()
@@ -213,6 +247,7 @@ func runWorker(ctx context.Context, f workerOptions, _, stderr io.Writer) error 
 			return err
 		}
 		tr.SetLoaderWorkers(cmp.Or(f.loaderWorkers, runtime.GOMAXPROCS(0)))
+		tr.Proxy.MicroBatch = f.microBatch
 		defer func() {
 			if err := tr.Close(); err != nil {
 				logger.Error("close checkpoint store", "error", err)
@@ -239,8 +274,11 @@ func runWorker(ctx context.Context, f workerOptions, _, stderr io.Writer) error 
 		return fmt.Errorf("start %s worker on task queue %s: %w", f.kind, queue, err)
 	}
 	hh.SetReady(true)
-	logger.Info("worker started", "kind", f.kind, "task_queue", queue, "address", f.client.Address,
-		"namespace", f.client.Namespace, "config", describe)
+	started := []any{"kind", f.kind, "task_queue", queue, "address", f.client.Address, "namespace", f.client.Namespace}
+	if acc != nil {
+		started = append(started, "backend", acc.Name())
+	}
+	logger.Info("worker started", append(started, "config", describe)...)
 	select {
 	case <-ctx.Done():
 		logger.Info("stopping worker: interrupted; activities in flight get the worker's stop timeout to finish", "stop_timeout", wopts.WorkerStopTimeout)

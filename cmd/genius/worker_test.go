@@ -149,7 +149,7 @@ func TestWorkerLoaderWorkers(t *testing.T) {
 	t.Setenv("GENIUS_WORKER_STOP_TIMEOUT", "")
 	t.Setenv("GENIUS_MAX_CONCURRENT_ACTIVITIES", "")
 	t.Setenv("GENIUS_LOADER_WORKERS", "many")
-	args := []string{"worker", "--kind", "gpu", "--address", "127.0.0.1:1", "--health-addr", "", "--metrics-addr", ""}
+	args := []string{"worker", "--kind", "gpu", "--backend", "cpu", "--address", "127.0.0.1:1", "--health-addr", "", "--metrics-addr", ""}
 	_, err := runGenius(t, args...)
 	if err == nil || !strings.Contains(err.Error(), "GENIUS_LOADER_WORKERS") || strings.Contains(err.Error(), "connect to Temporal") {
 		t.Fatalf("bad env: err = %v, want one naming GENIUS_LOADER_WORKERS before any connection", err)

@@ -9,7 +9,8 @@
 #                    relative to the repository root)
 #
 # Output: dist/genius-devicecheck (run it on the GPU machine through
-# training/cuda/devicecheck.sh).
+# training/cuda/devicecheck.sh) and dist/genius-cuda, genius with the CUDA
+# backend (it starts only where libcuda.so.1 and a GPU are present).
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -33,4 +34,5 @@ $go build -tags cuda ./...
 $go vet -tags cuda ./training/cuda/...
 mkdir -p dist
 $go build -tags cuda -o dist/genius-devicecheck ./training/cuda/devicecheck
-echo "build.sh: built the cuda-tagged packages and dist/genius-devicecheck"
+$go build -tags cuda -o dist/genius-cuda ./cmd/genius
+echo "build.sh: built the cuda-tagged packages, dist/genius-devicecheck and dist/genius-cuda"

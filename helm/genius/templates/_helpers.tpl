@@ -167,3 +167,43 @@ the value and the fix.
 {{- fail "cpu.enabled and gpu.enabled are both false: the release would run no worker; enable at least one" -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+Image of a worker's container; call like genius.env. A GPU worker on the
+cuda backend runs the CUDA image (Dockerfile.cuda): gpu.image, defaulting
+to image.repository at the plain image's tag plus "-cuda".
+*/}}
+{{- define "genius.workerImage" -}}
+{{- $v := .root.Values -}}
+{{- if and (eq .kind "gpu") (eq $v.gpu.backend "cuda") -}}
+{{- $repo := default $v.image.repository $v.gpu.image.repository -}}
+{{- if $v.gpu.image.digest -}}
+{{- printf "%s@%s" $repo $v.gpu.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $repo (default (printf "%s-cuda" (default .root.Chart.AppVersion $v.image.tag)) $v.gpu.image.tag) -}}
+{{- end -}}
+{{- else -}}
+{{- include "genius.image" .root -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+GENIUS_LOADER_WORKERS of GPU workers: gpu.loaderWorkers, or else the whole
+CPUs of gpu.resources.requests.cpu (at least 1); 0 without a request (the
+worker then uses GOMAXPROCS).
+*/}}
+{{- define "genius.loaderWorkers" -}}
+{{- $n := int .Values.gpu.loaderWorkers -}}
+{{- if le $n 0 -}}
+{{- $cpu := toString (dig "requests" "cpu" "" (default dict .Values.gpu.resources)) -}}
+{{- if hasSuffix "m" $cpu -}}
+{{- $n = div (int (trimSuffix "m" $cpu)) 1000 -}}
+{{- else if $cpu -}}
+{{- $n = int (floor (float64 $cpu)) -}}
+{{- end -}}
+{{- if and $cpu (lt (int $n) 1) -}}
+{{- $n = 1 -}}
+{{- end -}}
+{{- end -}}
+{{- $n -}}
+{{- end -}}

@@ -17,6 +17,16 @@ from secretKeyRef or files of a Secret volume. Call with
   {{- end }}
 - name: GENIUS_WORKER_STOP_TIMEOUT
   value: {{ include "genius.stopTimeout" .c | quote }}
+{{- if eq .kind "gpu" }}
+- name: GENIUS_BACKEND
+  value: {{ .c.backend | quote }}
+- name: GENIUS_DTYPE
+  value: {{ .c.dtype | quote }}
+- name: GENIUS_MICRO_BATCH
+  value: {{ .c.microBatch | quote }}
+- name: GENIUS_LOADER_WORKERS
+  value: {{ include "genius.loaderWorkers" .root | quote }}
+{{- end }}
 - name: GENIUS_DATA_DIR
   value: {{ $v.dataDir.mountPath | quote }}
 - name: GENIUS_HEALTH_ADDR
