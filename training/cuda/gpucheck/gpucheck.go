@@ -61,8 +61,8 @@ type Options struct {
 
 // Defaults are the sizes the GPU machine runs.
 func Defaults() Options {
-	return Options{Steps: 300, ResumeSteps: 20, Space: space.NASBenchMacroName, Arch: "1,1,1,1,1,1,1,1", Input: 32, Batch: 64,
-		Seed: 1, TrainImages: 6400, TestImages: 1000, Tolerance: 0.1, Checkpoint: "gpucheck.ckpt",
+	return Options{Steps: 300, ResumeSteps: 20, Space: space.NASBenchMacroName, Arch: "1,0,1,0,0,1,0,0", Input: 32, Batch: 64,
+		Seed: 1, TrainImages: 6400, TestImages: 1000, Tolerance: 0.1, Checkpoint: "dist/gpucheck.ckpt",
 		BenchArch: Genius329, BenchInputs: []int{224, 196}, BenchBatch: 256, BenchClasses: 1000, BenchWarmup: 3, BenchSteps: 10}
 }
 

@@ -73,7 +73,7 @@ func TestFlags(t *testing.T) {
 	if err := f.Parse([]string{"-train-steps=7", "-throughput-inputs=64, 32"}); err != nil {
 		t.Fatal(err)
 	}
-	if o.Steps != 7 || !slices.Equal(o.BenchInputs, []int{64, 32}) || o.BenchBatch != 256 || o.Checkpoint != "gpucheck.ckpt" {
+	if o.Steps != 7 || !slices.Equal(o.BenchInputs, []int{64, 32}) || o.BenchBatch != 256 || o.Checkpoint != "dist/gpucheck.ckpt" {
 		t.Errorf("parsed %+v", o)
 	}
 	if err := f.Parse([]string{"-throughput-inputs="}); err != nil || len(o.BenchInputs) != 0 {

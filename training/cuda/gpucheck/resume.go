@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 
 	"github.com/genius-nas/genius/training"
 	"github.com/genius-nas/genius/training/checkpoint"
@@ -48,6 +49,9 @@ func writeCheckpoint(path string, r *training.Run, m Meta) error {
 }
 
 func writeFile(path string, write func(io.Writer) error) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("gpucheck: %w", err)
+	}
 	tmp := path + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
