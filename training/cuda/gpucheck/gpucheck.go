@@ -175,12 +175,13 @@ func Run(ctx context.Context, dev *training.Device, o Options, out io.Writer) (*
 	if err != nil {
 		return rep, err
 	}
-	if err := writeCheckpoint(o.Checkpoint, dr, Meta{Device: dev.Name, DType: dev.DType.String(), Data: syn,
+	err = writeCheckpoint(o.Checkpoint, dr, Meta{Device: dev.Name, DType: dev.DType.String(), Data: syn,
 		EvalLoss: rep.Convergence.DeviceEval.Loss, EvalTop1: rep.Convergence.DeviceEval.Top1,
-		FinalLoss: rep.Convergence.DeviceFinal}); err != nil {
+		FinalLoss: rep.Convergence.DeviceFinal})
+	closeRun(dr) // its memory goes back before the throughput runs
+	if err != nil {
 		return rep, err
 	}
-	closeRun(dr)
 	rep.Checkpoint = o.Checkpoint
 	fmt.Fprintf(out, "checkpoint of the device-trained run (step %d of %d): %s\n", o.Steps, o.Steps+o.ResumeSteps, o.Checkpoint)
 	if rep.Resume, err = Resume(ctx, o.Checkpoint, ResumeOptions{CPUWorkers: o.CPUWorkers}, out); err != nil {

@@ -28,8 +28,8 @@ func TestRunOnHostEmulator(t *testing.T) {
 	defer d.Close()
 	dev := &training.Device{Kernels: d, DType: kernels.F32, Name: "hostemu"}
 	o := Defaults()
-	o.Steps, o.ResumeSteps, o.Batch, o.Input, o.TrainImages, o.TestImages, o.CPUWorkers = 10, 2, 4, 32, 64, 16, 1
-	o.BenchInputs, o.BenchBatch, o.BenchClasses, o.BenchWarmup, o.BenchSteps = []int{32}, 4, 10, 1, 1
+	o.Steps, o.ResumeSteps, o.Batch, o.Input, o.TrainImages, o.TestImages, o.CPUWorkers = 6, 2, 4, 16, 32, 8, 1
+	o.BenchInputs, o.BenchBatch, o.BenchClasses, o.BenchWarmup, o.BenchSteps = []int{32}, 4, 10, 0, 1
 	o.Checkpoint = filepath.Join(t.TempDir(), "hostemu.ckpt")
 	cfg, err := o.TrainConfig()
 	if err != nil {
