@@ -6,8 +6,8 @@
 #     bf16 tolerances), an out-of-memory check, GEMM/elementwise throughput;
 #   - a 300-step synthetic training on the GPU (bf16) and on the CPU, same
 #     seed and batches: loss curves at a few steps and whether the GPU
-#     converges like the CPU (final losses within 10% of the starting loss,
-#     both below half of it);
+#     converges like the CPU (mean losses within 10% of the starting loss of
+#     each other at every printed step, both ending below half of it);
 #   - the GPU-trained run's checkpoint (dist/gpucheck.ckpt and its .json),
 #     resumed on the CPU at once; bring both files back and run
 #     GENIUS_GPU_CHECKPOINT=dist/gpucheck.ckpt go test ./training/cuda/gpucheck

@@ -78,12 +78,15 @@ type Convergence struct {
 	CPUStart, CPUFinal, DeviceStart, DeviceFinal float64
 	// Evaluations on the test images after the last step.
 	CPUEval, DeviceEval training.Metrics
-	// Converged: both final losses are below half their start, and they
-	// differ by at most Tolerance times the CPU's start. Why says what
-	// failed otherwise.
-	Converged bool
-	Tolerance float64
-	Why       string
+	// Converged: both final losses are below half their start, and at
+	// every printed step (curvePoints) the device's mean loss is within
+	// Tolerance times the CPU's start of the CPU's, MaxDiff at worst (at
+	// MaxDiffStep). Why says what failed otherwise.
+	Converged   bool
+	Tolerance   float64
+	MaxDiff     float64
+	MaxDiffStep int
+	Why         string
 }
 
 // window is the number of steps averaged for a start or final loss.
@@ -127,14 +130,21 @@ func (c *Convergence) judge(tol float64) {
 			return
 		}
 	}
+	c.MaxDiff, c.MaxDiffStep = 0, 0
+	for _, p := range curvePoints(n) {
+		w := min(p, c.Window)
+		if d := math.Abs(meanTo(c.Device, p, w) - meanTo(c.CPU, p, w)); d > c.MaxDiff || c.MaxDiffStep == 0 {
+			c.MaxDiff, c.MaxDiffStep = d, p
+		}
+	}
 	switch {
 	case !(c.DeviceFinal < c.DeviceStart/2):
 		c.Why = fmt.Sprintf("the device's loss went from %.4f to %.4f, not below half", c.DeviceStart, c.DeviceFinal)
 	case !(c.CPUFinal < c.CPUStart/2):
 		c.Why = fmt.Sprintf("the CPU's loss went from %.4f to %.4f, not below half: the run is too short to judge", c.CPUStart, c.CPUFinal)
-	case !(math.Abs(c.DeviceFinal-c.CPUFinal) <= tol*c.CPUStart):
-		c.Why = fmt.Sprintf("final losses %.4f (device) and %.4f (CPU) differ by more than %.4f (%.0f%% of the starting %.4f)",
-			c.DeviceFinal, c.CPUFinal, tol*c.CPUStart, 100*tol, c.CPUStart)
+	case !(c.MaxDiff <= tol*c.CPUStart):
+		c.Why = fmt.Sprintf("at step %d the losses differ by %.4f, more than %.4f (%.0f%% of the CPU's starting %.4f)",
+			c.MaxDiffStep, c.MaxDiff, tol*c.CPUStart, 100*tol, c.CPUStart)
 	default:
 		c.Converged = true
 	}
@@ -235,8 +245,8 @@ func compare(ctx context.Context, o Options, cfg training.Config, ds *datasets, 
 		c.CPUEval.Loss, c.CPUEval.Top1, c.DeviceEval.Loss, c.DeviceEval.Top1)
 	c.judge(o.Tolerance)
 	if c.Converged {
-		fmt.Fprintf(out, "  converges like the CPU: yes (final %.4f on the device, %.4f on the CPU, from %.4f; tolerance %.4f = %.0f%% of the start)\n",
-			c.DeviceFinal, c.CPUFinal, c.CPUStart, o.Tolerance*c.CPUStart, 100*o.Tolerance)
+		fmt.Fprintf(out, "  converges like the CPU: yes (final %.4f on the device, %.4f on the CPU, from %.4f; largest difference %.4f at step %d, tolerance %.4f = %.0f%% of the start)\n",
+			c.DeviceFinal, c.CPUFinal, c.CPUStart, c.MaxDiff, c.MaxDiffStep, o.Tolerance*c.CPUStart, 100*o.Tolerance)
 	} else {
 		fmt.Fprintf(out, "  converges like the CPU: NO: %s\n", c.Why)
 	}

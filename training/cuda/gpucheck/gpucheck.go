@@ -41,8 +41,8 @@ type Options struct {
 	Seed               uint64
 	// TrainImages and TestImages size the synthetic dataset.
 	TrainImages, TestImages int
-	// Tolerance: the final losses of the device and the CPU may differ by
-	// this fraction of the starting loss.
+	// Tolerance: the device's and the CPU's mean losses may differ by this
+	// fraction of the CPU's starting loss, at every printed step.
 	Tolerance float64
 	// CPUWorkers for the CPU engine (0: every core).
 	CPUWorkers int
@@ -78,7 +78,7 @@ func (o *Options) AddFlags(f *flag.FlagSet) {
 	f.Uint64Var(&o.Seed, "train-seed", d.Seed, "seed of the synthetic data and of both runs")
 	f.IntVar(&o.TrainImages, "train-images", d.TrainImages, "synthetic training images")
 	f.IntVar(&o.TestImages, "test-images", d.TestImages, "synthetic test images")
-	f.Float64Var(&o.Tolerance, "train-tolerance", d.Tolerance, "largest difference of the final losses, as a fraction of the starting loss")
+	f.Float64Var(&o.Tolerance, "train-tolerance", d.Tolerance, "largest difference of the device's and the CPU's mean losses at the printed steps, as a fraction of the starting loss")
 	f.IntVar(&o.CPUWorkers, "cpu-workers", d.CPUWorkers, "CPU engine workers (0: every core)")
 	f.StringVar(&o.Checkpoint, "checkpoint", d.Checkpoint, "file the device-trained run's checkpoint is written to")
 	f.StringVar(&o.BenchArch, "throughput-arch", d.BenchArch, "mobilenetv2-imagenet architecture whose training throughput is measured")
