@@ -73,7 +73,9 @@ type Convergence struct {
 	CPU, Device []float64
 	// CPUTime and DeviceTime are the time spent in training steps.
 	CPUTime, DeviceTime time.Duration
-	// Window is the number of steps averaged for a start or final loss.
+	// Window is the number of steps averaged for a final loss or a point
+	// of the curve. A start is the first step's loss: the same weights on
+	// the same batch.
 	Window                                       int
 	CPUStart, CPUFinal, DeviceStart, DeviceFinal float64
 	// Evaluations on the test images after the last step.
@@ -122,7 +124,7 @@ func (c *Convergence) judge(tol float64) {
 		c.Why = "fewer than 2 steps"
 		return
 	}
-	c.CPUStart, c.DeviceStart = meanTo(c.CPU, c.Window, c.Window), meanTo(c.Device, c.Window, c.Window)
+	c.CPUStart, c.DeviceStart = c.CPU[0], c.Device[0]
 	c.CPUFinal, c.DeviceFinal = meanTo(c.CPU, n, c.Window), meanTo(c.Device, n, c.Window)
 	for _, l := range slices.Concat(c.CPU[:n], c.Device[:n]) {
 		if math.IsNaN(l) || math.IsInf(l, 0) {
