@@ -26,7 +26,9 @@ type Throughput struct {
 }
 
 // measure trains o.BenchArch at px pixels on a fixed random batch:
-// o.BenchWarmup untimed steps, then o.BenchSteps timed ones.
+// o.BenchWarmup untimed steps, then o.BenchSteps timed ones. The batch
+// goes from host memory to the device every step, as in training (the
+// PyTorch reference in devicecheck.sh keeps its batch on the GPU).
 func measure(ctx context.Context, dev *training.Device, o Options, px int, out io.Writer) (Throughput, error) {
 	t := Throughput{Arch: o.BenchArch, Input: px, Batch: o.BenchBatch, MicroBatch: o.BenchMicroBatch, DType: dev.DType.String()}
 	if t.Arch == Genius329 {
