@@ -77,7 +77,8 @@ func Add(d Device, dt DType, n int, x, y, out Ptr) error {
 // DropoutForward writes x scaled by 1/(1-p) into y where the element is
 // kept (DropoutKeep(seed, i, p)) and 0 elsewhere, n elements; p is in
 // [0, 1). Backward needs the same seed and p: the mask is recomputed, not
-// stored.
+// stored. Each forward pass wants a seed of its own, drawn for example
+// from the network's generator, which checkpoints keep.
 func DropoutForward(d Device, dt DType, n int, x, y Ptr, p float64, seed uint64) error {
 	return dropout(d, dt, "dropout", grid(d, n), n, x, y, p, seed)
 }
