@@ -18,6 +18,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -183,7 +184,12 @@ func Run(ctx context.Context, dev *training.Device, o Options, out io.Writer) (*
 		return rep, err
 	}
 	rep.Checkpoint = o.Checkpoint
-	fmt.Fprintf(out, "checkpoint of the device-trained run (step %d of %d): %s\n", o.Steps, o.Steps+o.ResumeSteps, o.Checkpoint)
+	shown := o.Checkpoint
+	if abs, err := filepath.Abs(shown); err == nil {
+		shown = abs
+	}
+	fmt.Fprintf(out, "checkpoint of the device-trained run (step %d of %d): %s (and %s)\n", o.Steps, o.Steps+o.ResumeSteps,
+		shown, filepath.Base(MetaPath(shown)))
 	if rep.Resume, err = Resume(ctx, o.Checkpoint, ResumeOptions{CPUWorkers: o.CPUWorkers}, out); err != nil {
 		return rep, err
 	}
