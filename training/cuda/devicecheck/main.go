@@ -182,5 +182,18 @@ func bench(d *cuda.Device, out io.Writer) error {
 	}
 	el = time.Since(start)
 	fmt.Fprintf(out, "hardswish bf16 in place, %d elements: %.0f GB/s\n", elems, 20*4*float64(elems)/el.Seconds()/1e9)
+	// Dropout hashes its mask instead of reading one: it should run at
+	// the same bandwidth as the activation.
+	start = time.Now()
+	for i := range 20 {
+		if err := kernels.DropoutForward(d, kernels.BF16, elems, x, x, 0.2, uint64(i)); err != nil {
+			return err
+		}
+	}
+	if err := d.Sync(); err != nil {
+		return err
+	}
+	el = time.Since(start)
+	fmt.Fprintf(out, "dropout bf16 in place, %d elements: %.0f GB/s\n", elems, 20*4*float64(elems)/el.Seconds()/1e9)
 	return nil
 }
