@@ -4,6 +4,8 @@ definition as the Go engine (the paper's ImageNet space) on random tensors
 and prints one JSON line with images/s, parameters and peak memory.
 
 Run with Debian's python3-torch: /usr/bin/python3 torch_ref.py --steps 10
+On a GPU (training/cuda/devicecheck.sh), as PyTorch is usually run there:
+  torch_ref.py --device cuda --bf16 --channels-last --input 224 --batch 256 --classes 1000
 """
 import argparse
 import json
@@ -82,43 +84,67 @@ def main():
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--bf16", action="store_true", help="bf16 autocast for the forward pass and the loss")
+    p.add_argument("--channels-last", action="store_true", help="NHWC memory format")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    net = genius_net([int(v) for v in a.arch.split(",")], a.classes)
+    dev = torch.device(a.device)
+    cuda = dev.type == "cuda"
+    fmt = torch.channels_last if a.channels_last else torch.contiguous_format
+    net = genius_net([int(v) for v in a.arch.split(",")], a.classes).to(dev, memory_format=fmt)
     decay = [q for n, q in net.named_parameters() if q.ndim > 1]
     no_decay = [q for n, q in net.named_parameters() if q.ndim <= 1]
     opt = torch.optim.SGD([{"params": decay, "weight_decay": 1e-4}, {"params": no_decay, "weight_decay": 0}],
                           lr=0.05, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
-    x = torch.randn(a.batch, 3, a.input, a.input)
-    y = torch.randint(0, a.classes, (a.batch,))
+    x = torch.randn(a.batch, 3, a.input, a.input, device=dev).contiguous(memory_format=fmt)
+    y = torch.randint(0, a.classes, (a.batch,), device=dev)
     net.train()
 
     def step():
         opt.zero_grad(set_to_none=True)
-        loss = loss_fn(net(x), y)
+        with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=a.bf16):
+            loss = loss_fn(net(x), y)
         loss.backward()
         opt.step()
-        return loss.item()
+        return loss
+
+    def sync():
+        if cuda:
+            torch.cuda.synchronize()
 
     for _ in range(a.warmup):
         step()
+    sync()
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
     t = time.perf_counter()
     c = time.process_time()
     for _ in range(a.steps):
         loss = step()
+    sync()
     dt = time.perf_counter() - t
     cpu = time.process_time() - c
-    print(json.dumps({
+    out = {
         "engine": "pytorch-" + torch.__version__,
+        "device": torch.cuda.get_device_name(dev) if cuda else "cpu",
+        "input": a.input,
+        "batch": a.batch,
+        "bf16": a.bf16,
+        "channels_last": a.channels_last,
         "threads": torch.get_num_threads(),
         "images_per_s": a.batch * a.steps / dt,
         "images_per_cpu_s": a.batch * a.steps / cpu,
         "params": sum(q.numel() for q in net.parameters()),
-        "loss": loss,
+        "loss": loss.item(),
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-    }))
+    }
+    if cuda:
+        # The peak over the timed steps, which is any step's after warm-up.
+        out["peak_device_bytes"] = torch.cuda.max_memory_allocated(dev)
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

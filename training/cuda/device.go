@@ -34,6 +34,9 @@ type Device struct {
 	blas       blasHandle
 	info       Info
 	lastLaunch string
+	// sizes, inUse and peak track Alloc and Free (kernels.PeakMeter).
+	sizes       map[kernels.Ptr]int64
+	inUse, peak int64
 }
 
 // Info describes the GPU.
@@ -54,7 +57,8 @@ var ErrNoDevice = errors.New("cuda: no NVIDIA GPU found")
 // Open makes a context on GPU ordinal, loads the kernels and starts
 // cuBLAS. Close releases them.
 func Open(ordinal int) (*Device, error) {
-	d := &Device{work: make(chan func()), done: make(chan struct{}), funcs: map[string]cu.Function{}}
+	d := &Device{work: make(chan func()), done: make(chan struct{}), funcs: map[string]cu.Function{},
+		sizes: map[kernels.Ptr]int64{}}
 	errc := make(chan error, 1)
 	go d.own(ordinal, errc)
 	if err := <-errc; err != nil {
@@ -194,6 +198,9 @@ func (d *Device) Alloc(n int) (kernels.Ptr, error) {
 			return d.failed("clearing new memory", err)
 		}
 		p = kernels.Ptr(ptr)
+		d.sizes[p] = int64(n)
+		d.inUse += int64(n)
+		d.peak = max(d.peak, d.inUse)
 		return nil
 	})
 	return p, err
@@ -215,7 +222,34 @@ func (e *OutOfMemoryError) Is(target error) bool { return target == kernels.ErrO
 
 // Free implements kernels.Device.
 func (d *Device) Free(p kernels.Ptr) error {
-	return d.do(func() error { return cu.MemFree(cu.DevicePtr(p)) })
+	return d.do(func() error {
+		if err := cu.MemFree(cu.DevicePtr(p)); err != nil {
+			return err
+		}
+		d.inUse -= d.sizes[p]
+		delete(d.sizes, p)
+		return nil
+	})
+}
+
+// PeakBytes implements kernels.PeakMeter: the most memory allocated
+// through Alloc at once (the driver's own and cuBLAS's workspace are not
+// counted).
+func (d *Device) PeakBytes() int64 {
+	var peak int64
+	d.do(func() error {
+		peak = d.peak
+		return nil
+	})
+	return peak
+}
+
+// ResetPeak implements kernels.PeakMeter.
+func (d *Device) ResetPeak() {
+	d.do(func() error {
+		d.peak = d.inUse
+		return nil
+	})
 }
 
 // Write implements kernels.Device.
@@ -306,6 +340,7 @@ func (d *Device) MemInfo() (free, total int64, err error) {
 }
 
 var (
-	_ kernels.Device = (*Device)(nil)
-	_ kernels.Gemmer = (*Device)(nil)
+	_ kernels.Device    = (*Device)(nil)
+	_ kernels.Gemmer    = (*Device)(nil)
+	_ kernels.PeakMeter = (*Device)(nil)
 )

@@ -2,33 +2,47 @@
 
 // Command devicecheck runs every training kernel and cuBLAS product on an
 // NVIDIA GPU against the CPU engine and prints the differences, then times
-// a bf16 matrix product and an elementwise kernel. It exits non-zero when
-// anything differs beyond tolerance. Build it with training/cuda/build.sh;
-// run it through training/cuda/devicecheck.sh on the GPU machine.
+// a bf16 matrix product and an elementwise kernel, then runs the training
+// part (training/cuda/gpucheck): a synthetic training beside the CPU, a
+// checkpoint the CPU resumes, and GENIUS-329's training throughput and
+// peak memory. It exits non-zero when anything differs beyond tolerance
+// or fails. Build it with training/cuda/build.sh; run it through
+// training/cuda/devicecheck.sh on the GPU machine.
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
+	"github.com/genius-nas/genius/training"
 	"github.com/genius-nas/genius/training/cuda"
+	"github.com/genius-nas/genius/training/cuda/gpucheck"
 	"github.com/genius-nas/genius/training/cuda/kernels"
 )
 
 type options struct {
-	GPU   int
-	Seeds int
-	Bench bool
+	GPU      int
+	Seeds    int
+	Bench    bool
+	Training bool
+	F32      bool
+	Train    gpucheck.Options
 }
 
 func (o *options) AddFlags(f *flag.FlagSet) {
 	f.IntVar(&o.GPU, "gpu", 0, "GPU ordinal")
 	f.IntVar(&o.Seeds, "seeds", 3, "random shape sets to check")
 	f.BoolVar(&o.Bench, "bench", true, "time a bf16 GEMM and an elementwise kernel")
+	f.BoolVar(&o.Training, "training", true, "run the training part: synthetic training, checkpoint and CPU resume, throughput")
+	f.BoolVar(&o.F32, "f32", false, "train with float32 activations instead of bf16")
+	o.Train.AddFlags(f)
 }
 
 func main() {
@@ -36,13 +50,16 @@ func main() {
 	f := flag.NewFlagSet("devicecheck", flag.ExitOnError)
 	o.AddFlags(f)
 	f.Parse(os.Args[1:])
-	if err := runCheck(o, os.Stdout); err != nil {
+	// timeout(1) stops the check with SIGTERM: training stops between steps.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := runCheck(ctx, o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "devicecheck:", err)
 		os.Exit(1)
 	}
 }
 
-func runCheck(o options, out io.Writer) error {
+func runCheck(ctx context.Context, o options, out io.Writer) error {
 	d, err := cuda.Open(o.GPU)
 	if err != nil {
 		return err
@@ -72,10 +89,25 @@ func runCheck(o options, out io.Writer) error {
 			return err
 		}
 	}
+	var errs []error
 	if failed > 0 {
-		return fmt.Errorf("%d comparisons out of tolerance", failed)
+		errs = append(errs, fmt.Errorf("%d comparisons out of tolerance", failed))
 	}
-	return nil
+	if o.Training {
+		dt := kernels.BF16
+		if o.F32 {
+			dt = kernels.F32
+		}
+		dev := &training.Device{Kernels: d, DType: dt, Name: fmt.Sprintf("cuda:%d %s", d.Info().Ordinal, d.Info().Name)}
+		rep, err := gpucheck.Run(ctx, dev, o.Train, out)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("training part: %w", err))
+		case !rep.OK():
+			errs = append(errs, errors.New("training part: the device does not train like the CPU or the CPU did not resume its checkpoint (see above)"))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // checkOutOfMemory asks for more memory than the GPU has and expects the
@@ -150,5 +182,18 @@ func bench(d *cuda.Device, out io.Writer) error {
 	}
 	el = time.Since(start)
 	fmt.Fprintf(out, "hardswish bf16 in place, %d elements: %.0f GB/s\n", elems, 20*4*float64(elems)/el.Seconds()/1e9)
+	// Dropout hashes its mask instead of reading one: it should run at
+	// the same bandwidth as the activation.
+	start = time.Now()
+	for i := range 20 {
+		if err := kernels.DropoutForward(d, kernels.BF16, elems, x, x, 0.2, uint64(i)); err != nil {
+			return err
+		}
+	}
+	if err := d.Sync(); err != nil {
+		return err
+	}
+	el = time.Since(start)
+	fmt.Fprintf(out, "dropout bf16 in place, %d elements: %.0f GB/s\n", elems, 20*4*float64(elems)/el.Seconds()/1e9)
 	return nil
 }

@@ -32,6 +32,8 @@ type Device struct {
 	// Launched counts launches per kernel (tests check coverage with it).
 	Launched map[string]int
 	gemm     *tensor.CPU
+	// inUse and peak are the bytes allocated now and at most (PeakMeter).
+	inUse, peak int64
 }
 
 type kernel struct {
@@ -76,6 +78,8 @@ func (d *Device) Alloc(n int) (kernels.Ptr, error) {
 	defer d.mu.Unlock()
 	ptr := kernels.Ptr(uintptr(p))
 	d.allocs[ptr] = alloc{base: p, size: n}
+	d.inUse += int64(n)
+	d.peak = max(d.peak, d.inUse)
 	return ptr, nil
 }
 
@@ -88,8 +92,23 @@ func (d *Device) Free(p kernels.Ptr) error {
 		return fmt.Errorf("hostemu: free of %#x, which Alloc did not return", uint64(p))
 	}
 	delete(d.allocs, p)
+	d.inUse -= int64(a.size)
 	C.free(a.base)
 	return nil
+}
+
+// PeakBytes implements kernels.PeakMeter.
+func (d *Device) PeakBytes() int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.peak
+}
+
+// ResetPeak implements kernels.PeakMeter.
+func (d *Device) ResetPeak() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.peak = d.inUse
 }
 
 // span finds the allocation holding [p, p+n).
@@ -205,6 +224,7 @@ func (d *Device) Close() {
 		C.free(a.base)
 		delete(d.allocs, p)
 	}
+	d.inUse = 0
 }
 
 // MaxGrid implements kernels.GridLimiter: two blocks exercise the
@@ -214,4 +234,5 @@ func (d *Device) MaxGrid() int { return 2 }
 var (
 	_ kernels.Device      = (*Device)(nil)
 	_ kernels.GridLimiter = (*Device)(nil)
+	_ kernels.PeakMeter   = (*Device)(nil)
 )

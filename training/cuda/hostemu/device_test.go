@@ -88,3 +88,36 @@ func TestDeviceRejectsMisuse(t *testing.T) {
 		t.Errorf("x+x = %v, want [2 4 6 8]", got)
 	}
 }
+
+// TestPeakBytes checks the high-water mark of Alloc and Free.
+func TestPeakBytes(t *testing.T) {
+	d := New()
+	defer d.Close()
+	a, err := d.Alloc(1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := d.Alloc(500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Free(a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Alloc(200); err != nil {
+		t.Fatal(err)
+	}
+	if got := d.PeakBytes(); got != 1500 {
+		t.Errorf("peak after 1000+500, free 1000, 200: %d bytes, want 1500", got)
+	}
+	d.ResetPeak() // 700 in use
+	if err := d.Free(b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Alloc(300); err != nil {
+		t.Fatal(err)
+	}
+	if got := d.PeakBytes(); got != 700 {
+		t.Errorf("peak since the reset at 700 bytes, then free 500, alloc 300: %d, want 700", got)
+	}
+}

@@ -3,6 +3,7 @@
 // sync_threads() and shared memory behave as on the GPU.
 #include "../kernels/batchnorm.cu"
 #include "../kernels/conv.cu"
+#include "../kernels/dropout.cu"
 #include "../kernels/elementwise.cu"
 #include "../kernels/loss.cu"
 #include "../kernels/optim.cu"
@@ -66,6 +67,8 @@ static const gk_entry gk_entries[] = {
 	GK_ENTRY(act_bwd_bf16),
 	GK_ENTRY(add_f32),
 	GK_ENTRY(add_bf16),
+	GK_ENTRY(dropout_f32),
+	GK_ENTRY(dropout_bf16),
 	GK_ENTRY(bias_add_f32),
 	GK_ENTRY(bias_add_bf16),
 	GK_ENTRY(bias_grad_f32),

@@ -37,6 +37,17 @@ type Device interface {
 	Sync() error
 }
 
+// PeakMeter is implemented by a Device that tracks its memory: the GPU and
+// the host emulator count what Alloc handed out and Free took back.
+type PeakMeter interface {
+	// PeakBytes is the most memory allocated at once since the device
+	// opened or the last ResetPeak.
+	PeakBytes() int64
+	// ResetPeak starts the high-water mark again from what is allocated
+	// now.
+	ResetPeak()
+}
+
 // DType is the storage type of activations.
 type DType int
 

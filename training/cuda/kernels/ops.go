@@ -74,6 +74,71 @@ func Add(d Device, dt DType, n int, x, y, out Ptr) error {
 	return d.Launch(dt.suffix("add"), grid(d, n), Block, n, x, y, out)
 }
 
+// DropoutForward writes x scaled by 1/(1-p) into y where the element is
+// kept (DropoutKeep(seed, i, p)) and 0 elsewhere, n elements; p is in
+// [0, 1). Backward needs the same seed and p: the mask is recomputed, not
+// stored. Each forward pass wants a seed of its own, drawn for example
+// from the network's generator, which checkpoints keep.
+func DropoutForward(d Device, dt DType, n int, x, y Ptr, p float64, seed uint64) error {
+	return dropout(d, dt, "dropout", grid(d, n), n, x, y, p, seed)
+}
+
+// DropoutBackward writes dy scaled by 1/(1-p) into dx where the forward
+// pass with this seed and p kept the element, 0 elsewhere.
+func DropoutBackward(d Device, dt DType, n int, dy, dx Ptr, p float64, seed uint64) error {
+	return dropout(d, dt, "dropout gradient", grid(d, n), n, dy, dx, p, seed)
+}
+
+// dropout launches the kernel over g blocks (any g gives the same result).
+func dropout(d Device, dt DType, op string, g, n int, src, dst Ptr, p float64, seed uint64) error {
+	if err := checkLen(op, n); err != nil {
+		return err
+	}
+	t, err := dropThreshold(p)
+	if err != nil {
+		return err
+	}
+	return d.Launch(dt.suffix("dropout"), g, Block, n, src, dst, int(int32(t)), DropoutScale(p),
+		int(int32(uint32(seed))), int(int32(uint32(seed>>32))))
+}
+
+// DropoutScale is the factor kept elements are multiplied by, 1/(1-p)
+// rounded to float32 as the CPU engine's dropout has it.
+func DropoutScale(p float64) float32 { return float32(1 / (1 - p)) }
+
+// dropThreshold is round(p * 2^32): an element is kept when the high 32
+// bits of its hash are at least this.
+func dropThreshold(p float64) (uint32, error) {
+	if !(p >= 0 && p < 1) {
+		return 0, fmt.Errorf("kernels: dropout probability %v outside [0, 1)", p)
+	}
+	return uint32(min(math.Round(p*(1<<32)), math.MaxUint32)), nil
+}
+
+// DropoutKeep reports whether dropout with seed and probability p keeps
+// element i: the kernels' counter-based hash (dropout.cu), so the host can
+// know the mask without reading it back.
+func DropoutKeep(seed uint64, i int, p float64) bool {
+	t, err := dropThreshold(p)
+	if err != nil {
+		return false
+	}
+	return dropoutBits(seed, i) >= t
+}
+
+// mix64 is splitmix64's finaliser (dropout.cu).
+func mix64(z uint64) uint64 {
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
+}
+
+// dropoutBits is dropout_bits in dropout.cu: the high half of
+// mix64(mix64(seed) + (i+1)*golden ratio).
+func dropoutBits(seed uint64, i int) uint32 {
+	return uint32(mix64(mix64(seed)+(uint64(i)+1)*0x9e3779b97f4a7c15) >> 32)
+}
+
 // BiasAdd adds bias[c] (float32) to each of c rows of m values of y.
 func BiasAdd(d Device, dt DType, c, m int, y, bias Ptr) error {
 	if err := checkLen("bias", c*m); err != nil {
