@@ -544,11 +544,12 @@ func (r *Run) pushed() error {
 }
 
 // Close releases what the run holds on a device; a CPU run holds nothing.
-func (r *Run) Close() {
+func (r *Run) Close() error {
 	if r.dev != nil {
 		r.dev.close()
 		r.dev = nil
 	}
+	return nil
 }
 
 // BackendName says where the run trains.

@@ -85,7 +85,7 @@ func Train(ctx context.Context, cfg Config, train, val data.Dataset, o Options) 
 	if err != nil {
 		return Result{}, err
 	}
-	defer run.Close()
+	defer func() { _ = run.Close() }()
 	if o.Resume != nil {
 		if err := run.Restore(o.Resume, true); err != nil {
 			return Result{}, err

@@ -154,3 +154,5 @@ func (d *detectorRun) evaluate(ctx context.Context, epoch int) (activities.Retra
 	}
 	return activities.RetrainEpoch{COCO: &res.Stats}, nil
 }
+
+func (d *detectorRun) close() error { return nil }

@@ -159,6 +159,7 @@ func (a *RetrainActivities) RetrainChunk(ctx context.Context, in activities.Retr
 	}
 	c := &chunkRun{a: a, in: in, spec: spec, run: run, newRun: newRun, perEpoch: run.stepsPerEpoch(), total: run.totalSteps(),
 		best: in.Best, beats: beats}
+	defer func() { _ = c.run.close() }() // c.run may be replaced by a fresh run
 	res := activities.RetrainChunkResult{TotalSteps: c.total, Backend: backendName(a.Device, be)}
 	c.hb.Backend = res.Backend
 	resumed, err := c.resume(ctx)
@@ -318,6 +319,7 @@ func (c *chunkRun) resume(ctx context.Context) (*activities.RetrainResume, error
 		if err != nil {
 			return nil, err
 		}
+		_ = c.run.close()
 		c.run = run
 	}
 	return nil, nil

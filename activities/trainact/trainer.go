@@ -39,6 +39,8 @@ type trainer interface {
 	// evaluate measures the network on the validation split (the
 	// metrics of an activities.RetrainEpoch; the caller fills the rest).
 	evaluate(ctx context.Context, epoch int) (activities.RetrainEpoch, error)
+	// close releases device memory.
+	close() error
 }
 
 // position is where a run stands: optimiser steps, completed epochs and
@@ -121,6 +123,8 @@ func (c *classifier) meanLoss() float64 { return c.run.Sums.MeanLoss() }
 func (c *classifier) config() ([]byte, error) { return json.Marshal(c.run.Config) }
 
 func (c *classifier) checkpoint() (*checkpoint.Checkpoint, error) { return c.run.Checkpoint() }
+
+func (c *classifier) close() error { return c.run.Close() }
 
 func (c *classifier) restore(ck *checkpoint.Checkpoint) error { return c.run.Restore(ck, true) }
 

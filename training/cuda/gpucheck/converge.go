@@ -172,7 +172,7 @@ func converge(ctx context.Context, dev *training.Device, o Options, ds *datasets
 		return nil, err
 	}
 	if err := compare(ctx, o, cfg, ds, cr, dr, fmt.Sprintf("%s (%s)", dev.Name, dev.DType), c, out); err != nil {
-		closeRun(dr)
+		dr.Close()
 		return nil, err
 	}
 	return dr, nil

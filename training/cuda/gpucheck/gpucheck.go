@@ -179,7 +179,7 @@ func Run(ctx context.Context, dev *training.Device, o Options, out io.Writer) (*
 	err = writeCheckpoint(o.Checkpoint, dr, Meta{Device: dev.Name, DType: dev.DType.String(), Data: syn,
 		EvalLoss: rep.Convergence.DeviceEval.Loss, EvalTop1: rep.Convergence.DeviceEval.Top1,
 		FinalLoss: rep.Convergence.DeviceFinal})
-	closeRun(dr) // its memory goes back before the throughput runs
+	dr.Close() // its memory goes back before the throughput runs
 	if err != nil {
 		return rep, err
 	}
@@ -201,14 +201,6 @@ func Run(ctx context.Context, dev *training.Device, o Options, out io.Writer) (*
 		rep.Throughput = append(rep.Throughput, t)
 	}
 	return rep, nil
-}
-
-// closeRun releases a run's device memory when the run can.
-func closeRun(r *training.Run) error {
-	if c, ok := any(r).(interface{ Close() error }); ok {
-		return c.Close()
-	}
-	return nil
 }
 
 // deviceRun is training.NewDeviceRun, its error saying which run it was.

@@ -42,7 +42,7 @@ func TestRunOnHostEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	closeRun(probe)
+	probe.Close()
 
 	var out bytes.Buffer
 	rep, err := Run(context.Background(), dev, o, &out)

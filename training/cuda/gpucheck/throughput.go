@@ -50,7 +50,7 @@ func measure(ctx context.Context, dev *training.Device, o Options, px int, out i
 	if err != nil {
 		return t, err
 	}
-	defer closeRun(r)
+	defer r.Close()
 	g := rand.New(rand.NewPCG(o.Seed, uint64(px)))
 	x := tensor.New(3, o.BenchBatch, px, px)
 	for i := range x.Data {
