@@ -1,7 +1,8 @@
 //go:build cuda
 
-// Command devicecheck runs every training kernel and cuBLAS product on an
-// NVIDIA GPU against the CPU engine and prints the differences, then times
+// Command devicecheck runs every training kernel and cuBLAS product, and
+// a small network of each search space forward and backward, on an NVIDIA
+// GPU against the CPU engine and prints the differences, then times
 // a bf16 matrix product and an elementwise kernel. It exits non-zero when
 // anything differs beyond tolerance. Build it with training/cuda/build.sh;
 // run it through training/cuda/devicecheck.sh on the GPU machine.
@@ -17,6 +18,7 @@ import (
 
 	"github.com/genius-nas/genius/training/cuda"
 	"github.com/genius-nas/genius/training/cuda/kernels"
+	"github.com/genius-nas/genius/training/devnet"
 )
 
 type options struct {
@@ -62,6 +64,18 @@ func runCheck(o options, out io.Writer) error {
 			}
 			fmt.Fprintf(out, "seed %d  %s\n", seed, r)
 		}
+	}
+	// Whole networks of each space, float32 and bf16 (training/devnet).
+	nets, err := devnet.Check(d)
+	if err != nil {
+		return fmt.Errorf("networks: %w", err)
+	}
+	for _, r := range nets {
+		total++
+		if !r.OK() {
+			failed++
+		}
+		fmt.Fprintf(out, "network %s\n", r)
 	}
 	fmt.Fprintf(out, "ops: %d of %d comparisons within tolerance\n", total-failed, total)
 	if err := checkOutOfMemory(d, out); err != nil {
