@@ -183,7 +183,6 @@ func (n *Net) compile() error {
 			return err
 		}
 	}
-	n.logits = 0
 	if n.DType != kernels.F32 {
 		k := n.Host.Classes * n.maxBatch
 		if n.logits, err = n.alloc(4 * k); err != nil {
