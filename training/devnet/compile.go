@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/genius-nas/genius/training/cuda/kernels"
+	"github.com/genius-nas/genius/training/networks"
 	"github.com/genius-nas/genius/training/nn"
 )
 
@@ -23,8 +24,8 @@ type compiler struct {
 	used   []bool
 	index  int // layers visited, depth first
 
-	colLen, partialLen, statsLen int
-	bns                          []*bnNode
+	colLen, partialLen, statsLen, zerosLen int
+	bns                                    []*bnNode
 }
 
 // unsupported is the error for layer l, the index-th visited, at path.
@@ -93,7 +94,7 @@ func (cp *compiler) layer(l nn.Layer, in shape, path string) (node, shape, error
 		if short != out {
 			return nil, in, fmt.Errorf("layer %d at %s: residual of %v and %v", index, path, out, short)
 		}
-		r.n = out.size()
+		r.in, r.out = in.size(), out.size()
 		if r.y, err = n.act(out); err != nil {
 			return nil, in, err
 		}
@@ -127,6 +128,19 @@ func (cp *compiler) layer(l nn.Layer, in shape, path string) (node, shape, error
 		return cp.se(v, in, index, path)
 	case *nn.Dropout:
 		return &dropoutNode{p: v.P}, in, nil
+	case *nn.AvgPool:
+		a := &avgPoolNode{k: v.K, stride: v.Stride, pad: v.Pad, in: in}
+		out := shape{in.c, (in.h+2*v.Pad-v.K)/v.Stride + 1, (in.w+2*v.Pad-v.K)/v.Stride + 1}
+		if out.h < 1 || out.w < 1 {
+			return nil, in, fmt.Errorf("layer %d (%T) at %s: a %dx%d input is too small for %dx%d windows", index, v, path, in.h, in.w, v.K, v.K)
+		}
+		var err error
+		if a.y, err = n.act(out); err != nil {
+			return nil, in, err
+		}
+		return a, out, nil
+	case *networks.Cell:
+		return cp.cell(v, in, path)
 	}
 	return nil, in, unsupported(index, l, path, "")
 }
@@ -265,4 +279,36 @@ func (cp *compiler) bindScratch() {
 	for _, b := range cp.bns {
 		b.bn.Stats = cp.net.stats
 	}
+}
+
+// cell compiles a NAS-Bench-201 cell: its edges' layers, and where node
+// sums need buffers of their own.
+func (cp *compiler) cell(v *networks.Cell, in shape, path string) (node, shape, error) {
+	c := &cellNode{size: in.size()}
+	var into [4]int // contributions per node
+	for i, e := range v.Edges() {
+		ce := cellEdge{from: e.From, to: e.To, skip: e.Skip}
+		if !e.Skip {
+			nd, out, err := cp.layer(e.Layer, in, fmt.Sprintf("%s.edge%d-%d", path, e.From, e.To))
+			if err != nil {
+				return nil, in, err
+			}
+			if out != in {
+				return nil, in, fmt.Errorf("cell at %s: edge %d gives %v for %v", path, i, out, in)
+			}
+			ce.nd = nd
+		}
+		into[e.To]++
+		c.edges = append(c.edges, ce)
+	}
+	for j := 1; j < 4; j++ {
+		if into[j] > 1 {
+			var err error
+			if c.sums[j], err = cp.net.act(in); err != nil {
+				return nil, in, err
+			}
+		}
+	}
+	cp.zerosLen = max(cp.zerosLen, in.size())
+	return c, in, nil
 }

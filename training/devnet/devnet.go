@@ -71,6 +71,7 @@ type Net struct {
 	out                 shape // the body's output: Classes x 1 x 1
 	wdt                 kernels.Ptr
 	col, partial, stats kernels.Ptr // scratch shared by the layers
+	zeros               kernels.Ptr // never written: a cell's empty sums
 	logits, dlogits     kernels.Ptr // float32 logits and dt gradient (bf16 only)
 	allocs              []kernels.Ptr
 	bytes               int64
@@ -176,12 +177,12 @@ func (n *Net) compile() error {
 	for _, s := range []struct {
 		p     *kernels.Ptr
 		bytes int
-	}{{&n.col, n.DType.Size() * cp.colLen}, {&n.partial, 4 * cp.partialLen}, {&n.stats, 4 * cp.statsLen}} {
+	}{{&n.col, n.DType.Size() * cp.colLen}, {&n.partial, 4 * cp.partialLen}, {&n.stats, 4 * cp.statsLen},
+		{&n.zeros, n.DType.Size() * cp.zerosLen * n.maxBatch}} {
 		if *s.p, err = n.alloc(max(s.bytes, 4)); err != nil {
 			return err
 		}
 	}
-	n.logits = 0
 	if n.DType != kernels.F32 {
 		k := n.Host.Classes * n.maxBatch
 		if n.logits, err = n.alloc(4 * k); err != nil {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -18,67 +17,18 @@ import (
 	"github.com/genius-nas/genius/training/tensor"
 )
 
-// A small network of each classifier space, at 32x32 with 5 classes. The
-// architectures keep the emulator's work small while covering every layer
-// kind the space uses: plain and strided 1x1, 3x3 and 5x5/7x7 depthwise,
-// residuals, squeeze-excitation, fused and separate activations.
-var cases = []struct {
-	space string
-	arch  []int
-}{
-	{space.NASBenchMacroName, []int{2, 0, 1, 0, 0, 1, 0, 0}},
-	{space.ChannelResNetName, []int{0, 0, 0, 0, 0, 0, 0}},
-	{space.ChannelMobileNetName, []int{0, 0, 0, 0, 0, 0, 0}},
-	{space.ImageNetName, []int{1, 0, 0, 0, 0, 0, 6, 0, 0, 0, 0, 0, 4, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0}},
-}
-
-const (
-	classes  = 5
-	batch    = 4
-	maxBatch = 6
-	size     = 32
-)
-
-// fixture is a host network on the serial CPU engine, the same network
-// compiled for the emulator, and an input batch on both sides.
+// fixture is a case compiled for the emulator (see newCheckNet).
 type fixture struct {
-	dev  *hostemu.Device
-	host *networks.Network
-	net  *Net
-	x    *tensor.Tensor
-	px   kernels.Ptr
+	dev *hostemu.Device
+	*checkNet
 }
 
-func newFixture(t *testing.T, spaceName string, arch []int, dt kernels.DType, o networks.Options) *fixture {
+func newFixture(t *testing.T, c Case, dt kernels.DType) *fixture {
 	t.Helper()
-	cpu := tensor.NewCPU(tensor.CPUOptions{Workers: 1})
-	if o.Classes == 0 {
-		o.Classes = classes
-	}
-	if o.Dropout == 0 {
-		o.Dropout = -1
-	}
-	host, err := networks.Build(cpu, spaceName, arch, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Non-trivial batch-norm parameters and statistics, so that a swapped
-	// gamma/beta or mean/var shows.
-	r := rand.New(rand.NewPCG(7, 7))
-	for _, b := range host.BatchNorms() {
-		for i := range b.C {
-			b.Gamma.W[i] = 0.5 + r.Float32()
-			b.Beta.W[i] = 0.2 * (2*r.Float32() - 1)
-			b.Mean.Data[i] = 0.1 * (2*r.Float32() - 1)
-			b.Var.Data[i] = 0.5 + r.Float32()
-		}
-	}
-	f := &fixture{dev: hostemu.New(), host: host}
+	f := &fixture{dev: hostemu.New()}
 	t.Cleanup(f.dev.Close)
-	// Compiled for more than the batch it runs: the layers must index by
-	// the batch, not the capacity.
-	f.net, err = Compile(f.dev, dt, host, maxBatch, 3, size, size)
-	if err != nil {
+	var err error
+	if f.checkNet, err = newCheckNet(f.dev, dt, c); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -86,192 +36,81 @@ func newFixture(t *testing.T, spaceName string, arch []int, dt kernels.DType, o 
 			t.Error(err)
 		}
 	})
-	f.x = tensor.New(3, batch, size, size)
-	for i := range f.x.Data {
-		f.x.Data[i] = float32(r.NormFloat64())
-		if dt == kernels.BF16 {
-			f.x.Data[i] = kernels.RoundBF16(f.x.Data[i])
-		}
-	}
-	if f.px, err = kernels.Upload(f.dev, dt, f.x.Data); err != nil {
-		t.Fatal(err)
-	}
 	return f
 }
 
-// tolerance is kernels.Check's for float32 results (relative, and absolute
-// as a fraction of the reference's largest magnitude), widened for a whole
-// network's depth: batch norm sums in float64 on the CPU and in float32
-// blocks on the device.
-const relTol, absTol = 1e-3, 1e-4
-
-// compare returns the largest difference over its tolerance (at most 1
-// passes).
-func compare(got, want []float32, rel, abs float64) float64 {
-	return compareScaled(got, want, rel, abs, maxAbs(want))
-}
-
-func maxAbs(v []float32) float64 {
-	var m float64
-	for _, x := range v {
-		m = math.Max(m, math.Abs(float64(x)))
-	}
-	return m
-}
-
-// compareScaled is compare with the absolute tolerance a fraction of
-// scale.
-func compareScaled(got, want []float32, rel, abs, scale float64) float64 {
-	if len(got) != len(want) {
-		return math.Inf(1)
-	}
-	var ratio float64
-	for i := range got {
-		g, w := float64(got[i]), float64(want[i])
-		d := math.Abs(g - w)
-		if math.IsNaN(g) || math.IsNaN(w) {
-			d = math.Inf(1)
-		}
-		ratio = math.Max(ratio, d/(abs*scale+rel*math.Abs(w)+1e-30))
-	}
-	return ratio
-}
-
-func (f *fixture) download(t *testing.T, p kernels.Ptr, n int) []float32 {
+func (f *fixture) floats(t *testing.T, p kernels.Ptr, n int) []float32 {
 	t.Helper()
-	if err := f.dev.Sync(); err != nil {
-		t.Fatal(err)
-	}
-	v, err := kernels.Download(f.dev, kernels.F32, p, n)
+	v, err := f.download(p, n)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return v
 }
 
-// TestMatchesCPU runs each space's network on the emulator and on the CPU
-// engine in float32: logits of a training and an evaluation forward pass,
-// the running statistics the training pass updates, and every parameter's
-// gradient.
+// TestMatchesCPU runs Check's networks on the emulator: in float32 the
+// logits of a training and an evaluation pass, the running statistics and
+// every gradient; in bf16 the logits.
 func TestMatchesCPU(t *testing.T) {
-	for _, tc := range cases {
-		t.Run(tc.space, func(t *testing.T) {
-			f := newFixture(t, tc.space, tc.arch, kernels.F32, networks.Options{})
-			check := func(what string, got, want []float32, scale float64) {
-				t.Helper()
-				if r := compareScaled(got, want, relTol, absTol, max(scale, maxAbs(want))); r > 1 {
-					t.Errorf("%s: differs from the CPU engine by %.2f of the tolerance", what, r)
-				} else if testing.Verbose() {
-					t.Logf("%s: %.3f of the tolerance", what, r)
-				}
-			}
-
-			logits, err := f.net.Forward(f.px, batch, true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := f.host.Forward(f.x, true)
-			check("training logits", f.download(t, logits, classes*batch), want.Data, 0)
-
-			b := f.download(t, f.net.B, f.net.Buffers.Len)
-			for i, buf := range f.host.Buffers() {
-				s := f.net.Buffers.Slots[i]
-				check(buf.Name, b[s.Off:s.Off+s.Len], buf.Data, 0)
-			}
-
-			dl := tensor.New(classes, batch, 1, 1)
-			r := rand.New(rand.NewPCG(3, 3))
-			for i := range dl.Data {
-				dl.Data[i] = float32(r.NormFloat64())
-			}
-			pdl, err := kernels.Upload(f.dev, kernels.F32, dl.Data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			// Garbage in G first: Backward must overwrite every gradient.
-			junk := make([]float32, f.net.Params.Len)
-			for i := range junk {
-				junk[i] = 1e3
-			}
-			if err := f.dev.Write(f.net.G, kernels.Encode(kernels.F32, junk)); err != nil {
-				t.Fatal(err)
-			}
-			if err := f.net.Backward(pdl); err != nil {
-				t.Fatal(err)
-			}
-			f.host.Backward(dl)
-			// A batch norm's shift and scale gradients are sums over the
-			// same values; where the shift's is zero but for rounding (the
-			// layer feeds a convolution into a training batch norm, which
-			// cancels the mean), the scale's sets the absolute tolerance.
-			scale := map[*nn.Param]float64{}
-			for _, bn := range f.host.BatchNorms() {
-				s := max(maxAbs(bn.Gamma.G), maxAbs(bn.Beta.G))
-				scale[bn.Gamma], scale[bn.Beta] = s, s
-			}
-			g := f.download(t, f.net.G, f.net.Params.Len)
-			for i, p := range f.host.Params() {
-				s := f.net.Params.Slots[i]
-				check("gradient "+p.Name, g[s.Off:s.Off+s.Len], p.G, scale[p])
-			}
-
-			logits, err = f.net.Forward(f.px, batch, false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want = f.host.Forward(f.x, false)
-			check("evaluation logits", f.download(t, logits, classes*batch), want.Data, 0)
-		})
-	}
-}
-
-// TestBF16LogitsClose runs each network with bf16 activations: the logits
-// must stay close to the float32 CPU engine's on the same (bf16-rounded)
-// input, and the gradients finite and of the same sign where large.
-func TestBF16LogitsClose(t *testing.T) {
-	for _, tc := range cases {
-		t.Run(tc.space, func(t *testing.T) {
-			f := newFixture(t, tc.space, tc.arch, kernels.BF16, networks.Options{})
-			for _, train := range []bool{true, false} {
-				logits, err := f.net.Forward(f.px, batch, train)
+	for _, c := range Cases {
+		for _, dt := range []kernels.DType{kernels.F32, kernels.BF16} {
+			t.Run(fmt.Sprint(c, " ", dt), func(t *testing.T) {
+				dev := hostemu.New()
+				defer dev.Close()
+				results, err := CheckCase(dev, dt, c)
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := f.host.Forward(f.x, train)
-				got := f.download(t, logits, classes*batch)
-				// bf16 keeps 8 bits, and the error grows through the depth
-				// (most where batch norm normalises a handful of values, as
-				// the last layers do at batch 4 and 1x1): the logits as a
-				// whole within 1/16 of their size (RMS), each within 1/8
-				// of the largest.
-				if e := relRMS(got, want.Data); e > 1.0/16 {
-					t.Errorf("train=%v: bf16 logits %v differ from float32 %v by %.3f (RMS, relative)", train, got, want.Data, e)
-				} else if r := compare(got, want.Data, 0, 1.0/8); r > 1 {
-					t.Errorf("train=%v: bf16 logits %v differ from float32 %v by %.2f of the tolerance", train, got, want.Data, r)
-				} else {
-					t.Logf("train=%v: bf16 logits within %.3f (RMS, relative), %.2f of the largest-value tolerance", train, e, r)
+				want := 2 // logits, training and evaluation
+				if dt == kernels.F32 {
+					want += 2 // running statistics, gradients
 				}
-			}
-		})
+				if len(results) != want {
+					t.Errorf("%d comparisons, want %d", len(results), want)
+				}
+				for _, r := range results {
+					if !r.OK() {
+						t.Error(r)
+					} else if testing.Verbose() {
+						t.Log(r)
+					}
+				}
+			})
+		}
 	}
 }
 
-// relRMS is the RMS of got-want over the RMS of want.
-func relRMS(got, want []float32) float64 {
-	var d, w float64
-	for i := range want {
-		d += math.Pow(float64(got[i])-float64(want[i]), 2)
-		w += math.Pow(float64(want[i]), 2)
+// TestCheckSeesErrors makes sure the comparison fails a wrong network: the
+// device's copy of one weight changed after Compile.
+func TestCheckSeesErrors(t *testing.T) {
+	f := newFixture(t, Cases[1], kernels.F32)
+	s := f.net.Params.Slots[len(f.net.Params.Slots)/2]
+	w := f.floats(t, f.net.W, f.net.Params.Len)
+	w[s.Off] += 0.5
+	if err := f.dev.Write(f.net.W, kernels.Encode(kernels.F32, w)); err != nil {
+		t.Fatal(err)
 	}
-	return math.Sqrt(d / w)
+	if _, err := f.net.Forward(f.px, checkBatch, true); err != nil {
+		t.Fatal(err)
+	}
+	f.host.Forward(f.x, true)
+	var results []kernels.Result
+	if err := f.checkTraining(func(s string) string { return s }, "", &results); err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 2 || results[1].OK() {
+		t.Errorf("gradients of a network with a changed weight: %v, want a mismatch", results)
+	} else {
+		t.Log(results[1])
+	}
 }
 
 // TestPullPush checks the weights and buffers round trip: Push after
 // changing the host, Pull after the device changed.
 func TestPullPush(t *testing.T) {
-	f := newFixture(t, space.ChannelResNetName, cases[1].arch, kernels.F32, networks.Options{})
+	f := newFixture(t, Cases[1], kernels.F32)
 	// Compile uploaded the host's values.
-	w := f.download(t, f.net.W, f.net.Params.Len)
+	w := f.floats(t, f.net.W, f.net.Params.Len)
 	for i, p := range f.host.Params() {
 		s := f.net.Params.Slots[i]
 		if s.Off%SlotAlign != 0 {
@@ -320,7 +159,7 @@ func TestPullPush(t *testing.T) {
 	}
 	// A training pass moves the device's running statistics; Pull brings
 	// them to the host.
-	if _, err := f.net.Forward(f.px, batch, true); err != nil {
+	if _, err := f.net.Forward(f.px, checkBatch, true); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.net.Pull(); err != nil {
@@ -356,7 +195,7 @@ func equal(a, b []float32) bool {
 // Params() order, one decay byte per weight set exactly for decayed
 // parameters, zero gaps.
 func TestDecayAndArenas(t *testing.T) {
-	f := newFixture(t, space.ChannelMobileNetName, cases[2].arch, kernels.F32, networks.Options{})
+	f := newFixture(t, Cases[2], kernels.F32)
 	raw := make([]byte, f.net.Params.Len)
 	if err := f.dev.Read(raw, f.net.Decay); err != nil {
 		t.Fatal(err)
@@ -381,7 +220,7 @@ func TestDecayAndArenas(t *testing.T) {
 	if string(raw) != string(want) {
 		t.Error("decay bytes differ from the parameters' Decay flags")
 	}
-	v := f.download(t, f.net.V, f.net.Params.Len)
+	v := f.floats(t, f.net.V, f.net.Params.Len)
 	for i, x := range v {
 		if x != 0 {
 			t.Fatalf("velocity %d is %g, want 0", i, x)
@@ -390,37 +229,35 @@ func TestDecayAndArenas(t *testing.T) {
 }
 
 // TestUnsupported checks the errors for what the device cannot run: a
-// NAS-Bench-201 network (its cells), dropout in training, a batch larger
-// than compiled, a device without a matrix product.
+// layer without kernels, dropout in training, a batch larger than
+// compiled, a device without a matrix product.
 func TestUnsupported(t *testing.T) {
 	cpu := tensor.NewCPU(tensor.CPUOptions{Workers: 1})
 	dev := hostemu.New()
 	defer dev.Close()
-	nb, err := networks.Build(cpu, space.NB201Name, []int{4, 2, 1, 0, 3, 4}, networks.Options{NB201Cells: 1, NB201Channels: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = Compile(dev, kernels.F32, nb, 2, 3, 8, 8)
-	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "layer ") || !strings.Contains(err.Error(), "*networks.Cell") {
-		t.Errorf("compiling NAS-Bench-201: %v, want ErrUnsupported naming the layer", err)
+	// RetinaNet's layers have no device kernels.
+	odd := &networks.Network{Space: "custom", Classes: 3, Body: nn.NewSequential(nn.NewUpsample(cpu, 2), nn.NewGlobalAvgPool(cpu))}
+	_, err := Compile(dev, kernels.F32, odd, 2, 3, 8, 8)
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "layer 1 (*nn.Upsample)") {
+		t.Errorf("compiling a network with an upsampling layer: %v, want ErrUnsupported naming the layer", err)
 	} else {
 		t.Log(err)
 	}
 
-	f := newFixture(t, space.ImageNetName, cases[3].arch, kernels.F32, networks.Options{Dropout: 0.2})
-	if _, err := f.net.Forward(f.px, batch, true); !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "dropout") {
+	f := newFixture(t, Case{space.ImageNetName, Cases[3].Arch, networks.Options{Dropout: 0.2}}, kernels.F32)
+	if _, err := f.net.Forward(f.px, checkBatch, true); !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "dropout") {
 		t.Errorf("training forward with dropout: %v, want ErrUnsupported naming dropout", err)
 	}
 	if err := f.net.Backward(f.px); err == nil {
 		t.Error("backward after a failed forward: no error")
 	}
-	if _, err := f.net.Forward(f.px, batch, false); err != nil {
+	if _, err := f.net.Forward(f.px, checkBatch, false); err != nil {
 		t.Errorf("evaluation forward with dropout: %v", err)
 	}
-	if _, err := f.net.Forward(f.px, maxBatch+1, false); err == nil || !strings.Contains(err.Error(), fmt.Sprint(maxBatch)) {
-		t.Errorf("forward of %d samples on a network compiled for %d: %v", maxBatch+1, maxBatch, err)
+	if _, err := f.net.Forward(f.px, checkMaxBatch+1, false); err == nil || !strings.Contains(err.Error(), fmt.Sprint(checkMaxBatch)) {
+		t.Errorf("forward of %d samples on a network compiled for %d: %v", checkMaxBatch+1, checkMaxBatch, err)
 	}
-	if _, err := Compile(noGemm{dev}, kernels.F32, f.host, 1, 3, size, size); err == nil || !strings.Contains(err.Error(), "Gemmer") {
+	if _, err := Compile(noGemm{dev}, kernels.F32, f.host, 1, 3, checkSize, checkSize); err == nil || !strings.Contains(err.Error(), "Gemmer") {
 		t.Errorf("compile for a device without a matrix product: %v", err)
 	}
 }

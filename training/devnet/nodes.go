@@ -60,7 +60,7 @@ func (s *seqNode) plan(p *gradPlan, dy int) (int, error) {
 // Its input gradient is the sum of the branches', written over the body's.
 type residualNode struct {
 	body, short node
-	n           int // values per sample
+	in, out     int // values per sample
 	y           kernels.Ptr
 }
 
@@ -75,7 +75,7 @@ func (r *residualNode) forward(n *Net, x kernels.Ptr, batch int, train bool) (ke
 			return 0, err
 		}
 	}
-	return r.y, kernels.Add(n.Dev, n.DType, r.n*batch, b, s, r.y)
+	return r.y, kernels.Add(n.Dev, n.DType, r.out*batch, b, s, r.y)
 }
 
 func (r *residualNode) backward(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr, error) {
@@ -89,7 +89,7 @@ func (r *residualNode) backward(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr,
 			return 0, err
 		}
 	}
-	return db, kernels.Add(n.Dev, n.DType, r.n*batch, db, ds, db)
+	return db, kernels.Add(n.Dev, n.DType, r.in*batch, db, ds, db)
 }
 
 func (r *residualNode) plan(p *gradPlan, dy int) (int, error) {
@@ -373,4 +373,156 @@ func dropout(p float64, train bool, x kernels.Ptr) (kernels.Ptr, error) {
 		return x, nil
 	}
 	return 0, fmt.Errorf("dropout with p=%g in training: %w (build the network without dropout)", p, ErrUnsupported)
+}
+
+// avgPoolNode is nn.AvgPool (padded positions not counted).
+type avgPoolNode struct {
+	k, stride, pad int
+	in             shape
+	y, dx          kernels.Ptr
+}
+
+func (a *avgPoolNode) geom(batch int) kernels.Conv {
+	return kernels.NewConv(a.in.c, batch, a.in.h, a.in.w, a.k, a.stride, a.pad)
+}
+
+func (a *avgPoolNode) forward(n *Net, x kernels.Ptr, batch int, train bool) (kernels.Ptr, error) {
+	return a.y, a.geom(batch).AvgPoolForward(n.Dev, n.DType, x, a.y)
+}
+
+func (a *avgPoolNode) backward(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr, error) {
+	return a.dx, a.geom(batch).AvgPoolBackward(n.Dev, n.DType, dy, a.dx)
+}
+
+func (a *avgPoolNode) plan(p *gradPlan, dy int) (int, error) {
+	dx := p.get(a.in.size(), &a.dx)
+	p.put(dy)
+	return dx, nil
+}
+
+// cellNode is a NAS-Bench-201 cell: node j (1..3) the sum of its incoming
+// edges applied to earlier nodes, node 3 the output. A node with one
+// contribution is that contribution, one with none the zeros; the sums
+// and the gradients add in the CPU engine's order.
+type cellNode struct {
+	size  int // values per sample, the same at every node
+	edges []cellEdge
+	sums  [4]kernels.Ptr // nodes with two or more contributions
+	nodes [4]kernels.Ptr // the last forward pass's
+	acc   [3]kernels.Ptr // gradients at nodes 0..2 (planned)
+}
+
+type cellEdge struct {
+	from, to int
+	skip     bool
+	nd       node
+	// Set by plan for backward: the gradient at to is zero (nothing used
+	// node to), and this edge writes the gradient at from first.
+	zeroDy, first bool
+}
+
+func (c *cellNode) forward(n *Net, x kernels.Ptr, batch int, train bool) (kernels.Ptr, error) {
+	c.nodes = [4]kernels.Ptr{x, n.zeros, n.zeros, n.zeros}
+	var count [4]int
+	for _, e := range c.edges {
+		v := c.nodes[e.from]
+		if !e.skip {
+			var err error
+			if v, err = e.nd.forward(n, v, batch, train); err != nil {
+				return 0, err
+			}
+		}
+		switch count[e.to] {
+		case 0:
+			c.nodes[e.to] = v
+		case 1:
+			if err := kernels.Add(n.Dev, n.DType, c.size*batch, c.nodes[e.to], v, c.sums[e.to]); err != nil {
+				return 0, err
+			}
+			c.nodes[e.to] = c.sums[e.to]
+		default:
+			if err := kernels.Add(n.Dev, n.DType, c.size*batch, c.sums[e.to], v, c.sums[e.to]); err != nil {
+				return 0, err
+			}
+		}
+		count[e.to]++
+	}
+	return c.nodes[3], nil
+}
+
+func (c *cellNode) backward(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr, error) {
+	grads := [4]kernels.Ptr{n.zeros, n.zeros, n.zeros, dy}
+	m := c.size * batch
+	for i := len(c.edges) - 1; i >= 0; i-- {
+		e := c.edges[i]
+		g := grads[e.to]
+		if e.zeroDy {
+			g = n.zeros
+		}
+		if !e.skip {
+			var err error
+			if g, err = e.nd.backward(n, g, batch); err != nil {
+				return 0, err
+			}
+		}
+		acc := c.acc[e.from]
+		if e.first {
+			// A copy: the sum of g and nothing.
+			if err := kernels.Add(n.Dev, n.DType, m, g, n.zeros, acc); err != nil {
+				return 0, err
+			}
+			grads[e.from] = acc
+		} else if err := kernels.Add(n.Dev, n.DType, m, acc, g, acc); err != nil {
+			return 0, err
+		}
+	}
+	return grads[0], nil
+}
+
+// plan holds each node's gradient until the edges into it have read it.
+func (c *cellNode) plan(p *gradPlan, dy int) (int, error) {
+	const unset = -3
+	g := [4]int{unset, unset, unset, dy}
+	for i := len(c.edges) - 1; i >= 0; i-- {
+		e := &c.edges[i]
+		in := g[e.to]
+		e.zeroDy = in == unset
+		if e.zeroDy {
+			in = external
+		}
+		contrib := in
+		if !e.skip {
+			p.retain(in)
+			var err error
+			if contrib, err = e.nd.plan(p, in); err != nil {
+				return 0, err
+			}
+			if contrib == noGrad {
+				return 0, fmt.Errorf("a cell edge computes no input gradient")
+			}
+		}
+		e.first = g[e.from] == unset
+		if e.first {
+			g[e.from] = p.get(c.size, &c.acc[e.from])
+		}
+		if !e.skip {
+			p.put(contrib)
+		}
+		// Edges run by decreasing destination: the last into e.to is done.
+		if i == 0 || c.edges[i-1].to != e.to {
+			if g[e.to] != unset {
+				p.put(g[e.to])
+			}
+			g[e.to] = unset // no more readers; a later edge from it cannot exist
+		}
+	}
+	for j := 1; j < 4; j++ {
+		if g[j] != unset {
+			p.put(g[j])
+		}
+	}
+	if g[0] == unset {
+		return external, nil
+	}
+	return g[0], nil
 }

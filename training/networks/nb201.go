@@ -172,3 +172,27 @@ func (c *Cell) Children() []nn.Layer {
 	}
 	return ls
 }
+
+// CellEdge is one edge of a cell: node From feeds node To through Layer,
+// or unchanged when Skip. Node 0 is the cell's input, node 3 its output.
+type CellEdge struct {
+	From, To int
+	Skip     bool
+	Layer    nn.Layer
+}
+
+// Edges lists the cell's edges that carry something (all but "none"), in
+// architecture order, for engines that run a cell themselves.
+func (c *Cell) Edges() []CellEdge {
+	var es []CellEdge
+	for e, ft := range nbEdges {
+		switch c.ops[e] {
+		case nbNone:
+		case nbSkip:
+			es = append(es, CellEdge{From: ft[0], To: ft[1], Skip: true})
+		default:
+			es = append(es, CellEdge{From: ft[0], To: ft[1], Layer: c.edges[e]})
+		}
+	}
+	return es
+}

@@ -1,9 +1,10 @@
 //go:build cuda
 
-// Command devicecheck runs every training kernel and cuBLAS product on an
-// NVIDIA GPU against the CPU engine and prints the differences, then times
-// a bf16 matrix product and an elementwise kernel, then runs the training
-// part (training/cuda/gpucheck): a synthetic training beside the CPU, a
+// Command devicecheck runs every training kernel and cuBLAS product, and
+// a small network of each search space forward and backward, on an NVIDIA
+// GPU against the CPU engine and prints the differences, then times a bf16
+// matrix product and an elementwise kernel, then runs the training part
+// (training/cuda/gpucheck): a synthetic training beside the CPU, a
 // checkpoint the CPU resumes, and GENIUS-329's training throughput and
 // peak memory. It exits non-zero when anything differs beyond tolerance
 // or fails. Build it with training/cuda/build.sh; run it through
@@ -25,6 +26,7 @@ import (
 	"github.com/genius-nas/genius/training/cuda"
 	"github.com/genius-nas/genius/training/cuda/gpucheck"
 	"github.com/genius-nas/genius/training/cuda/kernels"
+	"github.com/genius-nas/genius/training/devnet"
 )
 
 type options struct {
@@ -79,6 +81,18 @@ func runCheck(ctx context.Context, o options, out io.Writer) error {
 			}
 			fmt.Fprintf(out, "seed %d  %s\n", seed, r)
 		}
+	}
+	// Whole networks of each space, float32 and bf16 (training/devnet).
+	nets, err := devnet.Check(d)
+	if err != nil {
+		return fmt.Errorf("networks: %w", err)
+	}
+	for _, r := range nets {
+		total++
+		if !r.OK() {
+			failed++
+		}
+		fmt.Fprintf(out, "network %s\n", r)
 	}
 	fmt.Fprintf(out, "ops: %d of %d comparisons within tolerance\n", total-failed, total)
 	if err := checkOutOfMemory(d, out); err != nil {

@@ -127,6 +127,18 @@ func (d *Device) span(p kernels.Ptr, n int) (unsafe.Pointer, error) {
 	return nil, fmt.Errorf("hostemu: %#x is not in allocated memory", uint64(p))
 }
 
+// allocated reports whether p lies in an allocation (or just past its end).
+func (d *Device) allocated(p kernels.Ptr) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for base, a := range d.allocs {
+		if p >= base && p <= base+kernels.Ptr(a.size) {
+			return true
+		}
+	}
+	return false
+}
+
 // Write implements kernels.Device.
 func (d *Device) Write(dst kernels.Ptr, src []byte) error {
 	if len(src) == 0 {
@@ -176,6 +188,11 @@ func (d *Device) Launch(name string, grid, block int, args ...any) error {
 		case kernels.Ptr:
 			if want != 'p' {
 				return fmt.Errorf("hostemu: %s argument %d is a pointer, the kernel wants %c", name, i, want)
+			}
+			// A kernel's extents are its own business, but an address
+			// outside all memory would crash the process.
+			if !d.allocated(v) {
+				return fmt.Errorf("hostemu: %s argument %d = %#x is not in allocated memory", name, i, uint64(v))
 			}
 			vals[i] = uint64(v)
 		case int:

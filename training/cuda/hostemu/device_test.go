@@ -60,6 +60,9 @@ func TestDeviceRejectsMisuse(t *testing.T) {
 	if err := d.Launch("add_f32", 1, 32, p, p, p, p); err == nil {
 		t.Error("launch with a pointer for an int: no error")
 	}
+	if err := d.Launch("add_f32", 1, 32, 4, p, kernels.Ptr(0), p); err == nil {
+		t.Error("launch with a null pointer: no error")
+	}
 	if err := d.Launch("no_such_kernel", 1, 32); err == nil {
 		t.Error("launch of an unknown kernel: no error")
 	}
