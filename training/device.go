@@ -60,6 +60,7 @@ type deviceEngine struct {
 	net *devnet.Net
 
 	micro, classes int
+	part           int         // the micro-batch's index in its batch
 	x, labels      kernels.Ptr // the micro-batch in flight
 	loss, dlogits  kernels.Ptr
 	sum            kernels.Ptr // one float
@@ -194,6 +195,14 @@ func (e *deviceEngine) accumulate(r *Run, x *tensor.Tensor, labels []int, weight
 	if err := e.upload(x, labels); err != nil {
 		return 0, err
 	}
+	if first {
+		e.part = 0
+	}
+	// Masks follow from the seed, the step and the micro-batch, all of
+	// which a checkpoint restores, so a resumed run drops what an
+	// uninterrupted one would.
+	e.net.DropoutSeed = mix(r.Config.Seed, uint64(r.Step), uint64(e.part))
+	e.part++
 	logits, err := e.net.Forward(e.x, n, true)
 	if err != nil {
 		return 0, err
@@ -375,4 +384,18 @@ func checkLoss(loss float64, step int, lr float64) error {
 		return fmt.Errorf("training: loss is %v at step %d: lower the learning rate (%v) or enable gradient clipping", loss, step, lr)
 	}
 	return nil
+}
+
+// mix hashes a few numbers into one seed (splitmix64's finaliser).
+func mix(vs ...uint64) uint64 {
+	h := uint64(0x9e3779b97f4a7c15)
+	for _, v := range vs {
+		h ^= v + 0x9e3779b97f4a7c15 + h<<6 + h>>2
+		h ^= h >> 30
+		h *= 0xbf58476d1ce4e5b9
+		h ^= h >> 27
+		h *= 0x94d049bb133111eb
+		h ^= h >> 31
+	}
+	return h
 }

@@ -71,7 +71,7 @@ func newCheckNet(dev kernels.Device, dt kernels.DType, c Case) (*checkNet, error
 		o.Classes = checkClasses
 	}
 	if o.Dropout == 0 {
-		o.Dropout = -1 // no dropout kernel yet
+		o.Dropout = -1 // the device's masks are not the CPU's
 	}
 	host, err := networks.Build(tensor.NewCPU(tensor.CPUOptions{Workers: 1}), c.Space, c.Arch, o)
 	if err != nil {

@@ -127,7 +127,14 @@ func (cp *compiler) layer(l nn.Layer, in shape, path string) (node, shape, error
 	case *nn.SE:
 		return cp.se(v, in, index, path)
 	case *nn.Dropout:
-		return &dropoutNode{p: v.P}, in, nil
+		d := &dropoutNode{p: v.P, n: in.size()}
+		if v.P > 0 {
+			var err error
+			if d.y, err = n.act(in); err != nil {
+				return nil, in, err
+			}
+		}
+		return d, in, nil
 	case *nn.AvgPool:
 		a := &avgPoolNode{k: v.K, stride: v.Stride, pad: v.Pad, in: in}
 		out := shape{in.c, (in.h+2*v.Pad-v.K)/v.Stride + 1, (in.w+2*v.Pad-v.K)/v.Stride + 1}

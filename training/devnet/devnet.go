@@ -64,6 +64,9 @@ type Net struct {
 	// Buffers: one Slot per Host.Buffers() entry (float32).
 	Buffers Arena
 	B       kernels.Ptr
+	// DropoutSeed draws the dropout masks of the next training Forward;
+	// the caller changes it for every micro-batch.
+	DropoutSeed uint64
 
 	gemm                kernels.Gemmer
 	maxBatch, c, h, w   int

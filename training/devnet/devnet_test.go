@@ -229,7 +229,7 @@ func TestDecayAndArenas(t *testing.T) {
 }
 
 // TestUnsupported checks the errors for what the device cannot run: a
-// layer without kernels, dropout in training, a batch larger than
+// layer without kernels, a batch larger than
 // compiled, a device without a matrix product.
 func TestUnsupported(t *testing.T) {
 	cpu := tensor.NewCPU(tensor.CPUOptions{Workers: 1})
@@ -245,15 +245,6 @@ func TestUnsupported(t *testing.T) {
 	}
 
 	f := newFixture(t, Case{space.ImageNetName, Cases[3].Arch, networks.Options{Dropout: 0.2}}, kernels.F32)
-	if _, err := f.net.Forward(f.px, checkBatch, true); !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "dropout") {
-		t.Errorf("training forward with dropout: %v, want ErrUnsupported naming dropout", err)
-	}
-	if err := f.net.Backward(f.px); err == nil {
-		t.Error("backward after a failed forward: no error")
-	}
-	if _, err := f.net.Forward(f.px, checkBatch, false); err != nil {
-		t.Errorf("evaluation forward with dropout: %v", err)
-	}
 	if _, err := f.net.Forward(f.px, checkMaxBatch+1, false); err == nil || !strings.Contains(err.Error(), fmt.Sprint(checkMaxBatch)) {
 		t.Errorf("forward of %d samples on a network compiled for %d: %v", checkMaxBatch+1, checkMaxBatch, err)
 	}
@@ -287,5 +278,44 @@ func TestGradientBuffersReused(t *testing.T) {
 		float64(net.Bytes())/n/(1<<20), float64(net.gradValues)/1e6, float64(net.gradNaive)/1e6, ratio)
 	if ratio > 0.15 {
 		t.Errorf("planned gradient buffers are %.3f of a buffer per layer, want at most 0.15 (measured 0.099)", ratio)
+	}
+}
+
+// TestDropout: in training the seed decides the mask (same seed, same
+// logits; another seed, others), the gradient flows through it, and
+// evaluation drops nothing.
+func TestDropout(t *testing.T) {
+	f := newFixture(t, Case{space.ImageNetName, Cases[3].Arch, networks.Options{Dropout: 0.5}}, kernels.F32)
+	classes := f.host.Classes
+	logits := func(seed uint64, train bool) []float32 {
+		f.net.DropoutSeed = seed
+		p, err := f.net.Forward(f.px, checkBatch, train)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f.floats(t, p, classes*checkBatch)
+	}
+	// Batch norm's statistics shift by the running mean, which each
+	// training pass moves: equal masks agree to rounding, not bits.
+	diff := func(x, y []float32) float64 {
+		var d, s float64
+		for i := range x {
+			d = max(d, math.Abs(float64(x[i]-y[i])))
+			s = max(s, math.Abs(float64(y[i])))
+		}
+		return d / s
+	}
+	a, b, c := logits(1, true), logits(1, true), logits(2, true)
+	if d := diff(a, b); d > 1e-4 {
+		t.Errorf("the same seed gave logits %.2g apart", d)
+	}
+	if d := diff(a, c); d < 1e-2 {
+		t.Errorf("another seed gave logits only %.2g apart", d)
+	}
+	if err := f.net.Backward(f.px); err != nil {
+		t.Errorf("backward through dropout: %v", err)
+	}
+	if e1, e2 := logits(1, false), logits(2, false); diff(e1, e2) != 0 {
+		t.Error("evaluation depends on the dropout seed")
 	}
 }

@@ -350,30 +350,34 @@ func (s *seNode) plan(p *gradPlan, dy int) (int, error) {
 	return dx, nil
 }
 
-// dropoutNode is nn.Dropout: the identity unless dropout applies, which
-// the device path cannot run yet.
-type dropoutNode struct{ p float64 }
-
-func (d *dropoutNode) forward(n *Net, x kernels.Ptr, batch int, train bool) (kernels.Ptr, error) {
-	return dropout(d.p, train, x)
+// dropoutNode is nn.Dropout. The mask is a hash of Net.DropoutSeed and
+// the element's index, so backward recomputes it instead of storing it.
+type dropoutNode struct {
+	p     float64
+	n     int // values per sample
+	y     kernels.Ptr
+	seed  uint64
+	apply bool // the last forward dropped values
 }
 
-// backward is the identity: a forward pass that dropped values failed.
+func (d *dropoutNode) forward(n *Net, x kernels.Ptr, batch int, train bool) (kernels.Ptr, error) {
+	d.apply = train && d.p > 0
+	if !d.apply {
+		return x, nil
+	}
+	d.seed = n.DropoutSeed
+	return d.y, kernels.DropoutForward(n.Dev, n.DType, d.n*batch, x, d.y, d.p, d.seed)
+}
+
+// backward scales dy in place by the forward's mask.
 func (d *dropoutNode) backward(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr, error) {
-	return dy, nil
+	if !d.apply {
+		return dy, nil
+	}
+	return dy, kernels.DropoutBackward(n.Dev, n.DType, d.n*batch, dy, dy, d.p, d.seed)
 }
 
 func (d *dropoutNode) plan(p *gradPlan, dy int) (int, error) { return dy, nil }
-
-// dropout is the one place the device path applies dropout: the identity
-// in evaluation or with p = 0, and ErrUnsupported in training until the
-// device has a dropout kernel.
-func dropout(p float64, train bool, x kernels.Ptr) (kernels.Ptr, error) {
-	if !train || p <= 0 {
-		return x, nil
-	}
-	return 0, fmt.Errorf("dropout with p=%g in training: %w (build the network without dropout)", p, ErrUnsupported)
-}
 
 // avgPoolNode is nn.AvgPool (padded positions not counted).
 type avgPoolNode struct {
