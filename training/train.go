@@ -93,65 +93,33 @@ func Train(ctx context.Context, cfg Config, train, val data.Dataset, o Options) 
 	}
 	total := run.Sched.TotalSteps
 	res := Result{ParamsM: float64(run.Net.NumParams()) / 1e6, Backend: run.BackendName()}
-	start := time.Now()
-	images := 0
-	save := func() error {
-		if o.Save == nil {
+	loop := Loop{Progress: o.Progress}
+	if o.Save != nil {
+		loop.Save = func(ctx context.Context, c *checkpoint.Checkpoint) error {
+			if err := o.Save(ctx, c); err != nil {
+				return fmt.Errorf("training: saving checkpoint at step %d: %w", c.Header.Step, err)
+			}
 			return nil
 		}
-		c, err := run.Checkpoint()
-		if err != nil {
-			return err
-		}
-		return o.Save(ctx, c)
-	}
-	for run.Step < total {
-		ep := loader.Start(ctx, run.Epoch, run.StepInEpoch)
-		for run.Step < total {
-			if err := ctx.Err(); err != nil {
-				ep.Close()
-				return res, err
-			}
-			b, err := ep.Next()
-			if err != nil {
-				ep.Close()
-				return res, err
-			}
-			if b == nil {
-				break
-			}
-			stepped, loss, err := run.TrainMicro(b.X, b.Labels)
-			if err != nil {
-				ep.Close()
-				return res, err
-			}
-			images += len(b.Labels)
-			if !stepped {
-				continue
-			}
-			el := time.Since(start)
-			if o.Progress != nil {
-				o.Progress(Progress{Epoch: run.Epoch, Step: run.Step, TotalSteps: total, Loss: loss,
-					ImagesPerS: float64(images) / el.Seconds(), Elapsed: el, PeakMemoryB: PeakRSS()})
-			}
-			if o.CheckpointEvery > 0 && run.Step%o.CheckpointEvery == 0 && run.Step < total {
-				if err := save(); err != nil {
-					ep.Close()
-					return res, fmt.Errorf("training: saving checkpoint at step %d: %w", run.Step, err)
-				}
-			}
-		}
-		ep.Close()
-		if run.StepInEpoch >= perEpoch {
-			run.Epoch++
-			run.StepInEpoch = 0
+		if every := o.CheckpointEvery; every > 0 {
+			loop.SaveNow = func(p Position, epochEnd bool) bool { return !epochEnd && p.Step%every == 0 && p.Step < total }
 		}
 	}
-	res.ImagesPerS = float64(images) / time.Since(start).Seconds()
+	done, err := loop.Run(ctx, &Classifier{Run: run, Loader: loader})
+	if err != nil {
+		return res, err
+	}
+	res.ImagesPerS = done.ImagesPerS()
 	res.TrainLoss = run.Sums.MeanLoss()
 	res.Steps, res.Epochs = run.Step, run.Epoch
-	if err := save(); err != nil {
-		return res, fmt.Errorf("training: saving the final checkpoint: %w", err)
+	if o.Save != nil {
+		c, err := run.Checkpoint()
+		if err == nil {
+			err = o.Save(ctx, c)
+		}
+		if err != nil {
+			return res, fmt.Errorf("training: saving the final checkpoint: %w", err)
+		}
 	}
 	if val != nil && val.Len() > 0 {
 		vl := &data.Loader{Data: val, Batch: cfg.Micro(), Transform: data.Transform{Size: cfg.Input, CropFraction: cfg.CropFraction}, Seed: cfg.Seed, Workers: o.LoaderWorkers}

@@ -157,9 +157,9 @@ func (a *RetrainActivities) RetrainChunk(ctx context.Context, in activities.Retr
 	if err != nil {
 		return activities.RetrainChunkResult{}, err
 	}
-	c := &chunkRun{a: a, in: in, spec: spec, run: run, newRun: newRun, perEpoch: run.stepsPerEpoch(), total: run.totalSteps(),
+	c := &chunkRun{a: a, in: in, spec: spec, run: run, newRun: newRun, perEpoch: run.StepsPerEpoch(), total: run.TotalSteps(),
 		best: in.Best, beats: beats}
-	defer func() { _ = c.run.close() }() // c.run may be replaced by a fresh run
+	defer func() { _ = c.run.Close() }() // c.run may be replaced by a fresh run
 	res := activities.RetrainChunkResult{TotalSteps: c.total, Backend: backendName(a.Device, be)}
 	c.hb.Backend = res.Backend
 	resumed, err := c.resume(ctx)
@@ -180,7 +180,7 @@ func (a *RetrainActivities) RetrainChunk(ctx context.Context, in activities.Retr
 		}
 		return res, err
 	}
-	pos := c.run.position()
+	pos := c.run.Position()
 	res.Checkpoint, res.Step, res.Epoch = c.hb.Checkpoint, pos.Step, pos.Epoch
 	res.Done = pos.Step >= c.total
 	if res.Checkpoint == "" || checkpointStep(res.Checkpoint) != pos.Step {
@@ -267,7 +267,7 @@ func (c *chunkRun) resume(ctx context.Context) (*activities.RetrainResume, error
 			err = fmt.Errorf("it was written with another recipe (%s): a run name is reused; give the spec a new run", ck.Header.Config)
 		}
 		if err == nil {
-			err = c.run.restore(ck)
+			err = c.run.Resume(ck)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -281,10 +281,10 @@ func (c *chunkRun) resume(ctx context.Context) (*activities.RetrainResume, error
 			}
 			continue
 		}
-		if c.run.position().StepInEpoch >= c.perEpoch {
-			c.run.nextEpoch()
+		if c.run.Position().StepInEpoch >= c.perEpoch {
+			c.run.NextEpoch()
 		}
-		pos := c.run.position()
+		pos := c.run.Position()
 		r := &activities.RetrainResume{Attempt: attempt, Checkpoint: cd.key, Step: pos.Step, Source: cd.source, ReachedStep: reached,
 			Skipped: skipped, LoadSeconds: time.Since(start).Seconds()}
 		if reached > r.Step {
@@ -298,7 +298,7 @@ func (c *chunkRun) resume(ctx context.Context) (*activities.RetrainResume, error
 			_, err := c.a.Store.Stat(ctx, epochKey(c.in.CheckpointRun, pos.Epoch))
 			stop()
 			if errors.Is(err, fs.ErrNotExist) {
-				if err := c.evaluate(ctx, pos.Epoch, false, c.run.meanLoss(), 0); err != nil {
+				if err := c.evaluate(ctx, pos.Epoch, false, c.run.MeanLoss(), 0); err != nil {
 					return nil, err
 				}
 			} else if err != nil {
@@ -319,88 +319,54 @@ func (c *chunkRun) resume(ctx context.Context) (*activities.RetrainResume, error
 		if err != nil {
 			return nil, err
 		}
-		_ = c.run.close()
+		_ = c.run.Close()
 		c.run = run
 	}
 	return nil, nil
 }
 
-// trainUntil runs steps until untilStep, checkpointing and evaluating.
+// trainUntil trains until untilStep: a checkpoint every
+// CheckpointEverySteps steps or CheckpointEveryMinutes minutes within an
+// epoch and one at each epoch's end, then the epoch's evaluation.
 func (c *chunkRun) trainUntil(ctx context.Context, untilStep int) error {
-	run := c.run.position()
 	every := c.spec.CheckpointEverySteps
 	interval := time.Duration(c.spec.CheckpointEveryMinutes * float64(time.Minute))
 	c.lastSave = time.Now()
 	c.hb.TotalSteps = c.total
-	for run.Step < untilStep {
-		ep := c.run.startEpoch(ctx)
-		var images int // this attempt's, for its throughput
-		start := time.Now()
-		for run.Step < untilStep {
-			if err := ctx.Err(); err != nil {
-				ep.Close()
-				return err
-			}
-			n, loss, err := ep.Step()
-			if err != nil {
-				ep.Close()
-				return err
-			}
-			if n == 0 {
-				break
-			}
-			images += n
-			run = c.run.position()
-			c.hb.Step, c.hb.Epoch, c.hb.Loss, c.hb.PeakMemoryB = run.Step, run.Epoch, loss, training.PeakRSS()
+	loop := training.Loop{Until: untilStep,
+		Progress: func(p training.Progress) {
+			c.hb.Step, c.hb.Epoch, c.hb.Loss, c.hb.PeakMemoryB = p.Step, p.Epoch, p.Loss, p.PeakMemoryB
 			if c.a.afterStep != nil {
-				c.a.afterStep(run.Step)
-			}
-			endOfEpoch := run.StepInEpoch >= c.perEpoch
-			if !endOfEpoch && run.Step < c.total && (run.Step%every == 0 || time.Since(c.lastSave) >= interval) {
-				if err := c.save(ctx); err != nil {
-					ep.Close()
-					return err
-				}
+				c.a.afterStep(p.Step)
 			}
 			c.publish()
-		}
-		ep.Close()
-		endOfEpoch := run.StepInEpoch >= c.perEpoch
-		if endOfEpoch {
-			c.run.nextEpoch()
-			run = c.run.position()
-		}
-		if endOfEpoch || run.Step >= c.total {
-			if err := c.save(ctx); err != nil {
-				return err
+		},
+		SaveNow: func(p training.Position, epochEnd bool) bool {
+			if epochEnd {
+				return true
 			}
-			epoch := run.Epoch
-			if !endOfEpoch {
-				epoch++ // a step cap ended a partial epoch
-			}
-			ips := 0.0
-			if el := time.Since(start).Seconds(); el > 0 {
-				ips = float64(images) / el
-			}
-			// The run's sums span the whole epoch, steps before a resume too.
-			if err := c.evaluate(ctx, epoch, !endOfEpoch, c.run.meanLoss(), ips); err != nil {
-				return err
-			}
-		}
+			// An epoch's last step is saved once the epoch ends.
+			return p.StepInEpoch < c.perEpoch && p.Step < c.total && (p.Step%every == 0 || time.Since(c.lastSave) >= interval)
+		},
+		Save: c.save,
+		EpochEnd: func(ctx context.Context, e training.EpochSummary) error {
+			return c.evaluate(ctx, e.Epoch, e.Partial, e.TrainLoss, e.ImagesPerS)
+		},
 	}
-	return nil
+	_, err := loop.Run(ctx, c.run)
+	if se := (*training.StepError)(nil); errors.As(err, &se) {
+		return diverged(se.Err)
+	}
+	return err
 }
 
-// save writes the run's state to the store, then heartbeats its key.
-func (c *chunkRun) save(ctx context.Context) error {
-	step := c.run.position().Step
+// save writes a checkpoint of the run to the store, then heartbeats its
+// key.
+func (c *chunkRun) save(ctx context.Context, ck *checkpoint.Checkpoint) error {
+	step := ck.Header.Step
 	key := CheckpointKey(c.in.CheckpointRun, step)
-	ck, err := c.run.checkpoint()
-	if err != nil {
-		return err
-	}
 	stop := c.keepAlive()
-	err = c.a.put(ctx, key, ck)
+	err := c.a.put(ctx, key, ck)
 	stop()
 	if err != nil {
 		return fmt.Errorf("retrain: saving checkpoint at step %d: %w", step, err)
@@ -489,7 +455,7 @@ func (c *chunkRun) publish() { c.beats.publish(c.hb) }
 // evaluate measures the network on the validation data and stores the
 // epoch's result.
 func (c *chunkRun) evaluate(ctx context.Context, epoch int, partial bool, trainLoss, ips float64) error {
-	step := c.run.position().Step
+	step := c.run.Position().Step
 	ep, err := c.run.evaluate(ctx, epoch)
 	if err != nil {
 		return err
@@ -618,7 +584,7 @@ func (a *RetrainActivities) prune(ctx context.Context, c *chunkRun) int {
 	keep := c.spec.KeepCheckpoints
 	for i, o := range objs {
 		newest := i >= len(objs)-keep
-		if newest || (c.best != nil && o.Key == c.best.Checkpoint) || checkpointStep(o.Key) > c.run.position().Step {
+		if newest || (c.best != nil && o.Key == c.best.Checkpoint) || checkpointStep(o.Key) > c.run.Position().Step {
 			continue
 		}
 		if err := a.Store.Delete(ctx, o.Key); err != nil && activity.IsActivity(ctx) {
