@@ -24,6 +24,7 @@ import (
 	"github.com/genius-nas/genius/training"
 	"github.com/genius-nas/genius/training/checkpoint"
 	"github.com/genius-nas/genius/training/data"
+	"github.com/genius-nas/genius/training/recipe"
 	"github.com/genius-nas/genius/training/tensor"
 )
 
@@ -87,7 +88,15 @@ var proxyFields = map[string]string{"Arch": "the candidate's arch", "Batch": "ev
 // is cancelled) right after a checkpoint was written.
 var errStopping = errors.New("worker stopping")
 
-// proxyDefaults fills the paper's proxy-training recipe.
+// proxyDropout is proxy training's dropout, as the engine's default was
+// before a zero recipe dropout meant none. It is filled into the engine's
+// configuration, not the input, whose JSON names the checkpoints.
+const proxyDropout = 0.2
+
+// proxyDefaults fills the paper's proxy-training recipe into the input
+// whose JSON names the checkpoints (so momentum's default is written out,
+// as it always was). Weight decay keeps its old reading of negative values
+// (1e-4).
 func proxyDefaults(in activities.ProxyTrainInput) activities.ProxyTrainInput {
 	if in.Input <= 0 {
 		in.Input = 196
@@ -101,8 +110,8 @@ func proxyDefaults(in activities.ProxyTrainInput) activities.ProxyTrainInput {
 	if in.LR <= 0 {
 		in.LR = 0.5
 	}
-	if in.Momentum <= 0 {
-		in.Momentum = 0.9
+	if in.Momentum == 0 {
+		in.Momentum = recipe.DefaultMomentum
 	}
 	if in.WeightDecay <= 0 {
 		in.WeightDecay = 1e-4
@@ -315,9 +324,12 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 	if err != nil {
 		return activities.TrainResult{}, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrBadInput, err)
 	}
-	cfg := training.Config{Space: in.Space, Arch: in.Arch, Classes: in.Classes, Input: in.Input, Epochs: in.Epochs, Steps: in.Steps,
-		Batch: min(in.Batch, train.Len()), MicroBatch: in.MicroBatch, LR: in.LR, Momentum: in.Momentum, WeightDecay: in.WeightDecay, Seed: seed}
-	if in.Input <= 64 {
+	cfg := training.Config{Space: in.Space, Arch: in.Arch, Classes: in.Classes, Input: in.Input, Recipe: in.Recipe}
+	cfg.Batch, cfg.Seed = min(in.Batch, train.Len()), seed
+	if cfg.Dropout == 0 {
+		cfg.Dropout = proxyDropout
+	}
+	if in.Input <= 64 && cfg.CropFraction == 0 {
 		cfg.CropFraction = 1 // CIFAR-size inputs are used whole
 	}
 	if workerMicro {
