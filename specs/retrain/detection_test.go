@@ -3,11 +3,13 @@ package retrain
 import (
 	"strings"
 	"testing"
+
+	"github.com/genius-nas/genius/training/recipe"
 )
 
 func TestDetectionSpecValidation(t *testing.T) {
 	base := func() Spec {
-		return Spec{Space: "mobilenetv2-imagenet", Arch: make([]int, 30), Task: TaskDetection, Epochs: 12, Batch: 16, LR: 0.01,
+		return Spec{Space: "mobilenetv2-imagenet", Arch: make([]int, 30), Task: TaskDetection, Recipe: recipe.Recipe{Epochs: 12, Batch: 16, LR: 0.01},
 			Data: Data{Dir: "/data/coco", Format: FormatCOCO}, Detector: &Detector{MaxSize: [2]int{1333, 800}}}
 	}
 	if err := base().WithDefaults().Validate(); err != nil {
