@@ -85,7 +85,7 @@ func retrainConfig(s retrain.Spec) training.Config {
 }
 
 // specFields name the retrain spec field of each training setting.
-var specFields = map[string]string{"Arch": "arch", "Batch": "batch", "MicroBatch": "micro_batch", "Classes": "classes"}
+var specFields = recipeFields("", map[string]string{"Arch": "arch", "Classes": "classes"})
 
 func badSpec(err error) error {
 	return temporal.NewNonRetryableApplicationError("retrain spec: "+err.Error(), activities.ErrRetrainBadSpec, nil)

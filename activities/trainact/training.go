@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -81,8 +82,15 @@ type TrainingHeartbeat struct {
 }
 
 // proxyFields name the search spec field of each training setting.
-var proxyFields = map[string]string{"Arch": "the candidate's arch", "Batch": "evaluator.train.batch",
-	"MicroBatch": "evaluator.train.micro_batch", "Classes": "evaluator.train.classes"}
+var proxyFields = recipeFields("evaluator.train.", map[string]string{"Arch": "the candidate's arch", "Classes": "evaluator.train.classes"})
+// recipeFields adds to names the spec field, under prefix, of each recipe
+// setting: its JSON name.
+func recipeFields(prefix string, names map[string]string) map[string]string {
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[recipe.Recipe]()) {
+		names[f.Name] = prefix + recipe.JSONName(f.Name)
+	}
+	return names
+}
 
 // errStopping ends training early when the worker stops (or the activity
 // is cancelled) right after a checkpoint was written.
