@@ -83,6 +83,7 @@ type TrainingHeartbeat struct {
 
 // proxyFields name the search spec field of each training setting.
 var proxyFields = recipeFields("evaluator.train.", map[string]string{"Arch": "the candidate's arch", "Classes": "evaluator.train.classes"})
+
 // recipeFields adds to names the spec field, under prefix, of each recipe
 // setting: its JSON name.
 func recipeFields(prefix string, names map[string]string) map[string]string {
