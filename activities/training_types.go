@@ -1,6 +1,6 @@
 package activities
 
-import "github.com/genius-nas/genius/training/recipe"
+import "github.com/genius-nas/genius/specs/recipe"
 
 // ProxyTrainName is the name under which the GPU worker registers proxy
 // training; the search workflow calls it by name on the GPU task queue so

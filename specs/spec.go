@@ -14,10 +14,10 @@ import (
 
 	"github.com/genius-nas/genius/pricing"
 	"github.com/genius-nas/genius/space"
+	"github.com/genius-nas/genius/specs/recipe"
 	"github.com/genius-nas/genius/specs/retrain"
 	"github.com/genius-nas/genius/specs/secretfield"
 	"github.com/genius-nas/genius/taskqueue"
-	"github.com/genius-nas/genius/training/recipe"
 )
 
 // Proposer kinds.

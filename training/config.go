@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/genius-nas/genius/specs/recipe"
 	"github.com/genius-nas/genius/training/data"
-	"github.com/genius-nas/genius/training/recipe"
 )
 
 // Config is one training run: the network, its input and the recipe.

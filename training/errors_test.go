@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/genius-nas/genius/specs/recipe"
 	"github.com/genius-nas/genius/training/data"
-	"github.com/genius-nas/genius/training/recipe"
 )
 
 // TestSettingErrors: settings that do not fit the data or the space fail

@@ -10,9 +10,9 @@ import (
 	"testing"
 
 	"github.com/genius-nas/genius/space"
+	"github.com/genius-nas/genius/specs/recipe"
 	"github.com/genius-nas/genius/training/checkpoint"
 	"github.com/genius-nas/genius/training/data"
-	"github.com/genius-nas/genius/training/recipe"
 	"github.com/genius-nas/genius/training/tensor"
 )
 

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/genius-nas/genius/training/recipe"
+	"github.com/genius-nas/genius/specs/recipe"
 	"github.com/genius-nas/genius/training/tensor"
 )
 

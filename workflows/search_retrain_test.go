@@ -16,8 +16,8 @@ import (
 
 	"github.com/genius-nas/genius/activities"
 	"github.com/genius-nas/genius/specs"
+	"github.com/genius-nas/genius/specs/recipe"
 	"github.com/genius-nas/genius/specs/retrain"
-	"github.com/genius-nas/genius/training/recipe"
 	"github.com/genius-nas/genius/workflows"
 )
 

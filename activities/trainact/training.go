@@ -21,11 +21,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/genius-nas/genius/activities"
+	"github.com/genius-nas/genius/specs/recipe"
 	"github.com/genius-nas/genius/storage"
 	"github.com/genius-nas/genius/training"
 	"github.com/genius-nas/genius/training/checkpoint"
 	"github.com/genius-nas/genius/training/data"
-	"github.com/genius-nas/genius/training/recipe"
 	"github.com/genius-nas/genius/training/tensor"
 )
 

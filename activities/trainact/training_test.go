@@ -20,11 +20,11 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/genius-nas/genius/activities"
+	"github.com/genius-nas/genius/specs/recipe"
 	"github.com/genius-nas/genius/storage"
 	"github.com/genius-nas/genius/storage/storagetest"
 	"github.com/genius-nas/genius/training/checkpoint"
 	"github.com/genius-nas/genius/training/data"
-	"github.com/genius-nas/genius/training/recipe"
 )
 
 // writeCIFAR makes a small CIFAR-10 binary dataset (train and test files)

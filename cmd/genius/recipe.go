@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/genius-nas/genius/training/recipe"
+	"github.com/genius-nas/genius/specs/recipe"
 )
 
 // addRecipeFlags registers a flag for each setting of a training recipe

@@ -3,7 +3,7 @@ package retrain
 import (
 	"fmt"
 
-	"github.com/genius-nas/genius/training/recipe"
+	"github.com/genius-nas/genius/specs/recipe"
 )
 
 // The tasks a spec trains for.

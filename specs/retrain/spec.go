@@ -9,9 +9,9 @@ import (
 	"reflect"
 	"regexp"
 
+	"github.com/genius-nas/genius/specs/recipe"
 	"github.com/genius-nas/genius/specs/secretfield"
 	"github.com/genius-nas/genius/taskqueue"
-	"github.com/genius-nas/genius/training/recipe"
 )
 
 // Spec is one retraining run. It is the input of workflow GeniusRetrain as

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/genius-nas/genius/training/recipe"
+	"github.com/genius-nas/genius/specs/recipe"
 )
 
 func TestReadySpecs(t *testing.T) {

@@ -11,8 +11,8 @@ import (
 
 	"github.com/genius-nas/genius/flops"
 	"github.com/genius-nas/genius/space"
+	"github.com/genius-nas/genius/specs/recipe"
 	"github.com/genius-nas/genius/training"
-	"github.com/genius-nas/genius/training/recipe"
 	"github.com/genius-nas/genius/training/tensor"
 )
 

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/genius-nas/genius/space"
+	"github.com/genius-nas/genius/specs/recipe"
 	"github.com/genius-nas/genius/training"
-	"github.com/genius-nas/genius/training/recipe"
 	"github.com/genius-nas/genius/training/tensor"
 )
 

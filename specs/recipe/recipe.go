@@ -1,7 +1,7 @@
 // Package recipe holds the training recipe (optimiser, schedule,
 // regularisation, augmentation and batching settings) that proxy training,
-// retraining, transfer and the training engine share. It imports nothing
-// of the engine, so specs and workflows can embed it.
+// retraining, transfer and the training engine share. It is a leaf: specs
+// and workflow inputs embed it without reaching the engine.
 package recipe
 
 import (
