@@ -71,7 +71,9 @@ func (s Spec) validateTask() []error {
 	// of the recipe (micro_batch is ignored, as it always was).
 	cls := s.Recipe
 	cls.Epochs, cls.Steps, cls.Batch, cls.MicroBatch, cls.LR, cls.Momentum, cls.WeightDecay, cls.Seed = 0, 0, 0, 0, 0, 0, 0, 0
-	cls.EMAInterval = 0 // defaulted
+	if cls.EMAInterval == recipe.DefaultEMAInterval {
+		cls.EMAInterval = 0 // WithDefaults sets it
+	}
 	if cls != (recipe.Recipe{}) {
 		bad("ema_decay, ema_interval, label_smoothing, randaugment_*, random_erasing, dropout, nesterov, warmup_epochs, clip_norm, min_scale, " +
 			"no_augment and crop_fraction are classification settings: drop them for task detection (detector.warmup_iters sets the warm-up, detector.clip_norm the clipping)")
