@@ -31,6 +31,8 @@ func TestDetectionSpecValidation(t *testing.T) {
 		{"step after the end", func(s *Spec) { s.Detector.StepEpochs = []int{8, 13} }, "detector.step_epochs"},
 		{"negative clip", func(s *Spec) { s.Detector.ClipNorm = -1 }, "detector.clip_norm"},
 		{"ema", func(s *Spec) { s.EMADecay = 0.999 }, "ema_decay"},
+		{"recipe clipping", func(s *Spec) { s.ClipNorm = 35 }, "detector.clip_norm the clipping"},
+		{"ema interval", func(s *Spec) { s.EMAInterval = 4 }, "ema_interval"},
 		{"steps", func(s *Spec) { s.Steps = 10 }, "steps"},
 	} {
 		s := base()
