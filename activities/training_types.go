@@ -1,5 +1,7 @@
 package activities
 
+import "github.com/genius-nas/genius/specs/recipe"
+
 // ProxyTrainName is the name under which the GPU worker registers proxy
 // training; the search workflow calls it by name on the GPU task queue so
 // workflows never import the training engine.
@@ -36,20 +38,21 @@ type DataSpec struct {
 
 // ProxyTrainInput asks for the paper's proxy training of one candidate.
 // Zero values take the paper's proxy-training defaults.
+//
+// Its JSON names the candidate's checkpoints (a hash of it): the field
+// order is that of inputs from before the recipe was shared, so a retry
+// after an upgrade finds the checkpoints of the attempt before.
 type ProxyTrainInput struct {
 	Space   string   `json:"space"`
 	Arch    []int    `json:"arch"`
 	Data    DataSpec `json:"data"`
 	Classes int      `json:"classes,omitempty"` // default 1000
 	Input   int      `json:"input,omitempty"`   // input resolution, default 196
-	Epochs  int      `json:"epochs,omitempty"`  // default 20
-	// Steps, when > 0, caps the optimisation steps (demo and tests).
-	Steps       int     `json:"steps,omitempty"`
-	Batch       int     `json:"batch,omitempty"`        // default 1024
-	MicroBatch  int     `json:"micro_batch,omitempty"`  // > 0: gradient accumulation over micro-batches of this size
-	LR          float64 `json:"lr,omitempty"`           // default 0.5
-	Momentum    float64 `json:"momentum,omitempty"`     // default 0.9
-	WeightDecay float64 `json:"weight_decay,omitempty"` // default 1e-4
+	// Recipe is how to train; zero Epochs, Batch, LR, WeightDecay and
+	// Dropout take the paper's proxy recipe (20, 1024, 0.5, 1e-4, 0.2).
+	// Its Seed is unused: Seed below, a signed number as searches derive
+	// it, takes its place (and its JSON name).
+	recipe.Recipe
 	// ValFraction is the share of the training set held out for validation,
 	// default 0.01 as in the paper.
 	ValFraction float64 `json:"val_fraction,omitempty"`

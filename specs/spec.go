@@ -14,6 +14,7 @@ import (
 
 	"github.com/genius-nas/genius/pricing"
 	"github.com/genius-nas/genius/space"
+	"github.com/genius-nas/genius/specs/recipe"
 	"github.com/genius-nas/genius/specs/retrain"
 	"github.com/genius-nas/genius/specs/secretfield"
 	"github.com/genius-nas/genius/taskqueue"
@@ -280,21 +281,18 @@ type Evaluator struct {
 	Train *Train `json:"train,omitempty"`
 }
 
-// Train mirrors the proxy-training input (activities.ProxyTrainInput); zero
-// values take the paper's recipe (20 epochs, SGD lr 0.5, momentum 0.9,
-// weight decay 1e-4, batch 1024, input 196, 1% held out).
+// Train configures proxy training: the activity's input
+// (activities.ProxyTrainInput) takes its recipe as it is. Zero values take
+// the paper's proxy recipe (20 epochs, SGD lr 0.5, momentum 0.9, weight
+// decay 1e-4, dropout 0.2, batch 1024, input 196, 1% held out).
 type Train struct {
-	DataDir     string  `json:"data_dir,omitempty"`    // empty: random tensors (throughput demos)
-	DataFormat  string  `json:"data_format,omitempty"` // cifar10, cifar100, imagefolder (default)
-	Classes     int     `json:"classes,omitempty"`
-	Input       int     `json:"input,omitempty"`
-	Epochs      int     `json:"epochs,omitempty"`
-	Steps       int     `json:"steps,omitempty"`
-	Batch       int     `json:"batch,omitempty"`
-	MicroBatch  int     `json:"micro_batch,omitempty"` // > 0: gradient accumulation over micro-batches of this size (a divisor of batch)
-	LR          float64 `json:"lr,omitempty"`
-	Momentum    float64 `json:"momentum,omitempty"`
-	WeightDecay float64 `json:"weight_decay,omitempty"`
+	DataDir    string `json:"data_dir,omitempty"`    // empty: random tensors (throughput demos)
+	DataFormat string `json:"data_format,omitempty"` // cifar10, cifar100, imagefolder (default)
+	Classes    int    `json:"classes,omitempty"`
+	Input      int    `json:"input,omitempty"`
+	// Recipe is how each candidate trains. Its seed is the search's (each
+	// candidate gets its own from it): the field is rejected here.
+	recipe.Recipe
 	ValFraction float64 `json:"val_fraction,omitempty"`
 	// TimeoutM bounds one proxy training in minutes. Default 1440.
 	TimeoutM int `json:"timeout_m,omitempty"`
@@ -545,16 +543,22 @@ func (s Spec) Validate() error {
 		}
 	case EvaluatorProxyTrain:
 		if t := s.Evaluator.Train; t != nil {
-			if t.Steps < 0 || t.Epochs < 0 || t.Batch < 0 || t.Input < 0 || t.Classes < 0 {
+			if t.Input < 0 || t.Classes < 0 {
 				bad("evaluator.train", "has a negative count", "use 0 for the paper's default or a positive value")
 			}
-			switch {
-			case t.MicroBatch < 0:
-				bad("evaluator.train.micro_batch", fmt.Sprintf("is %d", t.MicroBatch), "use 0 for the whole batch at once or a divisor of batch")
-			case t.MicroBatch > 0 && t.Batch == 0:
+			if err := t.Recipe.Validate(); err != nil {
+				for _, e := range flattenJoin(err) {
+					var fe *recipe.FieldError
+					if errors.As(e, &fe) {
+						bad("evaluator.train."+fe.JSON(), fmt.Sprintf("%v %s", fe.Value, fe.Problem), fe.Fix)
+					}
+				}
+			}
+			if t.MicroBatch > 0 && t.Batch == 0 {
 				bad("evaluator.train.micro_batch", "is set without batch", "set batch too (the paper's proxy batch is 1024)")
-			case t.MicroBatch > 0 && t.Batch%t.MicroBatch != 0:
-				bad("evaluator.train.micro_batch", fmt.Sprintf("%d does not divide batch %d", t.MicroBatch, t.Batch), "use a divisor of batch, or 0 for the whole batch at once")
+			}
+			if t.Seed != 0 {
+				bad("evaluator.train.seed", "is set", "remove it: the spec's seed seeds every candidate (set seed at the top level)")
 			}
 			if t.ValFraction < 0 || t.ValFraction >= 1 {
 				bad("evaluator.train.val_fraction", fmt.Sprintf("is %g", t.ValFraction), "use a share in [0, 1), 0 for the paper's 0.01")

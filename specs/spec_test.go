@@ -169,8 +169,10 @@ func compare(t *testing.T, path string, typ reflect.Type, schema map[string]any)
 	t.Helper()
 	props, _ := schema["properties"].(map[string]any)
 	seen := map[string]bool{}
-	for i := range typ.NumField() {
-		f := typ.Field(i)
+	for _, f := range reflect.VisibleFields(typ) {
+		if f.Anonymous || !f.IsExported() {
+			continue // an embedded struct's fields are listed too, as JSON inlines them
+		}
 		name := strings.Split(f.Tag.Get("json"), ",")[0]
 		if name == "" || name == "-" {
 			continue

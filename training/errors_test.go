@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/genius-nas/genius/specs/recipe"
 	"github.com/genius-nas/genius/training/data"
 )
 
@@ -15,7 +16,7 @@ import (
 func TestSettingErrors(t *testing.T) {
 	names := map[string]string{"Arch": "--arch", "Batch": "--batch", "Classes": "--classes"}
 	tiny := &data.Random{N: 4, NumClasses: 10, Size: 8}
-	cfg := Config{Space: "nas-bench-macro", Arch: []int{0, 0, 0, 0, 0, 0, 0, 0}, Input: 8, Batch: 8, Steps: 1}
+	cfg := Config{Space: "nas-bench-macro", Arch: []int{0, 0, 0, 0, 0, 0, 0, 0}, Input: 8, Recipe: recipe.Recipe{Batch: 8, Steps: 1}}
 	wrongArch := cfg
 	wrongArch.Arch, wrongArch.Batch = []int{0, 0}, 2
 	wrongClasses := cfg

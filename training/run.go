@@ -70,7 +70,11 @@ func NewRun(be tensor.Backend, cfg Config, classes, stepsPerEpoch int) (*Run, er
 }
 
 func buildNetwork(be tensor.Backend, cfg Config) (*networks.Network, error) {
-	net, err := networks.Build(be, cfg.Space, cfg.Arch, networks.Options{Classes: cfg.Classes, Dropout: cfg.Dropout, Seed: cfg.Seed,
+	drop := cfg.DropoutRate()
+	if drop == 0 {
+		drop = -1 // none: the networks' zero is their default 0.2
+	}
+	net, err := networks.Build(be, cfg.Space, cfg.Arch, networks.Options{Classes: cfg.Classes, Dropout: drop, Seed: cfg.Seed,
 		NB201Cells: cfg.NB201Cells, NB201Channels: cfg.NB201Channels})
 	if ae := (*networks.ArchError)(nil); errors.As(err, &ae) {
 		return nil, &SettingError{Setting: "Arch", Err: err}
@@ -123,7 +127,7 @@ func newRun(be tensor.Backend, cfg Config, classes, stepsPerEpoch int, limit int
 		total = cfg.Epochs * stepsPerEpoch
 	}
 	r := &Run{Config: cfg, Net: net, be: be, reps: reps,
-		Opt: optim.NewSGD(be, net.Params(), optim.SGDOptions{Momentum: cfg.Momentum, Nesterov: cfg.Nesterov,
+		Opt: optim.NewSGD(be, net.Params(), optim.SGDOptions{Momentum: cfg.MomentumRate(), Nesterov: cfg.Nesterov,
 			WeightDecay: cfg.WeightDecay, ClipNorm: cfg.ClipNorm}),
 		Sched: optim.Schedule{BaseLR: cfg.LR, WarmupSteps: int(math.Round(cfg.WarmupEpochs * float64(stepsPerEpoch))), TotalSteps: total}}
 	if cfg.EMADecay > 0 {

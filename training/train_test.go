@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/genius-nas/genius/space"
+	"github.com/genius-nas/genius/specs/recipe"
 	"github.com/genius-nas/genius/training/checkpoint"
 	"github.com/genius-nas/genius/training/data"
 	"github.com/genius-nas/genius/training/tensor"
@@ -45,8 +46,8 @@ func (q quadrants) Image(i int) (data.Image, error) {
 }
 
 func smallConfig() Config {
-	return Config{Space: space.NB201Name, Arch: []int{3, 1, 2, 0, 1, 4}, Input: 8, Batch: 32, LR: 0.1, Epochs: 4,
-		WeightDecay: 1e-4, NoAugment: true, CropFraction: 1, NB201Cells: 1, NB201Channels: 8, Seed: 3}
+	return Config{Space: space.NB201Name, Arch: []int{3, 1, 2, 0, 1, 4}, Input: 8, Recipe: recipe.Recipe{Batch: 32, LR: 0.1, Epochs: 4,
+		WeightDecay: 1e-4, NoAugment: true, CropFraction: 1, Seed: 3}, NB201Cells: 1, NB201Channels: 8}
 }
 
 func TestLearnsSeparableTask(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/genius-nas/genius/specs/recipe"
 	"github.com/genius-nas/genius/training/tensor"
 )
 
@@ -14,7 +15,7 @@ import (
 func TestLoadBackbone(t *testing.T) {
 	be := tensor.NewCPU(tensor.CPUOptions{Workers: 1})
 	arch := make([]int, 30)
-	cfg := Config{Space: "mobilenetv2-imagenet", Arch: arch, Classes: 10, Input: 32, Epochs: 1, Batch: 4, LR: 0.1, EMADecay: 0.9, Seed: 1}
+	cfg := Config{Space: "mobilenetv2-imagenet", Arch: arch, Classes: 10, Input: 32, Recipe: recipe.Recipe{Epochs: 1, Batch: 4, LR: 0.1, EMADecay: 0.9, Seed: 1}}
 	src, err := NewRun(be, cfg, 10, 1)
 	if err != nil {
 		t.Fatal(err)

@@ -483,8 +483,7 @@ func (s *search) evaluate(i int, c activities.CheckResult) (IterationResult, err
 		err := workflow.ExecuteActivity(ctx, activities.ProxyTrainName, activities.ProxyTrainInput{
 			Space: s.spec.Space, Arch: c.Arch,
 			Data:    activities.DataSpec{Dir: t.DataDir, Format: t.DataFormat},
-			Classes: t.Classes, Input: t.Input, Epochs: t.Epochs, Steps: t.Steps, Batch: t.Batch, MicroBatch: t.MicroBatch,
-			LR: t.LR, Momentum: t.Momentum, WeightDecay: t.WeightDecay, ValFraction: t.ValFraction,
+			Classes: t.Classes, Input: t.Input, Recipe: t.Recipe, ValFraction: t.ValFraction,
 			Seed: s.spec.Seed*1000 + int64(i), SplitSeed: &splitSeed,
 		}).Get(ctx, &out)
 		if err != nil {

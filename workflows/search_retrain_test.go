@@ -16,6 +16,7 @@ import (
 
 	"github.com/genius-nas/genius/activities"
 	"github.com/genius-nas/genius/specs"
+	"github.com/genius-nas/genius/specs/recipe"
 	"github.com/genius-nas/genius/specs/retrain"
 	"github.com/genius-nas/genius/workflows"
 )
@@ -195,7 +196,7 @@ func TestSearchRejectsBadRetrainOption(t *testing.T) {
 		{"ready for another space", "nas-bench-macro", specs.Retrain{Ready: "paper"}, `"retrain.ready"`},
 		{"unknown ready", "mobilenetv2-imagenet", specs.Retrain{Ready: "fast"}, "cpu-demo, paper"},
 		{"nothing", "mobilenetv2-imagenet", specs.Retrain{Wait: true}, "names no recipe"},
-		{"bad inline", "mobilenetv2-imagenet", specs.Retrain{Spec: &retrain.Spec{Batch: 8, LR: 0.1}}, `"retrain.spec.epochs"`},
+		{"bad inline", "mobilenetv2-imagenet", specs.Retrain{Spec: &retrain.Spec{Recipe: recipe.Recipe{Batch: 8, LR: 0.1}}}, `"retrain.spec.epochs"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -72,21 +72,20 @@ func checkpointStep(key string) int {
 
 // retrainConfig maps a spec onto the training engine's configuration.
 func retrainConfig(s retrain.Spec) training.Config {
-	cfg := training.Config{Space: s.Space, Arch: s.Arch, Classes: s.Classes, Input: s.Input, Epochs: s.Epochs, Steps: s.Steps,
-		Batch: s.Batch, MicroBatch: s.MicroBatch, LR: s.LR, Momentum: s.Momentum, Nesterov: s.Nesterov, WeightDecay: s.WeightDecay,
-		LabelSmoothing: s.LabelSmoothing, WarmupEpochs: s.WarmupEpochs, EMADecay: s.EMADecay, Seed: s.Seed, Dropout: s.Dropout,
-		RandAugmentN: s.RandAugmentN, RandAugmentM: s.RandAugmentM, RandomErasing: s.RandomErasing}
-	if s.Dropout == 0 {
-		cfg.Dropout = -1 // the engine's zero means its default 0.2; the spec's zero means none
+	cfg := training.Config{Space: s.Space, Arch: s.Arch, Classes: s.Classes, Input: s.Input, Recipe: s.Recipe}
+	if cfg.Dropout == 0 {
+		// None, written as older workers wrote it: a checkpoint resumes
+		// only under a byte-equal configuration.
+		cfg.Dropout = -1
 	}
-	if s.Input <= 64 || strings.HasPrefix(s.Data.Format, "cifar") {
+	if cfg.CropFraction == 0 && (s.Input <= 64 || strings.HasPrefix(s.Data.Format, "cifar")) {
 		cfg.CropFraction = 1 // CIFAR-size inputs, and CIFAR images upsampled for transfer, are used whole
 	}
 	return cfg
 }
 
 // specFields name the retrain spec field of each training setting.
-var specFields = map[string]string{"Arch": "arch", "Batch": "batch", "MicroBatch": "micro_batch", "Classes": "classes"}
+var specFields = recipeFields("", map[string]string{"Arch": "arch", "Classes": "classes"})
 
 func badSpec(err error) error {
 	return temporal.NewNonRetryableApplicationError("retrain spec: "+err.Error(), activities.ErrRetrainBadSpec, nil)

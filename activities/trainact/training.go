@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/genius-nas/genius/activities"
+	"github.com/genius-nas/genius/specs/recipe"
 	"github.com/genius-nas/genius/storage"
 	"github.com/genius-nas/genius/training"
 	"github.com/genius-nas/genius/training/checkpoint"
@@ -80,14 +82,30 @@ type TrainingHeartbeat struct {
 }
 
 // proxyFields name the search spec field of each training setting.
-var proxyFields = map[string]string{"Arch": "the candidate's arch", "Batch": "evaluator.train.batch",
-	"MicroBatch": "evaluator.train.micro_batch", "Classes": "evaluator.train.classes"}
+var proxyFields = recipeFields("evaluator.train.", map[string]string{"Arch": "the candidate's arch", "Classes": "evaluator.train.classes"})
+
+// recipeFields adds to names the spec field, under prefix, of each recipe
+// setting: its JSON name.
+func recipeFields(prefix string, names map[string]string) map[string]string {
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[recipe.Recipe]()) {
+		names[f.Name] = prefix + recipe.JSONName(f.Name)
+	}
+	return names
+}
 
 // errStopping ends training early when the worker stops (or the activity
 // is cancelled) right after a checkpoint was written.
 var errStopping = errors.New("worker stopping")
 
-// proxyDefaults fills the paper's proxy-training recipe.
+// proxyDropout is proxy training's dropout, as the engine's default was
+// before a zero recipe dropout meant none. It is filled into the engine's
+// configuration, not the input, whose JSON names the checkpoints.
+const proxyDropout = 0.2
+
+// proxyDefaults fills the paper's proxy-training recipe into the input
+// whose JSON names the checkpoints (so momentum's default is written out,
+// as it always was). Weight decay keeps its old reading of negative values
+// (1e-4).
 func proxyDefaults(in activities.ProxyTrainInput) activities.ProxyTrainInput {
 	if in.Input <= 0 {
 		in.Input = 196
@@ -101,8 +119,8 @@ func proxyDefaults(in activities.ProxyTrainInput) activities.ProxyTrainInput {
 	if in.LR <= 0 {
 		in.LR = 0.5
 	}
-	if in.Momentum <= 0 {
-		in.Momentum = 0.9
+	if in.Momentum == 0 {
+		in.Momentum = recipe.DefaultMomentum
 	}
 	if in.WeightDecay <= 0 {
 		in.WeightDecay = 1e-4
@@ -315,9 +333,12 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 	if err != nil {
 		return activities.TrainResult{}, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrBadInput, err)
 	}
-	cfg := training.Config{Space: in.Space, Arch: in.Arch, Classes: in.Classes, Input: in.Input, Epochs: in.Epochs, Steps: in.Steps,
-		Batch: min(in.Batch, train.Len()), MicroBatch: in.MicroBatch, LR: in.LR, Momentum: in.Momentum, WeightDecay: in.WeightDecay, Seed: seed}
-	if in.Input <= 64 {
+	cfg := training.Config{Space: in.Space, Arch: in.Arch, Classes: in.Classes, Input: in.Input, Recipe: in.Recipe}
+	cfg.Batch, cfg.Seed = min(in.Batch, train.Len()), seed
+	if cfg.Dropout == 0 {
+		cfg.Dropout = proxyDropout
+	}
+	if in.Input <= 64 && cfg.CropFraction == 0 {
 		cfg.CropFraction = 1 // CIFAR-size inputs are used whole
 	}
 	if workerMicro {

@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/genius-nas/genius/activities"
+	"github.com/genius-nas/genius/specs/recipe"
 	"github.com/genius-nas/genius/storage"
 	"github.com/genius-nas/genius/storage/storagetest"
 	"github.com/genius-nas/genius/training/checkpoint"
@@ -67,7 +68,7 @@ func dirStore(t testing.TB) *storage.Dir {
 func proxyInput(dir string) activities.ProxyTrainInput {
 	split := int64(3)
 	return activities.ProxyTrainInput{Space: "nas-bench-201", Arch: []int{3, 1, 2, 0, 1, 4}, Data: activities.DataSpec{Dir: dir, Format: "cifar10"},
-		Classes: 10, Input: 16, Steps: 4, Batch: 16, LR: 0.05, ValFraction: 0.1, Seed: 7, SplitSeed: &split}
+		Classes: 10, Input: 16, Recipe: recipe.Recipe{Steps: 4, Batch: 16, LR: 0.05}, ValFraction: 0.1, Seed: 7, SplitSeed: &split}
 }
 
 // proxyRun runs ProxyTrain in a test activity environment, optionally on

@@ -80,19 +80,9 @@ func (f *trainOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.arch, "arch", "", "architecture: comma-separated choice indices")
 	fs.StringVar(&f.dataDir, "data", "", "dataset folder (empty: random images, needs --steps)")
 	fs.StringVar(&f.format, "format", "cifar10", "dataset format: cifar10, cifar100 or imagefolder")
-	fs.IntVar(&cfg.Epochs, "epochs", 1, "epochs to train")
-	fs.IntVar(&cfg.Steps, "steps", 0, "cap on optimiser steps (0: epochs decide)")
-	fs.IntVar(&cfg.Batch, "batch", 64, "batch size")
-	fs.IntVar(&cfg.MicroBatch, "micro-batch", 0, "train each batch in micro-batches of this size (a divisor of --batch), accumulating gradients: less memory, same step (0: whole batch)")
 	fs.IntVar(&cfg.Input, "input", 32, "input resolution in pixels")
 	fs.IntVar(&cfg.Classes, "classes", 0, "classifier outputs (0: the dataset's classes; 10 for random data)")
-	fs.Float64Var(&cfg.LR, "lr", 0.05, "peak learning rate (warm-up then cosine)")
-	fs.Float64Var(&cfg.WeightDecay, "weight-decay", 1e-4, "weight decay on convolution and linear weights")
-	fs.Float64Var(&cfg.WarmupEpochs, "warmup-epochs", 0, "epochs of linear learning-rate warm-up")
-	fs.Float64Var(&cfg.LabelSmoothing, "label-smoothing", 0, "label smoothing of the loss")
-	fs.Float64Var(&cfg.EMADecay, "ema", 0, "EMA decay of the weights (0: off); the EMA network is evaluated")
-	fs.Float64Var(&cfg.MinScale, "min-scale", 0.08, "smallest area share of random-resized-crop (0.08 as for ImageNet; about 0.35 suits CIFAR)")
-	fs.Uint64Var(&cfg.Seed, "seed", 0, "seed for initialisation, data order and augmentation")
+	addRecipeFlags(fs, &cfg.Recipe)
 	fs.Float64Var(&f.valFraction, "val-fraction", 0.01, "share of training images held out when the data has no evaluation split")
 	fs.StringVar(&f.checkpoint, "checkpoint", "", "write the final checkpoint to this file")
 	f.backend.AddFlags(fs, &f.env, string(accel.CPU), "")
@@ -144,8 +134,9 @@ func runTrain(ctx context.Context, f trainOptions, stdout, stderr io.Writer) err
 	return nil
 }
 
-// trainFlags name the flag of each training setting.
-var trainFlags = map[string]string{"Arch": "--arch", "Batch": "--batch", "MicroBatch": "--micro-batch", "Classes": "--classes"}
+// trainFlags name the flag of each training setting: the recipe's are
+// their JSON names with dashes.
+var trainFlags = recipeFlagNames(map[string]string{"Arch": "--arch", "Classes": "--classes", "Input": "--input"})
 
 // trainData opens the training data and the data to evaluate on.
 func trainData(dir, format string, cfg training.Config, valFraction float64) (train, val data.Dataset, err error) {

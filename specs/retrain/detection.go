@@ -1,6 +1,10 @@
 package retrain
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/genius-nas/genius/specs/recipe"
+)
 
 // The tasks a spec trains for.
 const (
@@ -63,8 +67,16 @@ func (s Spec) validateTask() []error {
 	if s.Steps != 0 {
 		bad("steps %d: task detection runs whole epochs (use epochs)", s.Steps)
 	}
-	if s.EMADecay != 0 || s.LabelSmoothing != 0 || s.RandAugmentN != 0 || s.RandomErasing != 0 || s.Dropout != 0 || s.Nesterov || s.WarmupEpochs != 0 {
-		bad("ema_decay, label_smoothing, randaugment_n, random_erasing, dropout, nesterov and warmup_epochs are classification settings: drop them for task detection (detector.warmup_iters sets the warm-up)")
+	// The detector takes epochs, batch, lr, momentum, weight_decay and seed
+	// of the recipe (micro_batch is ignored, as it always was).
+	cls := s.Recipe
+	cls.Epochs, cls.Steps, cls.Batch, cls.MicroBatch, cls.LR, cls.Momentum, cls.WeightDecay, cls.Seed = 0, 0, 0, 0, 0, 0, 0, 0
+	if cls.EMAInterval == recipe.DefaultEMAInterval {
+		cls.EMAInterval = 0 // WithDefaults sets it
+	}
+	if cls != (recipe.Recipe{}) {
+		bad("ema_decay, ema_interval, label_smoothing, randaugment_*, random_erasing, dropout, nesterov, warmup_epochs, clip_norm, min_scale, " +
+			"no_augment and crop_fraction are classification settings: drop them for task detection (detector.warmup_iters sets the warm-up, detector.clip_norm the clipping)")
 	}
 	if d := s.Detector; d != nil {
 		if d.MaxSize != [2]int{} && (d.MaxSize[0] < 32 || d.MaxSize[1] < 32) {

@@ -3,11 +3,13 @@ package retrain
 import (
 	"strings"
 	"testing"
+
+	"github.com/genius-nas/genius/specs/recipe"
 )
 
 func TestDetectionSpecValidation(t *testing.T) {
 	base := func() Spec {
-		return Spec{Space: "mobilenetv2-imagenet", Arch: make([]int, 30), Task: TaskDetection, Epochs: 12, Batch: 16, LR: 0.01,
+		return Spec{Space: "mobilenetv2-imagenet", Arch: make([]int, 30), Task: TaskDetection, Recipe: recipe.Recipe{Epochs: 12, Batch: 16, LR: 0.01},
 			Data: Data{Dir: "/data/coco", Format: FormatCOCO}, Detector: &Detector{MaxSize: [2]int{1333, 800}}}
 	}
 	if err := base().WithDefaults().Validate(); err != nil {
@@ -29,6 +31,8 @@ func TestDetectionSpecValidation(t *testing.T) {
 		{"step after the end", func(s *Spec) { s.Detector.StepEpochs = []int{8, 13} }, "detector.step_epochs"},
 		{"negative clip", func(s *Spec) { s.Detector.ClipNorm = -1 }, "detector.clip_norm"},
 		{"ema", func(s *Spec) { s.EMADecay = 0.999 }, "ema_decay"},
+		{"recipe clipping", func(s *Spec) { s.ClipNorm = 35 }, "detector.clip_norm the clipping"},
+		{"ema interval", func(s *Spec) { s.EMAInterval = 4 }, "ema_interval"},
 		{"steps", func(s *Spec) { s.Steps = 10 }, "steps"},
 	} {
 		s := base()

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"regexp"
 
+	"github.com/genius-nas/genius/specs/recipe"
 	"github.com/genius-nas/genius/specs/secretfield"
 	"github.com/genius-nas/genius/taskqueue"
 )
@@ -39,25 +40,9 @@ type Spec struct {
 	// Input resolution in pixels; default 224.
 	Input int `json:"input,omitempty"`
 
-	// Recipe. Epochs, Batch and LR are required; the rest is off when zero.
-	Epochs int `json:"epochs"`
-	// Steps, when > 0, caps the total optimiser steps (and the schedule's
-	// length): demos and tests.
-	Steps          int     `json:"steps,omitempty"`
-	Batch          int     `json:"batch"`
-	MicroBatch     int     `json:"micro_batch,omitempty"` // > 0: batches in micro-batches of this size (a divisor of batch), gradients accumulated
-	LR             float64 `json:"lr"`
-	Momentum       float64 `json:"momentum,omitempty"` // default 0.9
-	Nesterov       bool    `json:"nesterov,omitempty"`
-	WeightDecay    float64 `json:"weight_decay,omitempty"` // on conv and linear weights only, never on batch norm
-	LabelSmoothing float64 `json:"label_smoothing,omitempty"`
-	WarmupEpochs   float64 `json:"warmup_epochs,omitempty"` // linear warm-up, then cosine to 0
-	Dropout        float64 `json:"dropout,omitempty"`       // before the classifier
-	RandAugmentN   int     `json:"randaugment_n,omitempty"`
-	RandAugmentM   int     `json:"randaugment_m,omitempty"`
-	RandomErasing  float64 `json:"random_erasing,omitempty"` // probability
-	EMADecay       float64 `json:"ema_decay,omitempty"`      // EMA of the weights; the EMA network is reported
-	Seed           uint64  `json:"seed,omitempty"`
+	// Recipe is how to train. Epochs, Batch and LR are required; Momentum
+	// defaults to 0.9 and the rest is off when zero.
+	recipe.Recipe
 
 	// FromCheckpoint, when set, is a store key of a checkpoint of the same
 	// architecture whose weights (its EMA weights when it has them) start
@@ -107,7 +92,6 @@ type Data struct {
 // Defaults of the run-control fields.
 const (
 	DefaultInput                  = 224
-	DefaultMomentum               = 0.9
 	DefaultChunkEpochs            = 1
 	DefaultCheckpointEverySteps   = 500
 	DefaultCheckpointEveryMinutes = 10
@@ -122,9 +106,7 @@ func (s Spec) WithDefaults() Spec {
 	if s.Input <= 0 {
 		s.Input = DefaultInput
 	}
-	if s.Momentum == 0 {
-		s.Momentum = DefaultMomentum
-	}
+	s.Recipe = s.Recipe.WithDefaults()
 	if s.Data.Format == "" {
 		s.Data.Format = "imagefolder"
 	}
@@ -175,44 +157,17 @@ func (s Spec) Validate() error {
 	if len(s.Arch) == 0 {
 		bad("arch is empty: set it to the architecture to retrain (the search result's best arch)")
 	}
-	if s.Epochs <= 0 {
+	if s.Epochs == 0 {
 		bad("epochs %d: set a positive number of epochs (the paper trains 500)", s.Epochs)
 	}
-	if s.Batch <= 0 {
+	if s.Batch == 0 {
 		bad("batch %d: set a positive batch size (the paper uses 2048)", s.Batch)
 	}
-	if s.MicroBatch < 0 || (s.MicroBatch > 0 && s.Batch > 0 && s.Batch%s.MicroBatch != 0) {
-		bad("micro_batch %d: use a divisor of batch %d (for example 256 of 2048), or 0 for the whole batch at once", s.MicroBatch, s.Batch)
-	}
-	if s.LR <= 0 {
+	if s.LR == 0 {
 		bad("lr %v: set a positive peak learning rate (the paper uses 0.8 for batch 2048)", s.LR)
 	}
-	if s.Steps < 0 {
-		bad("steps %d: use 0 for no cap", s.Steps)
-	}
-	if s.Momentum < 0 || s.Momentum >= 1 {
-		bad("momentum %v must be in [0, 1)", s.Momentum)
-	}
-	if s.WeightDecay < 0 {
-		bad("weight_decay %v must not be negative", s.WeightDecay)
-	}
-	if s.LabelSmoothing < 0 || s.LabelSmoothing >= 1 {
-		bad("label_smoothing %v must be in [0, 1)", s.LabelSmoothing)
-	}
-	if s.WarmupEpochs < 0 || (s.Epochs > 0 && s.WarmupEpochs > float64(s.Epochs)) {
-		bad("warmup_epochs %v must be in [0, epochs]", s.WarmupEpochs)
-	}
-	if s.Dropout < 0 || s.Dropout >= 1 {
-		bad("dropout %v must be in [0, 1)", s.Dropout)
-	}
-	if s.RandAugmentN < 0 || s.RandAugmentM < 0 || s.RandAugmentM > 30 {
-		bad("randaugment_n %d / randaugment_m %d: n >= 0 and m in [0, 30] (the paper: n=2, m=9)", s.RandAugmentN, s.RandAugmentM)
-	}
-	if s.RandomErasing < 0 || s.RandomErasing > 1 {
-		bad("random_erasing %v is a probability in [0, 1]", s.RandomErasing)
-	}
-	if s.EMADecay < 0 || s.EMADecay >= 1 {
-		bad("ema_decay %v must be in [0, 1)", s.EMADecay)
+	if err, ok := s.Recipe.Validate().(interface{ Unwrap() []error }); ok {
+		errs = append(errs, err.Unwrap()...) // each names its field first
 	}
 	switch s.Data.Format {
 	case "imagefolder", "cifar10", "cifar100", FormatCOCO:

@@ -3,6 +3,8 @@ package retrain
 import (
 	"strings"
 	"testing"
+
+	"github.com/genius-nas/genius/specs/recipe"
 )
 
 func TestReadySpecs(t *testing.T) {
@@ -32,7 +34,7 @@ func TestReadySpecs(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	ok := Spec{Space: "mobilenetv2-imagenet", Arch: make([]int, 30), Epochs: 2, Batch: 8, LR: 0.1}
+	ok := Spec{Space: "mobilenetv2-imagenet", Arch: make([]int, 30), Recipe: recipe.Recipe{Epochs: 2, Batch: 8, LR: 0.1}}
 	tests := []struct {
 		name string
 		edit func(*Spec)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/genius-nas/genius/flops"
 	"github.com/genius-nas/genius/space"
+	"github.com/genius-nas/genius/specs/recipe"
 	"github.com/genius-nas/genius/training"
 	"github.com/genius-nas/genius/training/tensor"
 )
@@ -35,7 +36,7 @@ func BenchmarkGenius329(b *testing.B) {
 	const batch, input, classes = 64, 32, 10
 	be := tensor.NewCPU(tensor.CPUOptions{Workers: benchWorkers(b)})
 	run, err := training.NewRun(be, training.Config{Space: space.ImageNetName, Arch: genius329, Classes: classes, Input: input,
-		Batch: batch, LR: 0.05, WeightDecay: 1e-4}, classes, 1000)
+		Recipe: recipe.Recipe{Batch: batch, LR: 0.05, WeightDecay: 1e-4, Dropout: 0.2}}, classes, 1000)
 	if err != nil {
 		b.Fatal(err)
 	}

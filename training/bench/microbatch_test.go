@@ -7,14 +7,15 @@ import (
 	"time"
 
 	"github.com/genius-nas/genius/space"
+	"github.com/genius-nas/genius/specs/recipe"
 	"github.com/genius-nas/genius/training"
 	"github.com/genius-nas/genius/training/tensor"
 )
 
 // microConfig is GENIUS-329 with 10 classes at 32x32.
 func microConfig(batch, micro int) training.Config {
-	return training.Config{Space: space.ImageNetName, Arch: genius329, Classes: 10, Input: 32, Batch: batch, MicroBatch: micro,
-		LR: 0.05, WeightDecay: 1e-4}
+	return training.Config{Space: space.ImageNetName, Arch: genius329, Classes: 10, Input: 32,
+		Recipe: recipe.Recipe{Batch: batch, MicroBatch: micro, LR: 0.05, WeightDecay: 1e-4, Dropout: 0.2}}
 }
 
 func randomBatch(n, classes int, seed uint64) (*tensor.Tensor, []int) {

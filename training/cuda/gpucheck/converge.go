@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/genius-nas/genius/space"
+	"github.com/genius-nas/genius/specs/recipe"
 	"github.com/genius-nas/genius/training"
 	"github.com/genius-nas/genius/training/data"
 	"github.com/genius-nas/genius/training/tensor"
@@ -62,8 +63,8 @@ func (o Options) TrainConfig() (training.Config, error) {
 	if err != nil {
 		return training.Config{}, fmt.Errorf("gpucheck: -train-arch: %w", err)
 	}
-	return training.Config{Space: o.Space, Arch: arch, Input: o.Input, Batch: o.Batch, Steps: o.Steps + o.ResumeSteps,
-		LR: 0.05, Nesterov: true, WeightDecay: 5e-4, LabelSmoothing: 0.1, NoAugment: true, CropFraction: 1, Seed: o.Seed}, nil
+	return training.Config{Space: o.Space, Arch: arch, Input: o.Input, Recipe: recipe.Recipe{Batch: o.Batch, Steps: o.Steps + o.ResumeSteps,
+		LR: 0.05, Nesterov: true, WeightDecay: 5e-4, LabelSmoothing: 0.1, Dropout: 0.2, NoAugment: true, CropFraction: 1, Seed: o.Seed}}, nil
 }
 
 // Convergence compares the device's synthetic training with the CPU's.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/genius-nas/genius/space"
+	"github.com/genius-nas/genius/specs/recipe"
 	"github.com/genius-nas/genius/training"
 	"github.com/genius-nas/genius/training/cuda/kernels"
 	"github.com/genius-nas/genius/training/tensor"
@@ -38,8 +39,8 @@ func measure(ctx context.Context, dev *training.Device, o Options, px int, out i
 	if err != nil {
 		return t, fmt.Errorf("gpucheck: -throughput-arch: %w", err)
 	}
-	cfg := training.Config{Space: space.ImageNetName, Arch: arch, Classes: o.BenchClasses, Input: px, Batch: o.BenchBatch,
-		MicroBatch: o.BenchMicroBatch, LR: 0.05, WeightDecay: 4e-5, Seed: o.Seed}
+	cfg := training.Config{Space: space.ImageNetName, Arch: arch, Classes: o.BenchClasses, Input: px, Recipe: recipe.Recipe{Batch: o.BenchBatch,
+		MicroBatch: o.BenchMicroBatch, LR: 0.05, WeightDecay: 4e-5, Dropout: 0.2, Seed: o.Seed}}
 	meter, _ := dev.Kernels.(kernels.PeakMeter)
 	if meter != nil {
 		meter.ResetPeak()
