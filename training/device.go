@@ -96,7 +96,7 @@ type deviceEngine struct {
 	// micro-batch whose mean loss is not finite.
 	stepLoss, badLoss float64
 	stepErr           error
-	times    DeviceTimes
+	times             DeviceTimes
 	// EMA shadows of the weights and of the buffers, and room to park
 	// the live ones while the averaged network is evaluated.
 	emaW, emaB, liveW, liveB kernels.Ptr
