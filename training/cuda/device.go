@@ -10,6 +10,7 @@ import (
 	"math"
 	"runtime"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"gorgonia.org/cu"
@@ -361,7 +362,7 @@ func (d *Device) WriteAsync(dst kernels.Ptr, src []byte) error {
 			}
 			s.p, s.size = p, len(src)
 		}
-		copy(unsafe.Slice((*byte)(s.p), len(src)), src)
+		stage(unsafe.Slice((*byte)(s.p), len(src)), src)
 		if d.marked {
 			if err := d.copies.Wait(d.mark, 0); err != nil {
 				return d.failed("ordering a copy after the kernels", err)
@@ -383,6 +384,27 @@ func (d *Device) WriteAsync(dst kernels.Ptr, src []byte) error {
 		}
 		return nil
 	})
+}
+
+// stage copies src to dst, a large batch (77 MB for 256 images at 224 px
+// in bf16) over several cores: one core's copy is slower than the GPU's
+// PCIe link.
+func stage(dst, src []byte) {
+	const chunk = 4 << 20
+	if len(src) <= chunk {
+		copy(dst, src)
+		return
+	}
+	var wg sync.WaitGroup
+	for lo := 0; lo < len(src); lo += chunk {
+		hi := min(lo+chunk, len(src))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			copy(dst[lo:hi], src[lo:hi])
+		}()
+	}
+	wg.Wait()
 }
 
 // Read implements kernels.Device.
