@@ -452,8 +452,8 @@ func (e *deviceEngine) evaluate(x *tensor.Tensor, labels []int, first, last bool
 	n := x.N
 	if first {
 		e.pending = e.pending[:0]
-		// The device is idle here (the previous batch was read), so a
-		// synchronous write costs nothing.
+		// A synchronous write, after the previous loader batch was read:
+		// the device has little or nothing left to do.
 		if err := e.d.Write(e.hits, make([]byte, 8)); err != nil {
 			return nil, 0, 0, err
 		}
