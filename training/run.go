@@ -206,7 +206,7 @@ func (r *Run) TrainMicro(x *tensor.Tensor, labels []int) (stepped bool, loss flo
 	loss = r.acc.loss
 	r.acc.samples, r.acc.loss = 0, 0
 	loss, err = r.update(loss, total)
-	return true, loss, err
+	return err == nil, loss, err
 }
 
 func (r *Run) checkBatch(x *tensor.Tensor, labels []int) error {
@@ -230,14 +230,8 @@ func (r *Run) checkBatch(x *tensor.Tensor, labels []int) error {
 func (r *Run) accumulate(x *tensor.Tensor, labels []int, weight float64, first, last bool) (float64, error) {
 	var loss float64
 	if r.dev != nil {
-		l, err := r.dev.accumulate(r, x, labels, weight, first, last)
-		if err != nil {
-			return 0, err
-		}
-		if err := checkLoss(l, r.Step, r.Config.LR); err != nil {
-			return l, err
-		}
-		return l * weight, nil
+		// The device's losses are read once, at the step (update).
+		return 0, r.dev.accumulate(r, x, labels, weight, first, last)
 	}
 	if r.reps != nil && x.N >= len(r.reps.nets) {
 		loss = r.reps.step(x, labels, r.Config.LabelSmoothing, float32(weight))
@@ -305,9 +299,11 @@ func (r *Run) foldGrads(first, last bool) {
 // after a batch of n samples whose mean loss is loss.
 func (r *Run) update(loss float64, n int) (float64, error) {
 	if r.dev != nil {
-		if err := r.dev.update(r, r.Sched.LR(r.Step), r.Step+1); err != nil {
-			return loss, err
+		l, err := r.dev.update(r, r.Sched.LR(r.Step), r.Step+1)
+		if err != nil {
+			return l, err
 		}
+		loss = l
 	} else {
 		r.Opt.Step(r.Sched.LR(r.Step))
 	}
@@ -392,11 +388,13 @@ func (r *Run) Evaluate(ctx context.Context, l *data.Loader) (m Metrics, err erro
 				x = r.xs
 			}
 			if r.dev != nil {
-				loss, k1, k5, err := r.dev.evaluate(x, b.Labels[from:from+x.N])
+				losses, k1, k5, err := r.dev.evaluate(x, b.Labels[from:from+x.N], from == 0, from+x.N == b.X.N)
 				if err != nil {
 					return m, err
 				}
-				m.Loss += loss
+				for _, l := range losses {
+					m.Loss += l
+				}
 				h1 += k1
 				h5 += k5
 				m.Samples += x.N

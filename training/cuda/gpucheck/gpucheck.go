@@ -58,13 +58,17 @@ type Options struct {
 	BenchInputs                           []int
 	BenchBatch, BenchMicroBatch           int
 	BenchClasses, BenchWarmup, BenchSteps int
+	// BenchSyncWrites measures each size again with synchronous input
+	// copies, for the gain of overlapping them with compute.
+	BenchSyncWrites bool
 }
 
 // Defaults are the sizes the GPU machine runs.
 func Defaults() Options {
 	return Options{Steps: 300, ResumeSteps: 20, Space: space.NASBenchMacroName, Arch: "1,0,1,0,0,1,0,0", Input: 32, Batch: 64,
 		Seed: 1, TrainImages: 6400, TestImages: 1000, Tolerance: 0.1, Checkpoint: "dist/gpucheck.ckpt",
-		BenchArch: Genius329, BenchInputs: []int{224, 196}, BenchBatch: 256, BenchClasses: 1000, BenchWarmup: 3, BenchSteps: 10}
+		BenchArch: Genius329, BenchInputs: []int{224, 196}, BenchBatch: 256, BenchClasses: 1000, BenchWarmup: 3, BenchSteps: 10,
+		BenchSyncWrites: true}
 }
 
 // AddFlags binds the options to flags, with Defaults' values.
@@ -90,6 +94,7 @@ func (o *Options) AddFlags(f *flag.FlagSet) {
 	f.IntVar(&o.BenchClasses, "throughput-classes", d.BenchClasses, "classes of the throughput measurement's network")
 	f.IntVar(&o.BenchWarmup, "throughput-warmup", d.BenchWarmup, "untimed steps before the throughput is measured")
 	f.IntVar(&o.BenchSteps, "throughput-steps", d.BenchSteps, "timed steps of the throughput measurement")
+	f.BoolVar(&o.BenchSyncWrites, "throughput-sync-writes", d.BenchSyncWrites, "also measure with synchronous input copies, for the gain of overlapping them with compute")
 }
 
 // intList is a flag of comma-separated integers.

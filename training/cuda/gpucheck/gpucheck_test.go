@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -178,5 +179,28 @@ func TestResumeGPUCheckpoint(t *testing.T) {
 	}
 	if !rep.OK() {
 		t.Errorf("the CPU did not resume the GPU's run: matches %v, continues %v", rep.Matches, rep.Continues)
+	}
+}
+
+// The throughput line keeps one images/s= field, ours, which
+// devicecheck.sh reads (the last match of a greedy sed) to set beside
+// PyTorch's, with the upload/wait split and the synchronous copies'
+// figure in fields of their own.
+func TestThroughputLine(t *testing.T) {
+	tp := Throughput{Arch: "GENIUS-329", Input: 224, Batch: 256, DType: "bf16", ImagesPerS: 2000.04, UploadMS: 30.5,
+		WaitMS: 90.25, SyncImagesPerS: 1600}
+	line := tp.String()
+	m := regexp.MustCompile(`^throughput .* input=224 batch=256 .*images/s=([0-9.]*)`).FindStringSubmatch(line)
+	if m == nil || m[1] != "2000.0" {
+		t.Errorf("devicecheck.sh would read %q as our images/s from %q", m, line)
+	}
+	for _, want := range []string{"upload_ms/step=30.50 wait_ms/step=90.25", "with_sync_copies=1600.0/s (overlap gains x1.25)"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("%q lacks %q", line, want)
+		}
+	}
+	tp.SyncImagesPerS = 0
+	if line := tp.String(); strings.Contains(line, "sync") {
+		t.Errorf("%q shows a synchronous measurement that was not made", line)
 	}
 }

@@ -152,6 +152,10 @@ func (d *Device) Write(dst kernels.Ptr, src []byte) error {
 	return nil
 }
 
+// WriteAsync implements kernels.AsyncWriter: launches run to completion
+// here, so the copy is done at once.
+func (d *Device) WriteAsync(dst kernels.Ptr, src []byte) error { return d.Write(dst, src) }
+
 // Read implements kernels.Device.
 func (d *Device) Read(dst []byte, src kernels.Ptr) error {
 	if len(dst) == 0 {
@@ -252,4 +256,5 @@ var (
 	_ kernels.Device      = (*Device)(nil)
 	_ kernels.GridLimiter = (*Device)(nil)
 	_ kernels.PeakMeter   = (*Device)(nil)
+	_ kernels.AsyncWriter = (*Device)(nil)
 )

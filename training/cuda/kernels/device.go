@@ -37,6 +37,17 @@ type Device interface {
 	Sync() error
 }
 
+// AsyncWriter is implemented by a Device that copies to its memory while
+// kernels run (the GPU: a copy stream fed from page-locked staging
+// buffers). WriteAsync returns once src may be reused; kernels launched
+// after it see the data. The copy waits only for the work launched before
+// the previous WriteAsync, so it may overlap the kernels launched since:
+// a caller alternates between two destinations, and the kernels reading
+// one are launched before the other is written.
+type AsyncWriter interface {
+	WriteAsync(dst Ptr, src []byte) error
+}
+
 // PeakMeter is implemented by a Device that tracks its memory: the GPU and
 // the host emulator count what Alloc handed out and Free took back.
 type PeakMeter interface {
@@ -94,6 +105,13 @@ func RoundBF16(v float32) float32 { return FromBF16(ToBF16(v)) }
 // Encode returns v as dt's bytes.
 func Encode(dt DType, v []float32) []byte {
 	b := make([]byte, len(v)*dt.Size())
+	EncodeTo(dt, b, v)
+	return b
+}
+
+// EncodeTo writes v as dt's bytes to b, which holds at least
+// len(v)*dt.Size() bytes.
+func EncodeTo(dt DType, b []byte, v []float32) {
 	for i, x := range v {
 		if dt == BF16 {
 			binary.LittleEndian.PutUint16(b[2*i:], ToBF16(x))
@@ -101,7 +119,6 @@ func Encode(dt DType, v []float32) []byte {
 			binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
 		}
 	}
-	return b
 }
 
 // Decode reads dt's bytes as float32 values.
