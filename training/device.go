@@ -540,22 +540,11 @@ func (e *deviceEngine) download(p kernels.Ptr, a devnet.Arena, dst [][]float32) 
 	if err := e.d.Sync(); err != nil {
 		return err
 	}
-	all, err := kernels.Download(e.d, kernels.F32, p, a.Len)
-	if err != nil {
-		return err
-	}
-	for i, s := range a.Slots {
-		copy(dst[i], all[s.Off:s.Off+s.Len])
-	}
-	return nil
+	return a.Download(e.d, p, dst)
 }
 
 func (e *deviceEngine) upload32(p kernels.Ptr, a devnet.Arena, src [][]float32) error {
-	all := make([]float32, a.Len)
-	for i, s := range a.Slots {
-		copy(all[s.Off:s.Off+s.Len], src[i])
-	}
-	return e.d.Write(p, kernels.Encode(kernels.F32, all))
+	return a.Upload(e.d, p, src)
 }
 
 // checkLoss turns a non-finite loss into the error the CPU path gives.

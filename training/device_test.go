@@ -83,36 +83,51 @@ func newEmulated(t *testing.T, dt kernels.DType) *Device {
 	return &Device{Kernels: d, DType: dt, Name: "hostemu-" + dt.String()}
 }
 
+// runPair builds the same run of cfg on the CPU (one worker, no replicas)
+// and on the emulated device.
+func runPair(t *testing.T, cfg Config, dt kernels.DType) (cpu, dev *Run) {
+	t.Helper()
+	cpu, err := NewRun(tensor.NewCPU(tensor.CPUOptions{Workers: 1}), withReplicas(cfg, 1), cfg.Classes, cfg.Steps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, err = NewDeviceRun(newEmulated(t, dt), cfg, cfg.Classes, cfg.Steps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dev.Close() })
+	return cpu, dev
+}
+
+// stepBoth takes cfg.Steps steps of random batches on both runs and fails
+// where their losses differ by more than tol (relative to 1 + |loss|).
+func stepBoth(t *testing.T, cfg Config, r *rand.Rand, cpu, dev *Run, tol float64) {
+	t.Helper()
+	for step := 0; step < cfg.Steps; step++ {
+		x, labels := randomBatch(r, cfg)
+		want, err := cpu.TrainStep(x, labels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := dev.TrainStep(x, labels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(got-want) > tol*(1+math.Abs(want)) {
+			t.Errorf("step %d: loss %.6f on the device (%s), %.6f on the CPU", step, got, dev.BackendName(), want)
+		}
+	}
+}
+
 // A run on the device (the host emulator of the GPU kernels) takes the
 // same steps as the CPU run in float32: losses, weights, velocity, EMA and
 // evaluation agree, and either backend resumes the other's checkpoint.
 func TestDeviceRunMatchesCPU(t *testing.T) {
 	for _, cfg := range []Config{deviceCase()} {
 		t.Run(cfg.Space, func(t *testing.T) {
-			cpu, err := NewRun(tensor.NewCPU(tensor.CPUOptions{Workers: 1}), withReplicas(cfg, 1), cfg.Classes, cfg.Steps)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dev, err := NewDeviceRun(newEmulated(t, kernels.F32), cfg, cfg.Classes, cfg.Steps)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer dev.Close()
+			cpu, dev := runPair(t, cfg, kernels.F32)
 			r := rand.New(rand.NewPCG(1, 2))
-			for step := 0; step < cfg.Steps; step++ {
-				x, labels := randomBatch(r, cfg)
-				want, err := cpu.TrainStep(x, labels)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got, err := dev.TrainStep(x, labels)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if math.Abs(got-want) > 1e-3*(1+math.Abs(want)) {
-					t.Errorf("step %d: loss %.6f on the device, %.6f on the CPU", step, got, want)
-				}
-			}
+			stepBoth(t, cfg, r, cpu, dev, 1e-3)
 			wantC, err := cpu.Checkpoint()
 			if err != nil {
 				t.Fatal(err)
@@ -183,30 +198,8 @@ func TestDeviceRunMatchesCPU(t *testing.T) {
 // In bf16 the device's losses stay close to the CPU's float32 ones.
 func TestDeviceRunBF16(t *testing.T) {
 	cfg := deviceCase()
-	cpu, err := NewRun(tensor.NewCPU(tensor.CPUOptions{Workers: 1}), withReplicas(cfg, 1), cfg.Classes, cfg.Steps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dev, err := NewDeviceRun(newEmulated(t, kernels.BF16), cfg, cfg.Classes, cfg.Steps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dev.Close()
-	r := rand.New(rand.NewPCG(3, 4))
-	for step := 0; step < cfg.Steps; step++ {
-		x, labels := randomBatch(r, cfg)
-		want, err := cpu.TrainStep(x, labels)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := dev.TrainStep(x, labels)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if math.Abs(got-want) > 0.03*(1+math.Abs(want)) {
-			t.Errorf("step %d: bf16 loss %.5f, float32 CPU %.5f", step, got, want)
-		}
-	}
+	cpu, dev := runPair(t, cfg, kernels.BF16)
+	stepBoth(t, cfg, rand.New(rand.NewPCG(3, 4)), cpu, dev, 0.03)
 }
 
 // Train on a device learns the separable task as on the CPU and reports

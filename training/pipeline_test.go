@@ -14,7 +14,6 @@ import (
 	"github.com/genius-nas/genius/training/cuda/hostemu"
 	"github.com/genius-nas/genius/training/cuda/kernels"
 	"github.com/genius-nas/genius/training/data"
-	"github.com/genius-nas/genius/training/tensor"
 )
 
 // lagging is the host emulator run as the laziest GPU the
@@ -220,15 +219,7 @@ func sameCheckpoints(t *testing.T, got, want *checkpoint.Checkpoint) {
 // in, with the CPU's error, and before the optimiser step.
 func TestDeviceNonFiniteLoss(t *testing.T) {
 	cfg := deviceCase()
-	cpu, err := NewRun(tensor.NewCPU(tensor.CPUOptions{Workers: 1}), withReplicas(cfg, 1), cfg.Classes, cfg.Steps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dev, err := NewDeviceRun(newEmulated(t, kernels.F32), cfg, cfg.Classes, cfg.Steps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dev.Close()
+	cpu, dev := runPair(t, cfg, kernels.F32)
 	// An infinite classifier bias: the loss is NaN, and so would be every
 	// weight after an optimiser step.
 	before, err := cpu.Checkpoint()

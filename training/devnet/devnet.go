@@ -281,21 +281,11 @@ func (n *Net) Backward(dlogits kernels.Ptr) error {
 // Pull copies the device's weights and buffers into the host network's
 // Params and Buffers.
 func (n *Net) Pull() error {
-	w, err := kernels.Download(n.Dev, kernels.F32, n.W, n.Params.Len)
-	if err != nil {
+	if err := n.Params.Download(n.Dev, n.W, n.hostWeights()); err != nil {
 		return fmt.Errorf("devnet: pull weights: %w", err)
 	}
-	for i, p := range n.Host.Params() {
-		s := n.Params.Slots[i]
-		copy(p.W, w[s.Off:s.Off+s.Len])
-	}
-	b, err := kernels.Download(n.Dev, kernels.F32, n.B, n.Buffers.Len)
-	if err != nil {
+	if err := n.Buffers.Download(n.Dev, n.B, n.hostBuffers()); err != nil {
 		return fmt.Errorf("devnet: pull buffers: %w", err)
-	}
-	for i, buf := range n.Host.Buffers() {
-		s := n.Buffers.Slots[i]
-		copy(buf.Data, b[s.Off:s.Off+s.Len])
 	}
 	return nil
 }
@@ -303,27 +293,68 @@ func (n *Net) Pull() error {
 // Push copies the host network's weights and buffers to the device (after
 // a checkpoint was restored into it).
 func (n *Net) Push() error {
-	w := make([]float32, n.Params.Len)
-	for i, p := range n.Host.Params() {
-		s := n.Params.Slots[i]
-		if len(p.W) != s.Len {
-			return fmt.Errorf("devnet: push: parameter %s has %d values, compiled for %d", p.Name, len(p.W), s.Len)
-		}
-		copy(w[s.Off:], p.W)
-	}
-	if err := n.Dev.Write(n.W, kernels.Encode(kernels.F32, w)); err != nil {
+	if err := n.Params.Upload(n.Dev, n.W, n.hostWeights()); err != nil {
 		return fmt.Errorf("devnet: push weights: %w", err)
 	}
-	b := make([]float32, n.Buffers.Len)
-	for i, buf := range n.Host.Buffers() {
-		s := n.Buffers.Slots[i]
-		if len(buf.Data) != s.Len {
-			return fmt.Errorf("devnet: push: buffer %s has %d values, compiled for %d", buf.Name, len(buf.Data), s.Len)
-		}
-		copy(b[s.Off:], buf.Data)
-	}
-	if err := n.Dev.Write(n.B, kernels.Encode(kernels.F32, b)); err != nil {
+	if err := n.Buffers.Upload(n.Dev, n.B, n.hostBuffers()); err != nil {
 		return fmt.Errorf("devnet: push buffers: %w", err)
+	}
+	return nil
+}
+
+func (n *Net) hostWeights() [][]float32 {
+	var v [][]float32
+	for _, p := range n.Host.Params() {
+		v = append(v, p.W)
+	}
+	return v
+}
+
+func (n *Net) hostBuffers() [][]float32 {
+	var v [][]float32
+	for _, b := range n.Host.Buffers() {
+		v = append(v, b.Data)
+	}
+	return v
+}
+
+// Download reads the arena at p (float32) into one slice per slot, in slot
+// order; each slice must have its slot's length.
+func (a Arena) Download(d kernels.Device, p kernels.Ptr, dst [][]float32) error {
+	if err := a.fits(dst); err != nil {
+		return err
+	}
+	all, err := kernels.Download(d, kernels.F32, p, a.Len)
+	if err != nil {
+		return err
+	}
+	for i, s := range a.Slots {
+		copy(dst[i], all[s.Off:s.Off+s.Len])
+	}
+	return nil
+}
+
+// Upload writes one slice per slot to the arena at p (float32); the gaps
+// between slots are written as zeros.
+func (a Arena) Upload(d kernels.Device, p kernels.Ptr, src [][]float32) error {
+	if err := a.fits(src); err != nil {
+		return err
+	}
+	all := make([]float32, a.Len)
+	for i, s := range a.Slots {
+		copy(all[s.Off:], src[i])
+	}
+	return d.Write(p, kernels.Encode(kernels.F32, all))
+}
+
+func (a Arena) fits(v [][]float32) error {
+	if len(v) != len(a.Slots) {
+		return fmt.Errorf("%d tensors for an arena of %d", len(v), len(a.Slots))
+	}
+	for i, s := range a.Slots {
+		if len(v[i]) != s.Len {
+			return fmt.Errorf("tensor %d has %d values, compiled for %d", i, len(v[i]), s.Len)
+		}
 	}
 	return nil
 }
