@@ -14,6 +14,9 @@
 #     to resume it on the CPU machine too;
 #   - GENIUS-329 training throughput (images/s after warm-up) and peak GPU
 #     memory at 224 and 196 px, batch 256, bf16;
+#   - `genius train --backend cuda` (dist/genius-cuda, when built): 20 steps
+#     of GENIUS-329 at 224 px, batch 2048 in micro-batches of 256, on random
+#     images, with its JSON result (backend, images/s, peak memory);
 #   - when PyTorch with CUDA is importable (python3, or $PYTHON), the same
 #     network in PyTorch (training/bench/torch_ref.py: channels-last, bf16
 #     autocast, SGD step) at the same sizes, and our/PyTorch ratio.
@@ -68,6 +71,17 @@ trap 'rm -rf "$tmp"' EXIT
 } | tee "$tmp/log"
 rc=$(cat "$tmp/rc")
 [ "$rc" = 124 ] && echo "devicecheck.sh: genius-devicecheck stopped after ${ours_limit}s" >&2
+
+# The command users run, on the GPU, with the paper's batch in micro-batches.
+genius=${GENIUS_CUDA_BIN:-dist/genius-cuda}
+if [ -x "$genius" ]; then
+	echo "genius train --backend cuda: GENIUS-329, 224 px, batch 2048 in micro-batches of 256, 20 steps"
+	timeout -k 10 60 "$genius" train --backend cuda --space mobilenetv2-imagenet \
+		--arch 1,0,0,0,1,0,1,0,1,1,1,0,4,0,4,3,0,0,4,3,0,4,4,0,5,0,5,5,5,0 --classes 1000 --input 224 \
+		--batch 2048 --micro-batch 256 --steps 20 --json || { echo "genius train --backend cuda: failed" >&2; rc=1; }
+else
+	echo "genius train --backend cuda: $genius not found (training/cuda/build.sh builds it): skipped"
+fi
 
 py=${PYTHON:-python3}
 if ! "$py" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
