@@ -61,6 +61,8 @@ type RetrainEpoch struct {
 	// PeakMemoryB is the worker process's peak resident memory when the
 	// epoch ended.
 	PeakMemoryB int64 `json:"peak_memory_bytes,omitempty"`
+	// DevicePeakB is the GPU's peak memory (0 on the CPU).
+	DevicePeakB int64 `json:"peak_device_memory_bytes,omitempty"`
 }
 
 // RetrainBest is the epoch with the best EMA top-1 so far.
@@ -131,6 +133,8 @@ type RetrainHeartbeat struct {
 	CheckpointStep int    `json:"checkpoint_step,omitempty"`
 	// PeakMemoryB is the worker process's peak resident memory so far.
 	PeakMemoryB int64 `json:"peak_memory_bytes,omitempty"`
+	// DevicePeakB is the GPU's peak memory (0 on the CPU).
+	DevicePeakB int64 `json:"peak_device_memory_bytes,omitempty"`
 	// Backend is what the chunk trains on.
 	Backend string `json:"backend,omitempty"`
 }

@@ -76,6 +76,8 @@ type TrainResult struct {
 	Epochs      int     `json:"epochs"`
 	Checkpoint  string  `json:"checkpoint,omitempty"` // store key of the trained weights
 	PeakMemoryB int64   `json:"peak_memory_bytes,omitempty"`
+	// DevicePeakB is the GPU's peak memory (0 on the CPU).
+	DevicePeakB int64 `json:"peak_device_memory_bytes,omitempty"`
 	// HeldOut names the images validated on: their count and a digest of
 	// their indices, equal for every candidate of a search.
 	HeldOut string `json:"held_out,omitempty"`

@@ -31,6 +31,9 @@ func (c *Classifier) Resume(ck *checkpoint.Checkpoint) error { return c.Run.Rest
 
 func (c *Classifier) Close() error { return c.Run.Close() }
 
+// DevicePeakBytes is the run's device's peak memory (0 on the CPU).
+func (c *Classifier) DevicePeakBytes() int64 { return c.Run.DevicePeakBytes() }
+
 // StartEpoch reads the rest of the current epoch micro-batch by
 // micro-batch.
 func (c *Classifier) StartEpoch(ctx context.Context) EpochSteps {

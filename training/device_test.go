@@ -215,6 +215,9 @@ func TestTrainOnDevice(t *testing.T) {
 	if res.Backend != dev.Name {
 		t.Errorf("backend %q, want %q", res.Backend, dev.Name)
 	}
+	if res.DevicePeakB <= 0 {
+		t.Errorf("device peak memory %d, want the emulator's high-water mark", res.DevicePeakB)
+	}
 	if res.Top1 < 0.9 {
 		t.Errorf("top-1 %.3f on a separable task, want >= 0.9", res.Top1)
 	}

@@ -132,7 +132,7 @@ func (l *Loop) Run(ctx context.Context, t Trainee) (Throughput, error) {
 			if l.Progress != nil {
 				el := time.Since(start)
 				l.Progress(Progress{Epoch: pos.Epoch, Step: pos.Step, TotalSteps: total, Loss: loss,
-					ImagesPerS: float64(images) / el.Seconds(), Elapsed: el, PeakMemoryB: PeakRSS()})
+					ImagesPerS: float64(images) / el.Seconds(), Elapsed: el, PeakMemoryB: PeakRSS(), DevicePeakB: devicePeak(t)})
 			}
 			if err := l.maybeSave(ctx, t, pos, false); err != nil {
 				ep.Close()
@@ -182,4 +182,13 @@ func (l *Loop) maybeSave(ctx context.Context, t Trainee, pos Position, epochEnd 
 		return fmt.Errorf("training: saving checkpoint at step %d: %w", pos.Step, err)
 	}
 	return l.Save(ctx, c)
+}
+
+// devicePeak is the trainee's peak device memory, 0 when it trains on the
+// CPU.
+func devicePeak(t Trainee) int64 {
+	if d, ok := t.(interface{ DevicePeakBytes() int64 }); ok {
+		return d.DevicePeakBytes()
+	}
+	return 0
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/genius-nas/genius/training/checkpoint"
+	"github.com/genius-nas/genius/training/cuda/kernels"
 	"github.com/genius-nas/genius/training/data"
 	"github.com/genius-nas/genius/training/networks"
 	"github.com/genius-nas/genius/training/nn"
@@ -552,6 +553,18 @@ func (r *Run) Close() error {
 		r.dev = nil
 	}
 	return nil
+}
+
+// DevicePeakBytes is the most device memory allocated at once, when the
+// run trains on a device that counts it (kernels.PeakMeter); 0 otherwise.
+func (r *Run) DevicePeakBytes() int64 {
+	if r.dev == nil {
+		return 0
+	}
+	if pm, ok := r.dev.d.(kernels.PeakMeter); ok {
+		return pm.PeakBytes()
+	}
+	return 0
 }
 
 // BackendName says where the run trains.

@@ -47,6 +47,8 @@ type Progress struct {
 	Elapsed                 time.Duration
 	// PeakMemoryB is the process's peak resident memory so far (PeakRSS).
 	PeakMemoryB int64
+	// DevicePeakB is the device's peak memory so far (0 on the CPU).
+	DevicePeakB int64
 }
 
 // Result is what a training run measured.
@@ -59,6 +61,8 @@ type Result struct {
 	Epochs     int
 	// PeakMemoryB is the process's peak resident memory (VmHWM).
 	PeakMemoryB int64
+	// DevicePeakB is the device's peak memory (0 on the CPU).
+	DevicePeakB int64
 	Backend     string
 }
 
@@ -130,6 +134,7 @@ func Train(ctx context.Context, cfg Config, train, val data.Dataset, o Options) 
 		res.Metrics = m
 	}
 	res.PeakMemoryB = PeakRSS()
+	res.DevicePeakB = run.DevicePeakBytes()
 	return res, nil
 }
 

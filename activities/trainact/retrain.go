@@ -334,7 +334,7 @@ func (c *chunkRun) trainUntil(ctx context.Context, untilStep int) error {
 	c.hb.TotalSteps = c.total
 	loop := training.Loop{Until: untilStep,
 		Progress: func(p training.Progress) {
-			c.hb.Step, c.hb.Epoch, c.hb.Loss, c.hb.PeakMemoryB = p.Step, p.Epoch, p.Loss, p.PeakMemoryB
+			c.hb.Step, c.hb.Epoch, c.hb.Loss, c.hb.PeakMemoryB, c.hb.DevicePeakB = p.Step, p.Epoch, p.Loss, p.PeakMemoryB, p.DevicePeakB
 			if c.a.afterStep != nil {
 				c.a.afterStep(p.Step)
 			}
@@ -460,6 +460,9 @@ func (c *chunkRun) evaluate(ctx context.Context, epoch int, partial bool, trainL
 		return err
 	}
 	ep.Epoch, ep.Step, ep.Partial, ep.TrainLoss, ep.ImagesPerS, ep.PeakMemoryB = epoch, step, partial, trainLoss, ips, training.PeakRSS()
+	if d, ok := c.run.(interface{ DevicePeakBytes() int64 }); ok {
+		ep.DevicePeakB = d.DevicePeakBytes()
+	}
 	ep.Checkpoint = CheckpointKey(c.in.CheckpointRun, step)
 	b, _ := json.Marshal(ep)
 	stop := c.keepAlive()

@@ -73,7 +73,9 @@ type TrainingHeartbeat struct {
 	Loss       float64 `json:"loss"`
 	ImagesPerS float64 `json:"images_per_s"`
 	// PeakMemoryB is the worker process's peak resident memory so far.
-	PeakMemoryB int64  `json:"peak_memory_bytes,omitempty"`
+	PeakMemoryB int64 `json:"peak_memory_bytes,omitempty"`
+	// DevicePeakB is the GPU's peak memory (0 on the CPU).
+	DevicePeakB int64  `json:"peak_device_memory_bytes,omitempty"`
 	Checkpoint  string `json:"checkpoint,omitempty"`
 	// CheckpointStep is the step the checkpoint holds.
 	CheckpointStep int `json:"checkpoint_step,omitempty"`
@@ -417,7 +419,7 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 	}
 	opts.Progress = func(p training.Progress) {
 		last.Step, last.TotalSteps, last.Epoch, last.Loss, last.ImagesPerS = p.Step, p.TotalSteps, p.Epoch, p.Loss, p.ImagesPerS
-		last.PeakMemoryB = p.PeakMemoryB
+		last.PeakMemoryB, last.DevicePeakB = p.PeakMemoryB, p.DevicePeakB
 		beats.publish(last)
 		if a.afterStep != nil {
 			a.afterStep(p.Step)
@@ -462,7 +464,7 @@ func (a *TrainingActivities) ProxyTrain(ctx context.Context, in activities.Proxy
 	}
 	done()
 	return activities.TrainResult{Top1: res.Top1, Top5: res.Top5, Loss: res.Loss, ImagesPerS: res.ImagesPerS, ParamsM: res.ParamsM,
-		Steps: res.Steps, Epochs: res.Epochs, Checkpoint: final, PeakMemoryB: res.PeakMemoryB, HeldOut: heldOutDigest(val), Backend: cmp.Or(res.Backend, last.Backend)}, nil
+		Steps: res.Steps, Epochs: res.Epochs, Checkpoint: final, PeakMemoryB: res.PeakMemoryB, DevicePeakB: res.DevicePeakB, HeldOut: heldOutDigest(val), Backend: cmp.Or(res.Backend, last.Backend)}, nil
 }
 
 // divisorUpTo is the largest divisor of batch that is at most micro; 0

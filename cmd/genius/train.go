@@ -31,7 +31,9 @@ type trainOutput struct {
 	ParamsM    float64 `json:"params_m"`
 	Steps      int     `json:"steps"`
 	PeakMemMiB float64 `json:"peak_memory_mib"`
-	Backend    string  `json:"backend"`
+	// PeakDeviceMiB is the GPU memory at most in use (absent on the CPU).
+	PeakDeviceMiB float64 `json:"peak_device_memory_mib,omitempty"`
+	Backend       string  `json:"backend"`
 }
 
 // trainOptions are `genius train`'s flags.
@@ -125,12 +127,17 @@ func runTrain(ctx context.Context, f trainOptions, stdout, stderr io.Writer) err
 		return training.NameSetting(err, trainFlags)
 	}
 	o := trainOutput{Top1: res.Top1, Top5: res.Top5, Loss: res.Loss, ImagesPerS: res.ImagesPerS, ParamsM: res.ParamsM,
-		Steps: res.Steps, PeakMemMiB: float64(res.PeakMemoryB) / (1 << 20), Backend: res.Backend}
+		Steps: res.Steps, PeakMemMiB: float64(res.PeakMemoryB) / (1 << 20), PeakDeviceMiB: float64(res.DevicePeakB) / (1 << 20),
+		Backend: res.Backend}
 	if f.json {
 		return writeJSONLine(stdout, o)
 	}
-	fmt.Fprintf(stdout, "top-1 %.4f  top-5 %.4f  loss %.4f  %.1f images/s  %.2f M params  %d steps  peak %.0f MiB  (%s)\n",
-		o.Top1, o.Top5, o.Loss, o.ImagesPerS, o.ParamsM, o.Steps, o.PeakMemMiB, o.Backend)
+	device := ""
+	if o.PeakDeviceMiB > 0 {
+		device = fmt.Sprintf(", device %.0f MiB", o.PeakDeviceMiB)
+	}
+	fmt.Fprintf(stdout, "top-1 %.4f  top-5 %.4f  loss %.4f  %.1f images/s  %.2f M params  %d steps  peak %.0f MiB%s  (%s)\n",
+		o.Top1, o.Top5, o.Loss, o.ImagesPerS, o.ParamsM, o.Steps, o.PeakMemMiB, device, o.Backend)
 	return nil
 }
 
@@ -210,8 +217,12 @@ func progressPrinter(w io.Writer, cfg training.Config, train data.Dataset) func(
 		if p.Step > 0 {
 			eta = time.Duration(float64(p.Elapsed) / float64(p.Step) * float64(p.TotalSteps-p.Step)).Round(time.Second)
 		}
-		fmt.Fprintf(w, "step %d/%d  epoch %d  loss %.4f  %.1f images/s  peak memory %.0f MiB  eta %s\n", p.Step, p.TotalSteps, p.Epoch+1, p.Loss,
-			p.ImagesPerS, float64(p.PeakMemoryB)/(1<<20), eta)
+		device := ""
+		if p.DevicePeakB > 0 {
+			device = fmt.Sprintf(" (device %.0f MiB)", float64(p.DevicePeakB)/(1<<20))
+		}
+		fmt.Fprintf(w, "step %d/%d  epoch %d  loss %.4f  %.1f images/s  peak memory %.0f MiB%s  eta %s\n", p.Step, p.TotalSteps, p.Epoch+1, p.Loss,
+			p.ImagesPerS, float64(p.PeakMemoryB)/(1<<20), device, eta)
 	}
 }
 
