@@ -129,13 +129,7 @@ func TestCUDAImage(t *testing.T) {
 		Health  struct{ Port int } `json:"health"`
 		Metrics struct{ Port int } `json:"metrics"`
 	}
-	vb, err := os.ReadFile(filepath.Join(chartDir, "values.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := yaml.Unmarshal(vb, &values); err != nil {
-		t.Fatal(err)
-	}
+	readValues(t, &values)
 	if user := d.instruction("USER"); user != "65532:65532" || values.PodSecurityContext.RunAsUser != 65532 {
 		t.Errorf("USER %q, chart runAsUser %d: want both 65532", user, values.PodSecurityContext.RunAsUser)
 	}
@@ -212,5 +206,17 @@ func TestCUDAEntrypoint(t *testing.T) {
 	}
 	if err != nil || strings.TrimSpace(out) != "genius ran: worker --kind gpu" {
 		t.Errorf("with everything present: %v, %q", err, out)
+	}
+}
+
+// readValues decodes the chart's values.yaml into v.
+func readValues(t *testing.T, v any) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(chartDir, "values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, v); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -2,14 +2,11 @@ package charttest
 
 import (
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
-
-	"sigs.k8s.io/yaml"
 )
 
 // The image and the chart must agree: the chart runs the image's user with
@@ -59,13 +56,7 @@ func TestImageMatchesChart(t *testing.T) {
 		Health  struct{ Port int } `json:"health"`
 		Metrics struct{ Port int } `json:"metrics"`
 	}
-	vb, err := os.ReadFile(filepath.Join(chartDir, "values.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := yaml.Unmarshal(vb, &values); err != nil {
-		t.Fatal(err)
-	}
+	readValues(t, &values)
 	var user, entrypoint, cmd string
 	var exposed []int
 	for _, line := range final {
