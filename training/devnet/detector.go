@@ -43,6 +43,8 @@ type Detector struct {
 	acc             kernels.Ptr   // a tied convolution use's gradients before they are added
 	outCls, outBox  []kernels.Ptr // float32 outputs (bf16 only)
 	gCls, gBox      []kernels.Ptr // their gradients as the storage type (bf16 only)
+	arenaAllocs     int           // Net.allocs up to the activations
+	arenaBytes      int64         // and their bytes
 }
 
 // Level is one pyramid level's output: Cls holds ClsChannels
@@ -87,10 +89,47 @@ func (d *Detector) compile() error {
 	if err := n.arenas(); err != nil {
 		return err
 	}
+	d.arenaAllocs, d.arenaBytes = len(n.allocs), n.bytes
 	d.Trained = n.Params.Len
 	if k := len(d.Host.Params()); k < len(n.params) {
 		d.Trained = n.Params.Slots[k].Off
 	}
+	return d.build()
+}
+
+// Reshape recompiles the detector for images of h x w, keeping the
+// arenas (weights, gradients, velocity, buffers) and replacing the
+// activations and scratch: batches of a detection data set differ in size
+// (each padded to its largest image). It does nothing for the compiled
+// size.
+func (d *Detector) Reshape(h, w int) error {
+	n := d.Net
+	if h == n.h && w == n.w {
+		return nil
+	}
+	if h < 1 || w < 1 {
+		return fmt.Errorf("devnet: reshape the detector to %dx%d: every size must be at least 1", h, w)
+	}
+	var errs []error
+	for _, p := range n.allocs[d.arenaAllocs:] {
+		errs = append(errs, n.Dev.Free(p))
+	}
+	n.allocs = n.allocs[:d.arenaAllocs]
+	n.bytes = d.arenaBytes
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("devnet: reshape the detector: %w", err)
+	}
+	n.h, n.w, n.forward = h, w, false
+	*d = Detector{Net: n, Host: d.Host, Trained: d.Trained, arenaAllocs: d.arenaAllocs, arenaBytes: d.arenaBytes}
+	if err := d.build(); err != nil {
+		return fmt.Errorf("devnet: reshape the detector to %dx%d: %w", h, w, err)
+	}
+	return nil
+}
+
+// build compiles the layers for the current input size over the arenas.
+func (d *Detector) build() error {
+	n := d.Net
 	cp := n.compiler()
 
 	layers, taps, first := d.Host.Backbone.Layers()

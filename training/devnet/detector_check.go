@@ -79,22 +79,28 @@ func newCheckDetector(dev kernels.Device, dt kernels.DType, c DetectorCase) (*ch
 	if cd.det, err = CompileDetector(dev, dt, host, detBatch+1, 3, c.Size, c.Size); err != nil {
 		return nil, err
 	}
-	cd.x = tensor.New(3, detBatch, c.Size, c.Size)
+	if err := cd.input(r, c.Size); err != nil {
+		cd.det.Close()
+		return nil, err
+	}
+	return cd, nil
+}
+
+// input draws a batch of size x size images for both sides.
+func (cd *checkDetector) input(r *rand.Rand, size int) error {
+	dt := cd.det.DType
+	cd.x = tensor.New(3, detBatch, size, size)
 	for i := range cd.x.Data {
 		cd.x.Data[i] = float32(r.NormFloat64())
 		if dt == kernels.BF16 {
 			cd.x.Data[i] = kernels.RoundBF16(cd.x.Data[i])
 		}
 	}
+	var err error
 	if cd.px, err = cd.det.alloc(dt.Size() * len(cd.x.Data)); err != nil {
-		cd.det.Close()
-		return nil, err
+		return err
 	}
-	if err := dev.Write(cd.px, kernels.Encode(dt, cd.x.Data)); err != nil {
-		cd.det.Close()
-		return nil, err
-	}
-	return cd, nil
+	return cd.det.Dev.Write(cd.px, kernels.Encode(dt, cd.x.Data))
 }
 
 func (cd *checkDetector) download(p kernels.Ptr, n int) ([]float32, error) {

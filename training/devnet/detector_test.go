@@ -4,6 +4,7 @@ package devnet
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -99,5 +100,51 @@ func TestDetectorCheckSeesErrors(t *testing.T) {
 		t.Errorf("gradients without one level's tied contribution: %v, want a mismatch at %s", r, head.Name)
 	} else {
 		t.Log(r)
+	}
+}
+
+// TestDetectorReshape recompiles a detector for another size, as batches
+// of a detection data set need: the arenas stay (with the gradient the
+// last Backward left), the outputs and gradients match the CPU's at the
+// new size.
+func TestDetectorReshape(t *testing.T) {
+	c := DetectorCases[1]
+	dev := hostemu.New()
+	defer dev.Close()
+	cd, err := newCheckDetector(dev, kernels.F32, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cd.det.Close()
+	d := cd.det
+	w, b := d.W, d.B
+	before := d.Bytes()
+	c.Size = 40
+	if err := d.Reshape(c.Size, c.Size); err != nil {
+		t.Fatal(err)
+	}
+	if d.W != w || d.B != b {
+		t.Error("Reshape moved the arenas")
+	}
+	if after := d.Bytes(); after >= before {
+		t.Errorf("%d bytes at 40 px, %d at 72: the activations were not replaced", after, before)
+	}
+	if d.Levels[0].H != 5 || d.Levels[4].H != 1 {
+		t.Errorf("levels at 40 px: %+v, want P3 5x5 ... P7 1x1", d.Levels)
+	}
+	if err := cd.input(rand.New(rand.NewPCG(1, 1)), c.Size); err != nil {
+		t.Fatal(err)
+	}
+	shape := "40x40 after 72x72"
+	for _, check := range []func(DetectorCase, string) (kernels.Result, error){cd.outputs, cd.gradients} {
+		r, err := check(c, shape)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.OK() {
+			t.Error(r)
+		} else {
+			t.Log(r)
+		}
 	}
 }
