@@ -55,6 +55,9 @@ type Level struct {
 	ClsChannels, BoxChannels int
 }
 
+// MaxBatch is the largest batch Forward takes.
+func (d *Detector) MaxBatch() int { return d.maxBatch }
+
 // ClsLen and BoxLen are the values of the level's outputs for batch
 // samples.
 func (l Level) ClsLen(batch int) int { return l.ClsChannels * l.H * l.W * batch }
