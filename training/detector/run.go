@@ -36,7 +36,7 @@ type Run struct {
 	images     []int // the training images with objects, as mmdetection trains on
 	dcls, dbox []*tensor.Tensor
 	x          *tensor.Tensor
-	flat       []float32 // one image's logits, deltas and their gradients
+	flat       []float32       // one image's logits, deltas and their gradients
 	dev        *deviceDetector // nil on the CPU
 }
 
