@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/genius-nas/genius/accel"
 	"github.com/genius-nas/genius/activities"
 	"github.com/genius-nas/genius/specs/retrain"
 	"github.com/genius-nas/genius/training/checkpoint"
@@ -49,7 +52,22 @@ func (a *RetrainActivities) newDetectorTrainer(spec retrain.Spec, be tensor.Back
 	}
 	cfg := detectorConfig(spec, classes)
 	return func() (trainer, error) {
-		run, err := detector.NewRun(be, cfg, train)
+		var run *detector.Run
+		var err error
+		if a.Device != nil {
+			run, err = detector.NewDeviceRun(a.Device, cfg, train)
+		} else {
+			run, err = detector.NewRun(be, cfg, train)
+		}
+		if err != nil && a.Device != nil && accel.OutOfMemory(err) {
+			// Detection has no micro-batches: the batch or the image size
+			// must shrink.
+			return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("retrain on %s: %v: lower batch or detector.max_size", a.Device.Name, err),
+				activities.ErrDeviceOutOfMemory, err)
+		}
+		if de := deviceFailure("retrain on "+backendName(a.Device, be), err, specFields["Batch"]); de != nil {
+			return nil, de
+		}
 		if err != nil {
 			return nil, badSpec(err)
 		}
