@@ -18,8 +18,9 @@ import (
 // The host detector holds the weights only between a pull (Checkpoint)
 // and a push (Restore, LoadBackbone), so checkpoints are the CPU's and
 // resume on either backend. The device is compiled for the largest
-// batch the settings allow (a landscape image at MaxLong x MaxShort), so
-// a device that cannot hold it fails here.
+// batch the settings allow (a landscape and a portrait image padded to
+// MaxLong x MaxLong), so a device that cannot hold it fails here rather
+// than epochs later.
 func NewDeviceRun(dev *training.Device, cfg Config, train *coco.Dataset) (*Run, error) {
 	if dev == nil || dev.Kernels == nil {
 		return nil, errors.New("detector: NewDeviceRun without a device")
@@ -31,8 +32,8 @@ func NewDeviceRun(dev *training.Device, cfg Config, train *coco.Dataset) (*Run, 
 		return nil, err
 	}
 	c := r.Config
-	div := c.Transform().SizeDivisor
-	h, w := padded(c.MaxShort, div), padded(c.MaxLong, div)
+	side := padded(c.MaxLong, c.Transform().SizeDivisor)
+	h, w := side, side
 	det, err := devnet.CompileDetector(dev.Kernels, dev.DType, r.Net, c.Batch, 3, h, w)
 	if err != nil {
 		if errors.Is(err, kernels.ErrOutOfMemory) {
