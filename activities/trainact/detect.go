@@ -3,15 +3,16 @@ package trainact
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/genius-nas/genius/accel"
 	"github.com/genius-nas/genius/activities"
 	"github.com/genius-nas/genius/specs/retrain"
 	"github.com/genius-nas/genius/training/checkpoint"
 	"github.com/genius-nas/genius/training/coco"
+	"github.com/genius-nas/genius/training/cuda/kernels"
 	"github.com/genius-nas/genius/training/detector"
 	"github.com/genius-nas/genius/training/tensor"
 )
@@ -59,7 +60,7 @@ func (a *RetrainActivities) newDetectorTrainer(spec retrain.Spec, be tensor.Back
 		} else {
 			run, err = detector.NewRun(be, cfg, train)
 		}
-		if err != nil && a.Device != nil && accel.OutOfMemory(err) {
+		if a.Device != nil && errors.Is(err, kernels.ErrOutOfMemory) {
 			// Detection has no micro-batches: the batch or the image size
 			// must shrink.
 			return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("retrain on %s: %v: lower batch or detector.max_size", a.Device.Name, err),

@@ -4,8 +4,13 @@ package trainact
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math"
+	"strings"
 	"testing"
+
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/genius-nas/genius/activities"
 	"github.com/genius-nas/genius/specs/transfer"
@@ -69,4 +74,44 @@ func TestDetectionTransferOnDevice(t *testing.T) {
 	if !next.Done || next.Step != onDev.Step*2 {
 		t.Errorf("the CPU chunk after the device's: %+v, want the transfer done at step %d", next, onDev.Step*2)
 	}
+}
+
+// cappedDevice is the emulator with little memory.
+type cappedDevice struct {
+	*hostemu.Device
+	left int
+}
+
+func (c *cappedDevice) Alloc(n int) (kernels.Ptr, error) {
+	if n > c.left {
+		return 0, fmt.Errorf("capped: %d bytes: %w", n, kernels.ErrOutOfMemory)
+	}
+	c.left -= n
+	return c.Device.Alloc(n)
+}
+
+// A GPU without the memory for the detector's largest batch fails the
+// chunk for good, naming what to lower (detection has no micro-batches).
+func TestDetectionOutOfDeviceMemory(t *testing.T) {
+	st, _ := storage.NewDir(t.TempDir())
+	dir := t.TempDir()
+	if _, err := coco.WriteSynthetic(dir, coco.SyntheticOptions{Train: 8, Val: 2, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := transfer.Ready("coco-cpu-demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Arch, s.Data.Dir = make([]int, 30), dir
+	emu := hostemu.New()
+	defer emu.Close()
+	dev := &cappedDevice{Device: emu, left: 8 << 20}
+	a := &RetrainActivities{Store: st, Device: &training.Device{Kernels: dev, DType: kernels.BF16, Name: "small gpu"}}
+	_, err = a.RetrainChunk(context.Background(), activities.RetrainChunkInput{Spec: s, CheckpointRun: "oom", FromEpoch: 0, UntilEpoch: 1})
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || ae.Type() != activities.ErrDeviceOutOfMemory || !ae.NonRetryable() ||
+		!strings.Contains(ae.Error(), "detector.max_size") || !strings.Contains(ae.Error(), "small gpu") {
+		t.Fatalf("err = %v, want a non-retryable %s naming the device, batch and detector.max_size", err, activities.ErrDeviceOutOfMemory)
+	}
+	t.Log(ae.Error())
 }

@@ -37,7 +37,7 @@ func NewDeviceRun(dev *training.Device, cfg Config, train *coco.Dataset) (*Run, 
 	det, err := devnet.CompileDetector(dev.Kernels, dev.DType, r.Net, c.Batch, 3, h, w)
 	if err != nil {
 		if errors.Is(err, kernels.ErrOutOfMemory) {
-			return nil, fmt.Errorf("detector: %s ran out of memory for a batch of %d at %dx%d: lower batch or max_long/max_short: %w",
+			return nil, fmt.Errorf("detector: %s ran out of memory for a batch of %d images of up to %dx%d: %w",
 				dev.Name, c.Batch, w, h, err)
 		}
 		return nil, fmt.Errorf("detector: training on %s: %w", dev.Name, err)
