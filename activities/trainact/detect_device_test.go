@@ -65,6 +65,9 @@ func TestDetectionTransferOnDevice(t *testing.T) {
 	if len(onDev.Epochs) != 1 || onDev.Epochs[0].COCO == nil || onDev.Checkpoint == "" {
 		t.Fatalf("device chunk: %+v, want an epoch with COCO stats and a checkpoint", onDev)
 	}
+	if onDev.Epochs[0].DevicePeakB <= 0 || onCPU.Epochs[0].DevicePeakB != 0 {
+		t.Errorf("device peak memory %d on the device, %d on the CPU: want it reported for the device only", onDev.Epochs[0].DevicePeakB, onCPU.Epochs[0].DevicePeakB)
+	}
 	lc, ld := onCPU.Epochs[0].TrainLoss, onDev.Epochs[0].TrainLoss
 	t.Logf("epoch 1 train loss: cpu %v, device %v; device AP %v", lc, ld, onDev.Epochs[0].COCO.AP)
 	if math.Abs(lc-ld) > 1e-3*math.Abs(lc) {

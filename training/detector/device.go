@@ -245,3 +245,15 @@ func (e *deviceDetector) push(r *Run, velocity bool) error {
 func (e *deviceDetector) failed(err error) error {
 	return fmt.Errorf("detector: training on %s: %w", e.dev.Name, err)
 }
+
+// DevicePeakBytes is the device's peak memory so far, when it measures it
+// (0 on the CPU), for the training progress and results.
+func (r *Run) DevicePeakBytes() int64 {
+	if r.dev == nil {
+		return 0
+	}
+	if pm, ok := r.dev.d.(kernels.PeakMeter); ok {
+		return pm.PeakBytes()
+	}
+	return 0
+}
