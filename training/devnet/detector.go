@@ -590,7 +590,9 @@ func (r *reluInPlace) backward(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr, 
 	return r.dx, kernels.ActBackward(n.Dev, n.DType, kernels.ActReLU, r.n*batch, r.y, dy, r.dx, 1, 0)
 }
 
-func (r *reluInPlace) plan(p *gradPlan, dy int) (int, error) { return p.elementwise(dy, r.n, &r.dx), nil }
+func (r *reluInPlace) plan(p *gradPlan, dy int) (int, error) {
+	return p.elementwise(dy, r.n, &r.dx), nil
+}
 
 // upsampleNode is nn.Upsample's ForwardTo: the input resized to oh x ow.
 type upsampleNode struct {
