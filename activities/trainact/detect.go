@@ -3,12 +3,16 @@ package trainact
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/genius-nas/genius/activities"
 	"github.com/genius-nas/genius/specs/retrain"
 	"github.com/genius-nas/genius/training/checkpoint"
 	"github.com/genius-nas/genius/training/coco"
+	"github.com/genius-nas/genius/training/cuda/kernels"
 	"github.com/genius-nas/genius/training/detector"
 	"github.com/genius-nas/genius/training/tensor"
 )
@@ -49,7 +53,22 @@ func (a *RetrainActivities) newDetectorTrainer(spec retrain.Spec, be tensor.Back
 	}
 	cfg := detectorConfig(spec, classes)
 	return func() (trainer, error) {
-		run, err := detector.NewRun(be, cfg, train)
+		var run *detector.Run
+		var err error
+		if a.Device != nil {
+			run, err = detector.NewDeviceRun(a.Device, cfg, train)
+		} else {
+			run, err = detector.NewRun(be, cfg, train)
+		}
+		if a.Device != nil && errors.Is(err, kernels.ErrOutOfMemory) {
+			// Detection has no micro-batches: the batch or the image size
+			// must shrink.
+			return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("retrain on %s: %v: lower batch or detector.max_size", a.Device.Name, err),
+				activities.ErrDeviceOutOfMemory, err)
+		}
+		if de := deviceFailure("retrain on "+backendName(a.Device, be), err, specFields["Batch"]); de != nil {
+			return nil, de
+		}
 		if err != nil {
 			return nil, badSpec(err)
 		}

@@ -1,7 +1,6 @@
 package trainact
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,8 +9,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/genius-nas/genius/activities"
-	"github.com/genius-nas/genius/specs/transfer"
-	"github.com/genius-nas/genius/storage"
 	"github.com/genius-nas/genius/training"
 )
 
@@ -32,24 +29,6 @@ func TestDeviceFailure(t *testing.T) {
 		if got := deviceFailure("x", e, "micro_batch"); got != nil {
 			t.Errorf("deviceFailure(%v) = %v, want nil", e, got)
 		}
-	}
-}
-
-// A GPU worker refuses COCO detection, which only the CPU engine trains,
-// instead of training it on the CPU behind the user's back.
-func TestRetrainDetectionOnDevice(t *testing.T) {
-	st, _ := storage.NewDir(t.TempDir())
-	a := &RetrainActivities{Store: st, Device: &training.Device{Name: "cuda:0 test"}}
-	s, err := transfer.Ready("coco-cpu-demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Arch, s.Data.Dir, s.FromCheckpoint = tinyRetrainSpec(t).Arch, t.TempDir(), "retrain/x/step-000000001.ckpt"
-	_, err = a.RetrainChunk(context.Background(), activities.RetrainChunkInput{Spec: s, CheckpointRun: "coco", FromEpoch: 0, UntilEpoch: 1})
-	var ae *temporal.ApplicationError
-	if !errors.As(err, &ae) || ae.Type() != activities.ErrDeviceUnsupported || !ae.NonRetryable() ||
-		!strings.Contains(ae.Error(), "--backend cpu") || !strings.Contains(ae.Error(), "cuda:0 test") {
-		t.Fatalf("err = %v, want a non-retryable %s naming the device and --backend cpu", err, activities.ErrDeviceUnsupported)
 	}
 }
 

@@ -42,9 +42,6 @@ func diverged(err error) error {
 // newTrainer opens the spec's data and returns how to build its run.
 func (a *RetrainActivities) newTrainer(spec retrain.Spec, be tensor.Backend) (func() (trainer, error), error) {
 	if spec.IsDetection() {
-		if a.Device != nil {
-			return nil, deviceFailure("retrain on "+a.Device.Name, fmt.Errorf("COCO detection: %w", training.ErrDeviceUnsupported), specFields["MicroBatch"])
-		}
 		return a.newDetectorTrainer(spec, be)
 	}
 	train, val, err := retrainData(spec)

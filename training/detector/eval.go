@@ -14,7 +14,10 @@ import (
 // (score threshold, top-k per level, per-class NMS, the best 100), in
 // input coordinates.
 func (r *Run) Detect(b coco.Batch) ([][]detection.Detection, error) {
-	levels := r.forward(b)
+	levels, err := r.forward(b)
+	if err != nil {
+		return nil, err
+	}
 	a := detection.RetinaNetAnchors()
 	classes := r.Config.Classes
 	na := networks.ImageAnchors(levels)

@@ -36,7 +36,8 @@ type Run struct {
 	images     []int // the training images with objects, as mmdetection trains on
 	dcls, dbox []*tensor.Tensor
 	x          *tensor.Tensor
-	flat       []float32 // one image's logits, deltas and their gradients
+	flat       []float32       // one image's logits, deltas and their gradients
+	dev        *deviceDetector // nil on the CPU
 }
 
 // ensure returns buf with n elements, reusing its memory when it can.
@@ -150,6 +151,9 @@ func (r *Run) LoadBackbone(c *checkpoint.Checkpoint) (int, error) {
 			return n, err
 		}
 	}
+	if r.dev != nil {
+		return n, r.dev.push(r, false)
+	}
 	return n, nil
 }
 
@@ -196,7 +200,10 @@ func (r *Run) TrainStep(b coco.Batch) (Losses, error) {
 		r.Epoch++
 		r.StepInEpoch = 0
 	}
-	levels := r.forward(b)
+	levels, err := r.forward(b)
+	if err != nil {
+		return Losses{}, err
+	}
 	anchors := r.anchors(levels)
 	classes := r.Config.Classes
 	na := networks.ImageAnchors(levels)
@@ -245,8 +252,14 @@ func (r *Run) TrainStep(b coco.Batch) (Losses, error) {
 	if t := ls.Total(); math.IsNaN(t) || math.IsInf(t, 0) {
 		return ls, fmt.Errorf("detector: loss is %v at step %d: lower the learning rate (%v)", t, r.Step, r.Config.LR)
 	}
-	r.Net.Backward(r.dcls, r.dbox)
-	r.Opt.Step(r.Sched.LR(r.Step))
+	if r.dev != nil {
+		if err := r.dev.step(r, r.dcls, r.dbox, r.Sched.LR(r.Step)); err != nil {
+			return ls, err
+		}
+	} else {
+		r.Net.Backward(r.dcls, r.dbox)
+		r.Opt.Step(r.Sched.LR(r.Step))
+	}
 	if r.StepInEpoch == 0 {
 		r.Sums = Sums{}
 	}
@@ -262,7 +275,7 @@ func (r *Run) TrainStep(b coco.Batch) (Losses, error) {
 
 // forward runs the detector on a batch (N×3×H×W planes, as coco.Batch
 // holds them) in the backend's layout.
-func (r *Run) forward(b coco.Batch) []networks.Level {
+func (r *Run) forward(b coco.Batch) ([]networks.Level, error) {
 	r.x = tensor.Ensure(r.x, 3, b.N, b.H, b.W)
 	plane := b.H * b.W
 	for n := range b.N {
@@ -274,7 +287,10 @@ func (r *Run) forward(b coco.Batch) []networks.Level {
 			}
 		}
 	}
-	return r.Net.Forward(r.x)
+	if r.dev != nil {
+		return r.dev.forward(r.x)
+	}
+	return r.Net.Forward(r.x), nil
 }
 
 // anchors are the batch's anchors, level by level in the flat order of
@@ -302,6 +318,11 @@ func (r *Run) valid(levels []networks.Level, m coco.Meta) []bool {
 // Checkpoint captures the run's full state. Tensors share memory with the
 // run: write it before the next step.
 func (r *Run) Checkpoint() (*checkpoint.Checkpoint, error) {
+	if r.dev != nil {
+		if err := r.dev.pull(r); err != nil {
+			return nil, err
+		}
+	}
 	cfg, err := json.Marshal(r.Config)
 	if err != nil {
 		return nil, err
@@ -348,13 +369,20 @@ func (r *Run) Restore(c *checkpoint.Checkpoint, withState bool) error {
 			return err
 		}
 	}
-	if !withState {
-		return nil
+	if withState {
+		for i, p := range r.Net.Params() {
+			if err := load(velocityPrefix+p.Name, r.Opt.Velocity[i]); err != nil {
+				return err
+			}
+		}
 	}
-	for i, p := range r.Net.Params() {
-		if err := load(velocityPrefix+p.Name, r.Opt.Velocity[i]); err != nil {
+	if r.dev != nil {
+		if err := r.dev.push(r, withState); err != nil {
 			return err
 		}
+	}
+	if !withState {
+		return nil
 	}
 	r.Step, r.Epoch, r.StepInEpoch = h.Step, h.Epoch, h.StepInEpoch
 	r.Sums = Sums{Loss: h.EpochLossSum, Steps: h.EpochSteps, Samples: h.EpochSamples}

@@ -27,8 +27,15 @@ func (r *Run) MeanLoss() float64 { return r.Sums.MeanLoss() }
 // Resume restores a checkpoint's weights, optimiser state and position.
 func (r *Run) Resume(c *checkpoint.Checkpoint) error { return r.Restore(c, true) }
 
-// Close releases nothing: the detector trains on the host.
-func (r *Run) Close() error { return nil }
+// Close releases the device's memory (nothing for a run on the host).
+func (r *Run) Close() error {
+	if r.dev == nil {
+		return nil
+	}
+	err := r.dev.close()
+	r.dev = nil
+	return err
+}
 
 // StartEpoch decodes the current epoch's remaining batches in the
 // background, a couple ahead of training.

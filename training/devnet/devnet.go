@@ -69,6 +69,8 @@ type Net struct {
 	DropoutSeed uint64
 
 	gemm                kernels.Gemmer
+	params              []*nn.Param // the arenas' host tensors
+	buffers             []*nn.Buffer
 	maxBatch, c, h, w   int
 	root                node
 	out                 shape // the body's output: Classes x 1 x 1
@@ -100,7 +102,8 @@ func Compile(dev kernels.Device, dt kernels.DType, net *networks.Network, maxBat
 	if dt != kernels.F32 && dt != kernels.BF16 {
 		return nil, fmt.Errorf("devnet: storage type %v: use f32 or bf16", dt)
 	}
-	n := &Net{Dev: dev, DType: dt, Host: net, gemm: g, maxBatch: maxBatch, c: c, h: h, w: w}
+	n := &Net{Dev: dev, DType: dt, Host: net, gemm: g, maxBatch: maxBatch, c: c, h: h, w: w,
+		params: net.Params(), buffers: net.Buffers()}
 	if err := n.compile(); err != nil {
 		n.Close()
 		return nil, fmt.Errorf("devnet: compile %s for %dx%dx%d: %w", net.Space, c, h, w, err)
@@ -109,7 +112,44 @@ func Compile(dev kernels.Device, dt kernels.DType, net *networks.Network, maxBat
 }
 
 func (n *Net) compile() error {
-	params, buffers := n.Host.Params(), n.Host.Buffers()
+	if err := n.arenas(); err != nil {
+		return err
+	}
+	cp := n.compiler()
+	var err error
+	n.root, n.out, err = cp.layer(n.Host.Body, shape{n.c, n.h, n.w}, "body")
+	if err != nil {
+		return err
+	}
+	if n.out != (shape{n.Host.Classes, 1, 1}) {
+		return fmt.Errorf("the network's output is %v, not %d classes x 1 x 1", n.out, n.Host.Classes)
+	}
+	if err := cp.finish(); err != nil {
+		return err
+	}
+	if n.DType != kernels.F32 {
+		k := n.Host.Classes * n.maxBatch
+		if n.logits, err = n.alloc(4 * k); err != nil {
+			return err
+		}
+		if n.dlogits, err = n.alloc(n.DType.Size() * k); err != nil {
+			return err
+		}
+	}
+	var plan gradPlan
+	dx, err := n.root.plan(&plan, external)
+	if err != nil {
+		return err
+	}
+	plan.put(dx)
+	n.gradValues, n.gradNaive = plan.size(), plan.naive
+	return plan.allocate(n)
+}
+
+// arenas lays out n.params and n.buffers, allocates the arenas and
+// uploads the host's values.
+func (n *Net) arenas() error {
+	params, buffers := n.params, n.buffers
 	n.Params.Slots = make([]Slot, len(params))
 	off := 0
 	for i, p := range params {
@@ -153,27 +193,28 @@ func (n *Net) compile() error {
 	if err := n.Dev.Write(n.Decay, decay); err != nil {
 		return err
 	}
-	if err := n.Push(); err != nil {
-		return err
-	}
+	return n.Push()
+}
 
-	cp := &compiler{net: n, param: map[*nn.Param]int{}, buffer: map[*nn.Buffer]int{}, used: make([]bool, len(params))}
-	for i, p := range params {
+// compiler returns a compiler over the arenas' tensors.
+func (n *Net) compiler() *compiler {
+	cp := &compiler{net: n, param: map[*nn.Param]int{}, buffer: map[*nn.Buffer]int{}, used: make([]bool, len(n.params))}
+	for i, p := range n.params {
 		cp.param[p] = i
 	}
-	for i, b := range buffers {
+	for i, b := range n.buffers {
 		cp.buffer[b] = i
 	}
-	n.root, n.out, err = cp.layer(n.Host.Body, shape{n.c, n.h, n.w}, "body")
-	if err != nil {
-		return err
-	}
-	if n.out != (shape{n.Host.Classes, 1, 1}) {
-		return fmt.Errorf("the network's output is %v, not %d classes x 1 x 1", n.out, n.Host.Classes)
-	}
+	return cp
+}
+
+// finish checks that the compiled layers use every parameter and
+// allocates the scratch they share.
+func (cp *compiler) finish() error {
+	n := cp.net
 	for i, u := range cp.used {
 		if !u {
-			return fmt.Errorf("parameter %s is not used by any layer the device runs", params[i].Name)
+			return fmt.Errorf("parameter %s is not used by any layer the device runs", n.params[i].Name)
 		}
 	}
 	// Scratch shared by all layers: each uses it within one call.
@@ -182,28 +223,13 @@ func (n *Net) compile() error {
 		bytes int
 	}{{&n.col, n.DType.Size() * cp.colLen}, {&n.partial, 4 * cp.partialLen}, {&n.stats, 4 * cp.statsLen},
 		{&n.zeros, n.DType.Size() * cp.zerosLen * n.maxBatch}} {
+		var err error
 		if *s.p, err = n.alloc(max(s.bytes, 4)); err != nil {
 			return err
 		}
 	}
-	if n.DType != kernels.F32 {
-		k := n.Host.Classes * n.maxBatch
-		if n.logits, err = n.alloc(4 * k); err != nil {
-			return err
-		}
-		if n.dlogits, err = n.alloc(n.DType.Size() * k); err != nil {
-			return err
-		}
-	}
 	cp.bindScratch()
-	var plan gradPlan
-	dx, err := n.root.plan(&plan, external)
-	if err != nil {
-		return err
-	}
-	plan.put(dx)
-	n.gradValues, n.gradNaive = plan.size(), plan.naive
-	return plan.allocate(n)
+	return nil
 }
 
 // alloc returns zeroed device memory freed by Close.
@@ -304,7 +330,7 @@ func (n *Net) Push() error {
 
 func (n *Net) hostWeights() [][]float32 {
 	var v [][]float32
-	for _, p := range n.Host.Params() {
+	for _, p := range n.params {
 		v = append(v, p.W)
 	}
 	return v
@@ -312,7 +338,7 @@ func (n *Net) hostWeights() [][]float32 {
 
 func (n *Net) hostBuffers() [][]float32 {
 	var v [][]float32
-	for _, b := range n.Host.Buffers() {
+	for _, b := range n.buffers {
 		v = append(v, b.Data)
 	}
 	return v

@@ -235,7 +235,8 @@ func TestUnsupported(t *testing.T) {
 	cpu := tensor.NewCPU(tensor.CPUOptions{Workers: 1})
 	dev := hostemu.New()
 	defer dev.Close()
-	// RetinaNet's layers have no device kernels.
+	// A layer the classifier compiler has no node for (upsampling runs
+	// only in CompileDetector's pyramid).
 	odd := &networks.Network{Space: "custom", Classes: 3, Body: nn.NewSequential(nn.NewUpsample(cpu, 2), nn.NewGlobalAvgPool(cpu))}
 	_, err := Compile(dev, kernels.F32, odd, 2, 3, 8, 8)
 	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "layer 1 (*nn.Upsample)") {

@@ -129,6 +129,11 @@ type convNode struct {
 	weight, bias int // float offsets; bias -1 without one
 	noDx         bool
 	x, y, dx     kernels.Ptr
+	// acc, for a use of a tied convolution whose gradients add to
+	// another use's: the weight and bias gradients go here (wlen weight
+	// floats, then the biases) and are then added into G.
+	acc  kernels.Ptr
+	wlen int
 }
 
 func (c *convNode) geom(batch int) kernels.Conv {
@@ -172,10 +177,32 @@ func (c *convNode) forward(n *Net, x kernels.Ptr, batch int, train bool) (kernel
 }
 
 func (c *convNode) backward(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr, error) {
+	dx, err := c.grads(n, dy, batch)
+	if err != nil || c.acc == 0 {
+		return dx, err
+	}
+	if err := kernels.Add(n.Dev, kernels.F32, c.wlen, param(n.G, c.weight), c.acc, param(n.G, c.weight)); err != nil {
+		return 0, err
+	}
+	if c.bias >= 0 {
+		if err := kernels.Add(n.Dev, kernels.F32, c.spec.Out, param(n.G, c.bias), c.acc.Add(4*c.wlen), param(n.G, c.bias)); err != nil {
+			return 0, err
+		}
+	}
+	return dx, nil
+}
+
+// grads writes the parameter gradients (into G, or acc) and returns the
+// input gradient.
+func (c *convNode) grads(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr, error) {
 	dt, s, x := n.DType, c.spec, c.x
 	m := c.oh * c.ow * batch
+	gw, gb := param(n.G, c.weight), param(n.G, c.bias)
+	if c.acc != 0 {
+		gw, gb = c.acc, c.acc.Add(4*c.wlen)
+	}
 	if c.bias >= 0 {
-		if err := kernels.BiasGrad(n.Dev, dt, s.Out, m, dy, n.partial, param(n.G, c.bias)); err != nil {
+		if err := kernels.BiasGrad(n.Dev, dt, s.Out, m, dy, n.partial, gb); err != nil {
 			return 0, err
 		}
 	}
@@ -186,7 +213,7 @@ func (c *convNode) backward(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr, err
 	switch c.kind {
 	case convDepthwise:
 		g := c.geom(batch)
-		if err := g.DepthwiseBackwardFilter(n.Dev, dt, x, dy, param(n.G, c.weight)); err != nil {
+		if err := g.DepthwiseBackwardFilter(n.Dev, dt, x, dy, gw); err != nil {
 			return 0, err
 		}
 		if dx != 0 {
@@ -195,7 +222,7 @@ func (c *convNode) backward(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr, err
 			}
 		}
 	case convPointwise:
-		if err := n.gemm.Gemm(false, true, s.Out, s.In, m, dy, m, x, m, param(n.G, c.weight), s.In, false, dt, kernels.F32); err != nil {
+		if err := n.gemm.Gemm(false, true, s.Out, s.In, m, dy, m, x, m, gw, s.In, false, dt, kernels.F32); err != nil {
 			return 0, err
 		}
 		if dx != 0 {
@@ -212,7 +239,7 @@ func (c *convNode) backward(n *Net, dy kernels.Ptr, batch int) (kernels.Ptr, err
 		ig, og := s.In*s.K*s.K/s.Groups, s.Out/s.Groups
 		for gr := range s.Groups {
 			if err := n.gemm.Gemm(false, true, og, ig, m, at(dy, dt, gr*og*m), m, at(n.col, dt, gr*ig*m), m,
-				param(n.G, c.weight+gr*og*ig), ig, false, dt, kernels.F32); err != nil {
+				gw.Add(4*gr*og*ig), ig, false, dt, kernels.F32); err != nil {
 				return 0, err
 			}
 		}

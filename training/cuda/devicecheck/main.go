@@ -94,6 +94,22 @@ func runCheck(ctx context.Context, o options, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "network %s\n", r)
 	}
+	// RetinaNet's outputs and gradients (COCO transfer on the device).
+	for _, c := range devnet.DetectorCases {
+		for _, dt := range []kernels.DType{kernels.F32, kernels.BF16} {
+			rs, err := devnet.CheckDetector(d, dt, c)
+			if err != nil {
+				return fmt.Errorf("detector %v %s: %w", c, dt, err)
+			}
+			for _, r := range rs {
+				total++
+				if !r.OK() {
+					failed++
+				}
+				fmt.Fprintf(out, "detector %s\n", r)
+			}
+		}
+	}
 	fmt.Fprintf(out, "ops: %d of %d comparisons within tolerance\n", total-failed, total)
 	if err := checkOutOfMemory(d, out); err != nil {
 		return err

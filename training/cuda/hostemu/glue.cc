@@ -8,6 +8,7 @@
 #include "../kernels/loss.cu"
 #include "../kernels/optim.cu"
 #include "../kernels/pool.cu"
+#include "../kernels/upsample.cu"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -99,6 +100,10 @@ static const gk_entry gk_entries[] = {
 	GK_ENTRY(se_gate_grad_bf16),
 	GK_ENTRY(se_scale_bwd_f32),
 	GK_ENTRY(se_scale_bwd_bf16),
+	GK_ENTRY(upsample_fwd_f32),
+	GK_ENTRY(upsample_fwd_bf16),
+	GK_ENTRY(upsample_bwd_f32),
+	GK_ENTRY(upsample_bwd_bf16),
 };
 
 int gk_kernel_count(void) { return sizeof gk_entries / sizeof gk_entries[0]; }

@@ -50,7 +50,7 @@ func Check(d Device, seed uint64) ([]Result, error) {
 	k := &checker{d: d, rng: rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)), cpu: tensor.NewCPU(tensor.CPUOptions{Workers: 1})}
 	defer k.freeAll()
 	steps := []func() error{k.conversions, k.layouts, k.activations, k.residual, k.dropout, k.bias, k.batchNorm,
-		k.depthwise, k.im2col, k.pooling, k.scale, k.loss, k.topK, k.optimiser, k.gemm, k.asyncWrites}
+		k.depthwise, k.im2col, k.pooling, k.upsample, k.scale, k.loss, k.topK, k.optimiser, k.gemm, k.asyncWrites}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return k.results, err
