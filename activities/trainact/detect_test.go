@@ -2,10 +2,7 @@ package trainact
 
 import (
 	"context"
-	"errors"
 	"testing"
-
-	"github.com/genius-nas/genius/activities"
 
 	"github.com/genius-nas/genius/specs/transfer"
 	"github.com/genius-nas/genius/storage"
@@ -57,25 +54,7 @@ func TestDetectionTransferChunks(t *testing.T) {
 	// its step-6 checkpoint (weights and momentum) and ends exactly where
 	// the uninterrupted one did.
 	ctx := context.Background()
-	r1, err := a.RetrainChunk(ctx, activities.RetrainChunkInput{Spec: s, CheckpointRun: "killed", FromEpoch: 0, UntilEpoch: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	kctx, kill := context.WithCancel(ctx)
-	a.afterStep = func(step int) {
-		if step == 7 {
-			kill()
-		}
-	}
-	in := activities.RetrainChunkInput{Spec: s, CheckpointRun: "killed", FromEpoch: 1, UntilEpoch: 2, Resume: r1.Checkpoint, Best: r1.Best}
-	if _, err := a.RetrainChunk(kctx, in); !errors.Is(err, context.Canceled) {
-		t.Fatalf("killed chunk: %v", err)
-	}
-	a.afterStep = nil
-	r2, err := a.RetrainChunk(ctx, in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r2 := killSecondChunk(ctx, t, a, s, 7)
 	if r2.Resumed == nil || r2.Resumed.Step != 6 || !r2.Done {
 		t.Fatalf("retried chunk %+v resumed %+v: want it from step 6 and done", r2, r2.Resumed)
 	}

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/genius-nas/genius/activities"
+	"github.com/genius-nas/genius/specs/retrain"
 	"github.com/genius-nas/genius/storage"
 )
 
@@ -35,29 +36,11 @@ func TestRetrainChunkMicroBatches(t *testing.T) {
 
 	st, _ := storage.NewDir(t.TempDir())
 	a := &RetrainActivities{Store: st}
-	r1, err := a.RetrainChunk(ctx, activities.RetrainChunkInput{Spec: s, CheckpointRun: "killed", FromEpoch: 0, UntilEpoch: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	kctx, kill := context.WithCancel(ctx)
-	a.afterStep = func(step int) {
-		if step == 7 {
-			kill()
-		}
-	}
-	in := activities.RetrainChunkInput{Spec: s, CheckpointRun: "killed", FromEpoch: 1, UntilEpoch: 2, Resume: r1.Checkpoint, Best: r1.Best}
-	if _, err := a.RetrainChunk(kctx, in); !errors.Is(err, context.Canceled) {
-		t.Fatalf("killed chunk: %v", err)
-	}
-	a.afterStep = nil
-	r2, err := a.RetrainChunk(ctx, in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r2 := killSecondChunk(ctx, t, a, s, 7)
 	if r2.Resumed == nil || r2.Resumed.Step != 6 {
 		t.Fatalf("resumed %+v, want from step 6", r2.Resumed)
 	}
-	in = activities.RetrainChunkInput{Spec: s, CheckpointRun: "killed", FromEpoch: 2, UntilEpoch: 3, Resume: r2.Checkpoint, Best: r2.Best}
+	in := activities.RetrainChunkInput{Spec: s, CheckpointRun: "killed", FromEpoch: 2, UntilEpoch: 3, Resume: r2.Checkpoint, Best: r2.Best}
 	r3, err := a.RetrainChunk(ctx, in)
 	if err != nil {
 		t.Fatal(err)
@@ -89,4 +72,32 @@ func TestProxyTrainMicroBatches(t *testing.T) {
 	if !errors.As(err, &ae) || !ae.NonRetryable() || !strings.Contains(err.Error(), "change evaluator.train.micro_batch") {
 		t.Errorf("micro-batch 5 of 16: %v", err)
 	}
+}
+
+// killSecondChunk runs a's first chunk (epoch 0) of s, cancels the second
+// (epoch 1) after step kill and runs that chunk again, as a retried
+// activity would, returning the retry's result.
+func killSecondChunk(ctx context.Context, t *testing.T, a *RetrainActivities, s retrain.Spec, kill int) activities.RetrainChunkResult {
+	t.Helper()
+	r1, err := a.RetrainChunk(ctx, activities.RetrainChunkInput{Spec: s, CheckpointRun: "killed", FromEpoch: 0, UntilEpoch: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	a.afterStep = func(step int) {
+		if step == kill {
+			cancel()
+		}
+	}
+	in := activities.RetrainChunkInput{Spec: s, CheckpointRun: "killed", FromEpoch: 1, UntilEpoch: 2, Resume: r1.Checkpoint, Best: r1.Best}
+	if _, err := a.RetrainChunk(kctx, in); !errors.Is(err, context.Canceled) {
+		t.Fatalf("killed chunk: %v", err)
+	}
+	a.afterStep = nil
+	r2, err := a.RetrainChunk(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r2
 }
