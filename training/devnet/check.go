@@ -77,17 +77,8 @@ func newCheckNet(dev kernels.Device, dt kernels.DType, c Case) (*checkNet, error
 	if err != nil {
 		return nil, err
 	}
-	// Batch-norm parameters and statistics away from 1 and 0, so that a
-	// swapped gamma/beta or mean/var shows.
 	r := rand.New(rand.NewPCG(7, 7))
-	for _, b := range host.BatchNorms() {
-		for i := range b.C {
-			b.Gamma.W[i] = 0.5 + r.Float32()
-			b.Beta.W[i] = 0.2 * (2*r.Float32() - 1)
-			b.Mean.Data[i] = 0.1 * (2*r.Float32() - 1)
-			b.Var.Data[i] = 0.5 + r.Float32()
-		}
-	}
+	scrambleBatchNorms(host, r)
 	cn := &checkNet{host: host}
 	if cn.net, err = Compile(dev, dt, host, checkMaxBatch, 3, checkSize, checkSize); err != nil {
 		return nil, err
@@ -304,4 +295,18 @@ func relRMS(got, want []float32) float64 {
 		return math.Inf(1)
 	}
 	return math.Sqrt(d / w)
+}
+
+// scrambleBatchNorms moves a network's batch-norm parameters and
+// statistics away from 1 and 0, so that a swapped gamma/beta or mean/var
+// shows in a comparison.
+func scrambleBatchNorms(net *networks.Network, r *rand.Rand) {
+	for _, b := range net.BatchNorms() {
+		for i := range b.C {
+			b.Gamma.W[i] = 0.5 + r.Float32()
+			b.Beta.W[i] = 0.2 * (2*r.Float32() - 1)
+			b.Mean.Data[i] = 0.1 * (2*r.Float32() - 1)
+			b.Var.Data[i] = 0.5 + r.Float32()
+		}
+	}
 }

@@ -56,14 +56,7 @@ func newCheckDetector(dev kernels.Device, dt kernels.DType, c DetectorCase) (*ch
 		return nil, err
 	}
 	r := rand.New(rand.NewPCG(11, 11))
-	for _, b := range net.BatchNorms() {
-		for i := range b.C {
-			b.Gamma.W[i] = 0.5 + r.Float32()
-			b.Beta.W[i] = 0.2 * (2*r.Float32() - 1)
-			b.Mean.Data[i] = 0.1 * (2*r.Float32() - 1)
-			b.Var.Data[i] = 0.5 + r.Float32()
-		}
-	}
+	scrambleBatchNorms(net, r)
 	host, err := networks.NewRetinaNet(cpu, net, c.Config)
 	if err != nil {
 		return nil, err
