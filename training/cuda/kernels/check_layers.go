@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/genius-nas/genius/training/nn"
+	"github.com/genius-nas/genius/training/tensor"
 )
 
 // nnAct is the nn activation for a code (1..4).
@@ -309,26 +310,9 @@ func (k *checker) avgPool() error {
 			y := p.Forward(x, true)
 			dy := randTensor(k, dt, c, n, g.OH, g.OW, 1)
 			dx := p.Backward(dy)
-			px, err := k.up(dt, x.Data)
+			py, pdx, err := k.forwardBackward(dt, x, dy, len(y.Data), func(px, py Ptr) error { return g.AvgPoolForward(k.d, dt, px, py) },
+				func(pdy, pdx Ptr) error { return g.AvgPoolBackward(k.d, dt, pdy, pdx) })
 			if err != nil {
-				return err
-			}
-			py, err := k.zeros(dt, len(y.Data))
-			if err != nil {
-				return err
-			}
-			pdy, err := k.up(dt, dy.Data)
-			if err != nil {
-				return err
-			}
-			pdx, err := k.zeros(dt, len(x.Data))
-			if err != nil {
-				return err
-			}
-			if err := g.AvgPoolForward(k.d, dt, px, py); err != nil {
-				return err
-			}
-			if err := g.AvgPoolBackward(k.d, dt, pdy, pdx); err != nil {
 				return err
 			}
 			shape := fmt.Sprintf("C=%d N=%d %dx%d k%d s%d p%d", c, n, h, w, kk, stride, pad)
@@ -394,4 +378,28 @@ func (k *checker) scale() error {
 		}
 	}
 	return nil
+}
+
+// forwardBackward runs a layer's forward on x and its backward on dy, on
+// the device: it uploads both in dt, makes room for the output (ny values)
+// and the input gradient, and returns their pointers.
+func (k *checker) forwardBackward(dt DType, x, dy *tensor.Tensor, ny int, fwd func(px, py Ptr) error, bwd func(pdy, pdx Ptr) error) (py, pdx Ptr, err error) {
+	px, err := k.up(dt, x.Data)
+	if err != nil {
+		return 0, 0, err
+	}
+	if py, err = k.zeros(dt, ny); err != nil {
+		return 0, 0, err
+	}
+	pdy, err := k.up(dt, dy.Data)
+	if err != nil {
+		return 0, 0, err
+	}
+	if pdx, err = k.zeros(dt, len(x.Data)); err != nil {
+		return 0, 0, err
+	}
+	if err := fwd(px, py); err != nil {
+		return 0, 0, err
+	}
+	return py, pdx, bwd(pdy, pdx)
 }

@@ -46,26 +46,9 @@ func (k *checker) upsample() error {
 			y := l.ForwardTo(x, u.OH, u.OW)
 			dy := randTensor(k, dt, c, n, u.OH, u.OW, 1)
 			dx := l.Backward(dy)
-			px, err := k.up(dt, x.Data)
+			py, pdx, err := k.forwardBackward(dt, x, dy, len(y.Data), func(px, py Ptr) error { return u.Forward(k.d, dt, px, py) },
+				func(pdy, pdx Ptr) error { return u.Backward(k.d, dt, pdy, pdx) })
 			if err != nil {
-				return err
-			}
-			py, err := k.zeros(dt, len(y.Data))
-			if err != nil {
-				return err
-			}
-			pdy, err := k.up(dt, dy.Data)
-			if err != nil {
-				return err
-			}
-			pdx, err := k.zeros(dt, len(x.Data))
-			if err != nil {
-				return err
-			}
-			if err := u.Forward(k.d, dt, px, py); err != nil {
-				return err
-			}
-			if err := u.Backward(k.d, dt, pdy, pdx); err != nil {
 				return err
 			}
 			shape := fmt.Sprintf("C=%d N=%d %dx%d to %dx%d", c, n, u.H, u.W, u.OH, u.OW)
