@@ -115,4 +115,4 @@ func (a *Accelerator) Close() error {
 
 // OutOfMemory reports whether err is (or wraps) a device's out-of-memory
 // error.
-func OutOfMemory(err error) bool { return outOfMemory(err) }
+func OutOfMemory(err error) bool { return errors.Is(err, kernels.ErrOutOfMemory) }

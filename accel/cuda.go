@@ -26,8 +26,3 @@ func openCUDA(opts Options) (*Accelerator, error) {
 		Name: fmt.Sprintf("cuda:%d %s %s", info.Ordinal, info.Name, opts.DType)}
 	return &Accelerator{Backend: CUDA, Device: dev, close: d.Close}, nil
 }
-
-func outOfMemory(err error) bool {
-	var oom *cuda.OutOfMemoryError
-	return errors.As(err, &oom)
-}

@@ -6,5 +6,3 @@ package accel
 const CUDABuilt = false
 
 func openCUDA(Options) (*Accelerator, error) { return nil, ErrNoCUDA }
-
-func outOfMemory(error) bool { return false }

@@ -209,7 +209,7 @@ func (e *deviceEngine) memoryError(err error, cfg Config) error {
 		return fmt.Errorf("training on %s: %w", e.dev.Name, err)
 	}
 	if e.micro > 1 {
-		return settingError("MicroBatch", "%s ran out of memory for a micro-batch of %d (batch %d): set a micro-batch of %d or less (%v)",
+		return settingError("MicroBatch", "%s ran out of memory for a micro-batch of %d (batch %d): set a micro-batch of %d or less (%w)",
 			e.dev.Name, e.micro, cfg.Batch, e.micro/2, err)
 	}
 	return fmt.Errorf("training on %s: out of memory even for one sample at %d px: %w", e.dev.Name, cfg.Input, err)

@@ -118,3 +118,21 @@ func TestDetectionOutOfDeviceMemory(t *testing.T) {
 	}
 	t.Log(ae.Error())
 }
+
+// A GPU without the memory for a classifier's micro-batch fails the chunk
+// for good, naming micro_batch and a micro-batch to try.
+func TestRetrainOutOfDeviceMemory(t *testing.T) {
+	st, _ := storage.NewDir(t.TempDir())
+	s := tinyRetrainSpec(t)
+	emu := hostemu.New()
+	defer emu.Close()
+	dev := &cappedDevice{Device: emu, left: 8 << 20}
+	a := &RetrainActivities{Store: st, Device: &training.Device{Kernels: dev, DType: kernels.BF16, Name: "small gpu"}}
+	_, err := a.RetrainChunk(context.Background(), activities.RetrainChunkInput{Spec: s, CheckpointRun: "oom", FromEpoch: 0, UntilEpoch: 1})
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || ae.Type() != activities.ErrDeviceOutOfMemory || !ae.NonRetryable() ||
+		!strings.Contains(ae.Error(), "micro_batch") || !strings.Contains(ae.Error(), "small gpu") {
+		t.Fatalf("err = %v, want a non-retryable %s naming the device and micro_batch", err, activities.ErrDeviceOutOfMemory)
+	}
+	t.Log(ae.Error())
+}
