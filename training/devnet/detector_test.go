@@ -29,16 +29,7 @@ func TestDetectorMatchesCPU(t *testing.T) {
 				if dt == kernels.F32 {
 					want++
 				}
-				if len(results) != want {
-					t.Errorf("%d comparisons, want %d", len(results), want)
-				}
-				for _, r := range results {
-					if !r.OK() {
-						t.Error(r)
-					} else if testing.Verbose() {
-						t.Log(r)
-					}
-				}
+				wantResults(t, results, want)
 			})
 		}
 	}

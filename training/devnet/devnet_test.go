@@ -65,16 +65,7 @@ func TestMatchesCPU(t *testing.T) {
 				if dt == kernels.F32 {
 					want += 2 // running statistics, gradients
 				}
-				if len(results) != want {
-					t.Errorf("%d comparisons, want %d", len(results), want)
-				}
-				for _, r := range results {
-					if !r.OK() {
-						t.Error(r)
-					} else if testing.Verbose() {
-						t.Log(r)
-					}
-				}
+				wantResults(t, results, want)
 			})
 		}
 	}
@@ -318,5 +309,21 @@ func TestDropout(t *testing.T) {
 	}
 	if e1, e2 := logits(1, false), logits(2, false); diff(e1, e2) != 0 {
 		t.Error("evaluation depends on the dropout seed")
+	}
+}
+
+// wantResults fails unless there are want comparisons, all within
+// tolerance; verbose runs log the passing ones.
+func wantResults(t *testing.T, results []kernels.Result, want int) {
+	t.Helper()
+	if len(results) != want {
+		t.Errorf("%d comparisons, want %d", len(results), want)
+	}
+	for _, r := range results {
+		if !r.OK() {
+			t.Error(r)
+		} else if testing.Verbose() {
+			t.Log(r)
+		}
 	}
 }

@@ -263,26 +263,9 @@ func (k *checker) pooling() error {
 		y := p.Forward(x, true)
 		dy := randTensor(k, dt, c, n, 1, 1, 1)
 		dx := p.Backward(dy)
-		px, err := k.up(dt, x.Data)
+		py, pdx, err := k.forwardBackward(dt, x, dy, c*n, func(px, py Ptr) error { return PoolForward(k.d, dt, c, h*w, n, px, py) },
+			func(pdy, pdx Ptr) error { return PoolBackward(k.d, dt, c, h*w, n, pdy, pdx) })
 		if err != nil {
-			return err
-		}
-		py, err := k.zeros(dt, c*n)
-		if err != nil {
-			return err
-		}
-		pdy, err := k.up(dt, dy.Data)
-		if err != nil {
-			return err
-		}
-		pdx, err := k.zeros(dt, len(x.Data))
-		if err != nil {
-			return err
-		}
-		if err := PoolForward(k.d, dt, c, h*w, n, px, py); err != nil {
-			return err
-		}
-		if err := PoolBackward(k.d, dt, c, h*w, n, pdy, pdx); err != nil {
 			return err
 		}
 		shape := fmt.Sprintf("C=%d N=%d H=%d W=%d", c, n, h, w)
