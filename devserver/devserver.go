@@ -117,9 +117,21 @@ type Server struct {
 	stopErr error
 }
 
+// errExited is a server that exited before it answered.
+var errExited = errors.New("server exited before it answered")
+
+// startAttempts bounds the launches Start makes. The CLI picks its HTTP
+// API and metrics ports itself, free when it looks and bound a moment
+// later, so with many servers starting on one machine another process can
+// take one in between; the server then exits at once and a new launch
+// (with a new frontend port when Start chose it) gets other ports.
+const startAttempts = 3
+
 // Start launches the dev server and returns once its frontend answers the
 // SDK's health check and the namespace exists, or fails with the tail of the
-// server's output when it exits or does not answer within StartTimeout.
+// server's output when it exits or does not answer within StartTimeout. A
+// server that exits before answering is launched again, up to
+// startAttempts times.
 func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Bin == "" {
 		bin, err := FindBinary()
@@ -140,19 +152,30 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.StopTimeout <= 0 {
 		opts.StopTimeout = 10 * time.Second
 	}
-	if opts.Port == 0 {
-		p, err := FreePort(opts.IP)
-		if err != nil {
-			return nil, err
-		}
-		opts.Port = p
-	}
 	if opts.DBFile != "" {
 		if err := os.MkdirAll(filepath.Dir(opts.DBFile), 0o755); err != nil {
 			return nil, fmt.Errorf("create directory for dev server database: %w", err)
 		}
 	}
 
+	pickPort := opts.Port == 0
+	for attempt := 1; ; attempt++ {
+		if pickPort {
+			p, err := FreePort(opts.IP)
+			if err != nil {
+				return nil, err
+			}
+			opts.Port = p
+		}
+		s, err := launch(ctx, opts)
+		if err == nil || !errors.Is(err, errExited) || attempt == startAttempts || ctx.Err() != nil {
+			return s, err
+		}
+	}
+}
+
+// launch starts one server process and waits for it to answer.
+func launch(ctx context.Context, opts Options) (*Server, error) {
 	tail := &tailBuffer{max: 8 << 10}
 	var out io.Writer = tail
 	if opts.Output != nil {
@@ -261,7 +284,7 @@ func (s *Server) waitReady(ctx context.Context) error {
 		}
 		select {
 		case <-s.done:
-			return fmt.Errorf("server exited before it answered: %v", s.waitErr)
+			return fmt.Errorf("%w: %v", errExited, s.waitErr)
 		case <-ctx.Done():
 			return fmt.Errorf("no answer in time: %w (last error: %v)", ctx.Err(), last)
 		case <-tick.C:

@@ -201,3 +201,38 @@ func TestStartFailsWhenPortTaken(t *testing.T) {
 		t.Errorf("Start took %s to notice the server had exited", time.Since(start))
 	}
 }
+
+// TestStartRelaunchesAfterEarlyExit: a server that exits before answering
+// (as when another process takes the HTTP port the CLI picked) is launched
+// again; one that keeps exiting fails after a bounded number of launches.
+func TestStartRelaunchesAfterEarlyExit(t *testing.T) {
+	bin := devservertest.Binary(t)
+	dir := t.TempDir()
+	count := filepath.Join(dir, "launches")
+	// The first launch exits at once; later ones run the real CLI.
+	script := filepath.Join(dir, "temporal")
+	body := "#!/bin/sh\necho x >> " + count + "\n[ $(wc -l < " + count + ") -ge 2 ] && exec " + bin + " \"$@\"\necho 'bind: address already in use' >&2\nexit 2\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, err := devserver.Start(context.Background(), devserver.Options{Bin: script})
+	if err != nil {
+		t.Fatalf("Start after one early exit: %v", err)
+	}
+	_ = s.Stop()
+	if b, _ := os.ReadFile(count); strings.Count(string(b), "x") != 2 {
+		t.Errorf("%d launches, want 2", strings.Count(string(b), "x"))
+	}
+
+	always := filepath.Join(dir, "broken")
+	if err := os.WriteFile(always, []byte("#!/bin/sh\necho x >> "+count+"\nexit 2\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.Remove(count)
+	if _, err := devserver.Start(context.Background(), devserver.Options{Bin: always}); err == nil || !strings.Contains(err.Error(), "exited before it answered") {
+		t.Errorf("Start of a server that always exits: %v", err)
+	}
+	if b, _ := os.ReadFile(count); strings.Count(string(b), "x") != 3 {
+		t.Errorf("%d launches of a server that always exits, want 3", strings.Count(string(b), "x"))
+	}
+}
